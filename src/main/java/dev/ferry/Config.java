@@ -1,0 +1,157 @@
+package dev.ferry;
+
+import io.vertx.core.json.JsonObject;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Every setting of the platform. Defaults are the {@code DEFAULT_*} constants (the same values
+ * {@code config/ferry.json} spells out); a JSON file, {@code FERRY_*} environment variables and
+ * command-line flags override them in that order.
+ */
+public final class Config {
+
+  public static final String DEFAULT_HOST = "127.0.0.1";
+  public static final int DEFAULT_API_PORT = 8000;
+  public static final int DEFAULT_PROXY_PORT = 8080;
+  public static final long DEFAULT_PROXY_TIMEOUT_MS = 30_000;
+  public static final String DEFAULT_DOMAIN = "localhost";
+  public static final String DEFAULT_DATA_DIR = "data";
+  public static final long DEFAULT_UPLOAD_MAX_BYTES = 50L * 1024 * 1024;
+  public static final long DEFAULT_EXTRACT_MAX_BYTES = 200L * 1024 * 1024;
+  public static final int DEFAULT_EXTRACT_MAX_ENTRIES = 10_000;
+  public static final int DEFAULT_EXTRACT_MAX_NAME_LENGTH = 1024;
+  public static final int DEFAULT_BUILD_CONCURRENCY = 1;
+  public static final long DEFAULT_START_TIMEOUT_MS = 10_000;
+  public static final long DEFAULT_DRAIN_TIMEOUT_MS = 5_000;
+
+  private String host = DEFAULT_HOST;
+  private int apiPort = DEFAULT_API_PORT;
+  private int proxyPort = DEFAULT_PROXY_PORT;
+  private long proxyTimeoutMs = DEFAULT_PROXY_TIMEOUT_MS;
+  private String domain = DEFAULT_DOMAIN;
+  private Path dataDir = Path.of(DEFAULT_DATA_DIR);
+  private long uploadMaxBytes = DEFAULT_UPLOAD_MAX_BYTES;
+  private long extractMaxBytes = DEFAULT_EXTRACT_MAX_BYTES;
+  private int extractMaxEntries = DEFAULT_EXTRACT_MAX_ENTRIES;
+  private int extractMaxNameLength = DEFAULT_EXTRACT_MAX_NAME_LENGTH;
+  private int buildConcurrency = DEFAULT_BUILD_CONCURRENCY;
+  private long startTimeoutMs = DEFAULT_START_TIMEOUT_MS;
+  private long drainTimeoutMs = DEFAULT_DRAIN_TIMEOUT_MS;
+
+  public Config() {
+  }
+
+  /** Reads the nested layout of {@code config/ferry.json}; absent keys keep their defaults. */
+  public Config(JsonObject json) {
+    JsonObject api = section(json, "api"), proxy = section(json, "proxy"), upload = section(json, "upload"),
+        extract = section(json, "extract"), build = section(json, "build"), run = section(json, "run");
+    setHost(json.getString("host", host));
+    setApiPort(api.getInteger("port", apiPort));
+    setProxyPort(proxy.getInteger("port", proxyPort));
+    setProxyTimeoutMs(proxy.getLong("timeoutMs", proxyTimeoutMs));
+    setDomain(json.getString("domain", domain));
+    setDataDir(Path.of(json.getString("dataDir", dataDir.toString())));
+    setUploadMaxBytes(upload.getLong("maxBytes", uploadMaxBytes));
+    setExtractMaxBytes(extract.getLong("maxBytes", extractMaxBytes));
+    setExtractMaxEntries(extract.getInteger("maxEntries", extractMaxEntries));
+    setExtractMaxNameLength(extract.getInteger("maxNameLength", extractMaxNameLength));
+    setBuildConcurrency(build.getInteger("concurrency", buildConcurrency));
+    setStartTimeoutMs(run.getLong("startTimeoutMs", startTimeoutMs));
+    setDrainTimeoutMs(run.getLong("drainTimeoutMs", drainTimeoutMs));
+  }
+
+  /** Defaults, then {@code file} if it exists, then {@code FERRY_*} variables from {@code env}. */
+  public static Config load(Path file, Map<String, String> env) {
+    Config config;
+    if (file != null && Files.isRegularFile(file)) {
+      try {
+        config = new Config(new JsonObject(Files.readString(file)));
+      } catch (IOException | RuntimeException e) {
+        throw new IllegalArgumentException("Cannot read config " + file + ": " + e.getMessage(), e);
+      }
+    } else {
+      config = new Config();
+    }
+    return config.applyEnv(env);
+  }
+
+  /** Applies the documented {@code FERRY_*} environment variables. */
+  public Config applyEnv(Map<String, String> env) {
+    String v;
+    if ((v = env.get("FERRY_HOST")) != null) setHost(v);
+    if ((v = env.get("FERRY_API_PORT")) != null) setApiPort(parseInt("FERRY_API_PORT", v));
+    if ((v = env.get("FERRY_PROXY_PORT")) != null) setProxyPort(parseInt("FERRY_PROXY_PORT", v));
+    if ((v = env.get("FERRY_DATA_DIR")) != null) setDataDir(Path.of(v));
+    if ((v = env.get("FERRY_DOMAIN")) != null) setDomain(v);
+    return this;
+  }
+
+  private static int parseInt(String name, String value) {
+    try {
+      return Integer.parseInt(value.trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(name + " is not a number: " + value);
+    }
+  }
+
+  private static JsonObject section(JsonObject json, String key) {
+    JsonObject s = json.getJsonObject(key);
+    return s == null ? new JsonObject() : s;
+  }
+
+  public JsonObject toJson() {
+    return new JsonObject()
+        .put("host", host)
+        .put("api", new JsonObject().put("port", apiPort))
+        .put("proxy", new JsonObject().put("port", proxyPort).put("timeoutMs", proxyTimeoutMs))
+        .put("domain", domain)
+        .put("dataDir", dataDir.toString())
+        .put("upload", new JsonObject().put("maxBytes", uploadMaxBytes))
+        .put("extract", new JsonObject().put("maxBytes", extractMaxBytes).put("maxEntries", extractMaxEntries)
+            .put("maxNameLength", extractMaxNameLength))
+        .put("build", new JsonObject().put("concurrency", buildConcurrency))
+        .put("run", new JsonObject().put("startTimeoutMs", startTimeoutMs).put("drainTimeoutMs", drainTimeoutMs));
+  }
+
+  private static int port(int port) {
+    if (port < 0 || port > 65535) throw new IllegalArgumentException("Port out of range: " + port);
+    return port;
+  }
+
+  private static long positive(String what, long value) {
+    if (value <= 0) throw new IllegalArgumentException(what + " must be positive: " + value);
+    return value;
+  }
+
+  public String host() { return host; }
+  public Config setHost(String host) { this.host = Objects.requireNonNull(host, "host"); return this; }
+  public int apiPort() { return apiPort; }
+  public Config setApiPort(int apiPort) { this.apiPort = port(apiPort); return this; }
+  public int proxyPort() { return proxyPort; }
+  public Config setProxyPort(int proxyPort) { this.proxyPort = port(proxyPort); return this; }
+  public long proxyTimeoutMs() { return proxyTimeoutMs; }
+  public Config setProxyTimeoutMs(long ms) { this.proxyTimeoutMs = positive("proxy.timeoutMs", ms); return this; }
+  public String domain() { return domain; }
+  public Config setDomain(String domain) { this.domain = Objects.requireNonNull(domain, "domain").toLowerCase(java.util.Locale.ROOT); return this; }
+  public Path dataDir() { return dataDir; }
+  public Config setDataDir(Path dataDir) { this.dataDir = Objects.requireNonNull(dataDir, "dataDir"); return this; }
+  public long uploadMaxBytes() { return uploadMaxBytes; }
+  public Config setUploadMaxBytes(long v) { this.uploadMaxBytes = positive("upload.maxBytes", v); return this; }
+  public long extractMaxBytes() { return extractMaxBytes; }
+  public Config setExtractMaxBytes(long v) { this.extractMaxBytes = positive("extract.maxBytes", v); return this; }
+  public int extractMaxEntries() { return extractMaxEntries; }
+  public Config setExtractMaxEntries(int v) { this.extractMaxEntries = (int) positive("extract.maxEntries", v); return this; }
+  public int extractMaxNameLength() { return extractMaxNameLength; }
+  public Config setExtractMaxNameLength(int v) { this.extractMaxNameLength = (int) positive("extract.maxNameLength", v); return this; }
+  public int buildConcurrency() { return buildConcurrency; }
+  public Config setBuildConcurrency(int v) { this.buildConcurrency = (int) positive("build.concurrency", v); return this; }
+  public long startTimeoutMs() { return startTimeoutMs; }
+  public Config setStartTimeoutMs(long v) { this.startTimeoutMs = positive("run.startTimeoutMs", v); return this; }
+  public long drainTimeoutMs() { return drainTimeoutMs; }
+  public Config setDrainTimeoutMs(long v) { this.drainTimeoutMs = v < 0 ? 0 : v; return this; }
+}

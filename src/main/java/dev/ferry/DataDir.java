@@ -1,0 +1,38 @@
+package dev.ferry;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The layout of the data dir: {@code uploads/<id>.tar.gz} (deleted once built),
+ * {@code builds/<id>/} (extracted source and classes), {@code artifacts/<service>/<id>.jar},
+ * {@code sdk/} (the jar services compile the SDK from).
+ */
+public record DataDir(Path root) {
+
+  public DataDir {
+    root = root.toAbsolutePath().normalize();
+  }
+
+  /** Creates the directories, failing with a clear message if the data dir is not writable. */
+  public DataDir create() {
+    try {
+      for (Path p : new Path[] {uploads(), root.resolve("builds"), root.resolve("artifacts"), sdk()}) {
+        Files.createDirectories(p);
+      }
+      Path probe = Files.createTempFile(root, ".probe", null);
+      Files.delete(probe);
+    } catch (IOException e) {
+      throw new IllegalStateException("Data dir " + root + " is not writable: " + e, e);
+    }
+    return this;
+  }
+
+  public Path uploads() { return root.resolve("uploads"); }
+  public Path upload(String id) { return uploads().resolve(id + ".tar.gz"); }
+  public Path build(String id) { return root.resolve("builds").resolve(id); }
+  public Path artifact(String service, String id) { return root.resolve("artifacts").resolve(service).resolve(id + ".jar"); }
+  public Path artifacts(String service) { return root.resolve("artifacts").resolve(service); }
+  public Path sdk() { return root.resolve("sdk"); }
+}

@@ -1,0 +1,15 @@
+package dev.ferry;
+
+import dev.ferry.cli.FerryCommand;
+import picocli.CommandLine;
+
+/** {@code java -jar ferry.jar <command>}: see {@link FerryCommand}. */
+public final class Main {
+  private Main() {
+  }
+
+  public static void main(String[] args) {
+    int code = new CommandLine(new FerryCommand()).execute(args);
+    if (code != FerryCommand.KEEP_RUNNING) System.exit(code);
+  }
+}

@@ -1,0 +1,123 @@
+package dev.ferry;
+
+import dev.ferry.api.Api;
+import dev.ferry.build.Builder;
+import dev.ferry.build.SafeExtractor;
+import dev.ferry.build.ServiceCompiler;
+import dev.ferry.build.SharedClasspath;
+import dev.ferry.deployment.Ledger;
+import dev.ferry.deployment.MemoryLedger;
+import dev.ferry.deployment.Recorder;
+import dev.ferry.deployment.Transitions;
+import dev.ferry.load.Loader;
+import dev.ferry.proxy.Proxy;
+import dev.ferry.proxy.Routes;
+import dev.ferry.run.ServiceRuntime;
+import io.vertx.core.Deployable;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.ThreadingModel;
+import io.vertx.core.Vertx;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayDeque;
+import java.util.Deque;
+
+/**
+ * One running Ferry: the pipeline's verticles on one Vert.x, deployed in the order a deployment
+ * flows (recorder, builder, loader, runtime, proxy, API) and undeployed in reverse.
+ */
+public final class Platform {
+
+  private static final Logger log = LoggerFactory.getLogger(Platform.class);
+
+  private final Vertx vertx;
+  private final boolean ownsVertx;
+  private final Config config;
+  private final DataDir dataDir;
+  private final Routes routes = new Routes();
+  private final Deque<String> deployed = new ArrayDeque<>();
+  private Recorder recorder;
+  private ServiceRuntime runtime;
+  private Proxy proxy;
+  private Api api;
+
+  private Platform(Vertx vertx, boolean ownsVertx, Config config) {
+    this.vertx = vertx;
+    this.ownsVertx = ownsVertx;
+    this.config = config;
+    this.dataDir = new DataDir(config.dataDir());
+  }
+
+  /** Starts a platform on a Vert.x of its own, closed with it. */
+  public static Future<Platform> start(Config config) {
+    Vertx vertx = Vertx.vertx();
+    return start(vertx, true, config).onFailure(e -> vertx.close());
+  }
+
+  /** Starts a platform on {@code vertx}, which the caller keeps. */
+  public static Future<Platform> start(Vertx vertx, Config config) {
+    return start(vertx, false, config);
+  }
+
+  private static Future<Platform> start(Vertx vertx, boolean owns, Config config) {
+    Platform p = new Platform(vertx, owns, config);
+    return p.deployAll().map(p).onSuccess(x -> log.info("Ferry is up: API http://{}:{}  proxy http://<service>.{}:{}  data dir {}",
+        config.host(), p.apiPort(), config.domain(), p.proxyPort(), p.dataDir.root()));
+  }
+
+  private Future<Void> deployAll() {
+    Transitions.registerCodec(vertx);
+    Transitions transitions = new Transitions(vertx, this::urlOf);
+    Ledger ledger = new MemoryLedger();
+    recorder = new Recorder(ledger);
+    runtime = new ServiceRuntime(transitions, routes, config.startTimeoutMs(), config.drainTimeoutMs());
+    proxy = new Proxy(routes, config.domain(), config.host(), config.proxyPort(), config.proxyTimeoutMs());
+    api = new Api(config, dataDir, recorder, transitions);
+    return vertx.executeBlocking(() -> {
+          dataDir.create();
+          return new ServiceCompiler(SharedClasspath.create(dataDir.sdk()));
+        })
+        .compose(compiler -> deploy(recorder)
+            .compose(x -> deploy(new Builder(dataDir, transitions, new SafeExtractor(config.extractMaxBytes(),
+                config.extractMaxEntries(), config.extractMaxNameLength()), compiler, config.buildConcurrency())))
+            .compose(x -> deploy(new Loader(transitions)))
+            .compose(x -> deploy(runtime))
+            // platform servers bind before any service deploys (see IsolatingThreadFactory)
+            .compose(x -> deploy(proxy))
+            .compose(x -> deploy(api)))
+        .recover(e -> close().transform(x -> Future.failedFuture(e)))
+        .mapEmpty();
+  }
+
+  private Future<String> deploy(Deployable verticle) {
+    return vertx.deployVerticle(verticle, new DeploymentOptions().setThreadingModel(ThreadingModel.EVENT_LOOP))
+        .onSuccess(deployed::push);
+  }
+
+  /** Stops every service and the platform; closes Vert.x if the platform made it. */
+  public Future<Void> close() {
+    Future<Void> f = Future.succeededFuture();
+    while (!deployed.isEmpty()) {
+      String id = deployed.pop();
+      f = f.compose(x -> vertx.undeploy(id).recover(e -> Future.succeededFuture()));
+    }
+    return ownsVertx ? f.compose(x -> vertx.close()) : f;
+  }
+
+  /** A service's public URL through the proxy. */
+  public String urlOf(String service) {
+    int port = proxy.actualPort();
+    return "http://" + service + "." + config.domain() + (port == 80 ? "" : ":" + port) + "/";
+  }
+
+  public Vertx vertx() { return vertx; }
+  public Config config() { return config; }
+  public DataDir dataDir() { return dataDir; }
+  public Routes routes() { return routes; }
+  public Ledger ledger() { return recorder.ledger(); }
+  public ServiceRuntime runtime() { return runtime; }
+  public int apiPort() { return api.actualPort(); }
+  public int proxyPort() { return proxy.actualPort(); }
+}

@@ -1,0 +1,249 @@
+package dev.ferry.api;
+
+import dev.ferry.Config;
+import dev.ferry.DataDir;
+import dev.ferry.deployment.Addresses;
+import dev.ferry.deployment.Deployment;
+import dev.ferry.deployment.DeploymentState.Queued;
+import dev.ferry.deployment.Ledger;
+import dev.ferry.deployment.Recorder;
+import dev.ferry.deployment.Transitions;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.file.AsyncFile;
+import io.vertx.core.file.OpenOptions;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.Callable;
+
+/** The REST API on the API port; see the README for every route. */
+public final class Api extends VerticleBase {
+
+  private static final Logger log = LoggerFactory.getLogger(Api.class);
+
+  /** Names a service may not take: they are, or will be, the platform's own hosts. */
+  public static final Set<String> RESERVED = Set.of("api", "www", "ferry", "admin", "dashboard", "metrics", "health",
+      "eventbus", "proxy", "localhost");
+  private static final Set<String> ARCHIVE_TYPES = Set.of("application/gzip", "application/x-gzip",
+      "application/x-tar+gzip", "application/x-compressed-tar", "application/octet-stream");
+
+  private final Config config;
+  private final DataDir dataDir;
+  private final Recorder recorder;
+  private final Ledger ledger;
+  private final Transitions transitions;
+  private HttpServer server;
+
+  public Api(Config config, DataDir dataDir, Recorder recorder, Transitions transitions) {
+    this.config = config;
+    this.dataDir = dataDir;
+    this.recorder = recorder;
+    this.ledger = recorder.ledger();
+    this.transitions = transitions;
+  }
+
+  @Override
+  public Future<?> start() {
+    Router router = Router.router(vertx);
+    router.get("/health").handler(ctx -> ctx.json(new JsonObject().put("status", "up")));
+    router.post("/api/v1/services/:name/deployments").handler(this::upload);
+    router.get("/api/v1/services").handler(this::listServices);
+    router.get("/api/v1/services/:name").handler(this::getService);
+    router.delete("/api/v1/services/:name").handler(this::deleteService);
+    router.get("/api/v1/services/:name/deployments").handler(this::listDeployments);
+    router.get("/api/v1/deployments/:id").handler(this::getDeployment);
+    router.route("/api/*").handler(ctx -> error(ctx, 404, "not_found", "No such API route: " + ctx.request().method() + " " + ctx.request().path()));
+    router.errorHandler(500, ctx -> {
+      log.error("API failure on {}", ctx.request().path(), ctx.failure());
+      error(ctx, 500, "internal", "Internal error: " + ctx.failure());
+    });
+    return vertx.createHttpServer().requestHandler(router).listen(config.apiPort(), config.host()).onSuccess(s -> server = s);
+  }
+
+  public int actualPort() {
+    return server.actualPort();
+  }
+
+  /** Streams the tar.gz body to {@code uploads/<id>.tar.gz}, counting bytes, then queues the build. */
+  private void upload(RoutingContext ctx) {
+    HttpServerRequest req = ctx.request();
+    req.pause();
+    String name = ctx.pathParam("name");
+    if (!validName(ctx, name)) return;
+    String type = req.getHeader(HttpHeaders.CONTENT_TYPE);
+    if (type != null && !ARCHIVE_TYPES.contains(type.split(";")[0].trim().toLowerCase(Locale.ROOT))) {
+      refuse(ctx, 415, "unsupported_media_type", "Upload a tar.gz with Content-Type: application/gzip (got " + type + ")");
+      return;
+    }
+    long max = config.uploadMaxBytes();
+    String length = req.getHeader(HttpHeaders.CONTENT_LENGTH);
+    if (length != null) {
+      long declared;
+      try {
+        declared = Long.parseLong(length.trim());
+      } catch (NumberFormatException e) {
+        refuse(ctx, 400, "bad_request", "Content-Length is not a number");
+        return;
+      }
+      if (declared > max) {
+        refuse(ctx, 413, "too_large", "Upload of " + declared + " bytes is over the limit of " + max + " bytes");
+        return;
+      }
+    }
+    String id = Deployment.newId();
+    Path file = dataDir.upload(id);
+    vertx.fileSystem().open(file.toString(), new OpenOptions().setCreateNew(true).setWrite(true))
+        .onFailure(e -> {
+          log.error("Cannot store upload {}", file, e);
+          refuse(ctx, 507, "insufficient_storage", "Cannot store the upload: " + e.getMessage());
+        })
+        .onSuccess(af -> receive(ctx, name, id, file, af, max));
+  }
+
+  private void receive(RoutingContext ctx, String name, String id, Path file, AsyncFile af, long max) {
+    HttpServerRequest req = ctx.request();
+    long[] received = {0};
+    boolean[] failed = {false};
+    Runnable discard = () -> {
+      failed[0] = true;
+      req.handler(null);
+      af.close().onComplete(x -> vertx.fileSystem().delete(file.toString()));
+    };
+    req.handler(buf -> {
+      if (failed[0]) return;
+      received[0] += buf.length();
+      if (received[0] > max) {
+        discard.run();
+        refuse(ctx, 413, "too_large", "Upload is over the limit of " + max + " bytes");
+        return;
+      }
+      af.write(buf).onFailure(e -> {
+        if (failed[0]) return;
+        discard.run();
+        log.error("Cannot write upload {}", file, e);
+        refuse(ctx, 507, "insufficient_storage", "Cannot store the upload: " + e.getMessage());
+      });
+      if (af.writeQueueFull()) {
+        req.pause();
+        af.drainHandler(v -> req.resume());
+      }
+    });
+    req.exceptionHandler(e -> {
+      if (!failed[0]) {
+        log.info("Upload {} aborted: {}", id, e.toString());
+        discard.run();
+      }
+    });
+    req.endHandler(v -> {
+      if (failed[0]) return;
+      if (received[0] == 0) {
+        discard.run();
+        error(ctx, 400, "bad_request", "The body is empty: upload a tar.gz of the service's source tree");
+        return;
+      }
+      af.close().onFailure(e -> {
+        vertx.fileSystem().delete(file.toString());
+        error(ctx, 507, "insufficient_storage", "Cannot store the upload: " + e.getMessage());
+      }).onSuccess(x -> {
+        Deployment d = transitions.publish(Deployment.queued(id, name, new Queued(file)));
+        vertx.eventBus().send(Addresses.BUILD, d);
+        log.info("Queued {} of {} ({} bytes)", id, name, received[0]);
+        recorder.recorded(id).onComplete(r -> ctx.response().setStatusCode(202)
+            .putHeader(HttpHeaders.LOCATION, "/api/v1/deployments/" + id)
+            .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+            .end(transitions.json(d).encode()));
+      });
+    });
+    req.resume();
+  }
+
+  private void listServices(RoutingContext ctx) {
+    read(ctx, () -> new JsonObject().put("services", new JsonArray(List.copyOf(ledger.services()))));
+  }
+
+  private void getService(RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    read(ctx, () -> ledger.service(name).orElse(null), "No service named " + name);
+  }
+
+  private void listDeployments(RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    read(ctx, () -> {
+      List<JsonObject> ds = ledger.deployments(name);
+      return ds.isEmpty() ? null : new JsonObject().put("service", name).put("deployments", new JsonArray(List.copyOf(ds)));
+    }, "No service named " + name);
+  }
+
+  private void getDeployment(RoutingContext ctx) {
+    String id = ctx.pathParam("id");
+    read(ctx, () -> ledger.deployment(id).orElse(null), "No deployment " + id);
+  }
+
+  private void deleteService(RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    if (!validName(ctx, name)) return;
+    vertx.executeBlocking(() -> ledger.service(name)).onComplete(ar -> {
+      if (ar.failed()) {
+        ctx.fail(ar.cause());
+      } else if (ar.result().isEmpty()) {
+        error(ctx, 404, "not_found", "No service named " + name);
+      } else {
+        vertx.eventBus().<Integer>request(Addresses.DELETE, name)
+            .onSuccess(m -> ctx.json(new JsonObject().put("service", name).put("deleted", true).put("undeployed", m.body())))
+            .onFailure(ctx::fail);
+      }
+    });
+  }
+
+  /** Answers with what {@code query} returns, read off the event loop (the ledger may block). */
+  private void read(RoutingContext ctx, Callable<JsonObject> query) {
+    read(ctx, query, "Not found");
+  }
+
+  private void read(RoutingContext ctx, Callable<JsonObject> query, String notFound) {
+    vertx.executeBlocking(query).onComplete(ar -> {
+      if (ar.failed()) ctx.fail(ar.cause());
+      else if (ar.result() == null) error(ctx, 404, "not_found", notFound);
+      else ctx.json(ar.result());
+    });
+  }
+
+  private boolean validName(RoutingContext ctx, String name) {
+    if (!Deployment.SERVICE_NAME.matcher(name).matches()) {
+      refuse(ctx, 400, "bad_request", "Service name '" + name + "' is not a DNS label: use 1-63 of a-z, 0-9 and '-', "
+          + "starting and ending with a letter or digit");
+      return false;
+    }
+    if (RESERVED.contains(name)) {
+      refuse(ctx, 400, "bad_request", "Service name '" + name + "' is reserved");
+      return false;
+    }
+    return true;
+  }
+
+  /** Answers an error before reading the body, and closes the connection so the body is not read. */
+  private static void refuse(RoutingContext ctx, int status, String code, String message) {
+    if (ctx.response().ended()) return;
+    ctx.response().putHeader(HttpHeaders.CONNECTION, "close");
+    error(ctx, status, code, message);
+  }
+
+  static void error(RoutingContext ctx, int status, String code, String message) {
+    if (ctx.response().ended()) return;
+    ctx.response().setStatusCode(status).putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+        .end(new JsonObject().put("error", code).put("message", message).encode());
+  }
+
+}

@@ -1,0 +1,135 @@
+package dev.ferry.build;
+
+import dev.ferry.deployment.StageException;
+import dev.ferry.DataDir;
+import dev.ferry.deployment.Addresses;
+import dev.ferry.deployment.Artifact;
+import dev.ferry.deployment.Deployment;
+import dev.ferry.deployment.DeploymentState.Queued;
+import dev.ferry.deployment.Transitions;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.WorkerExecutor;
+import io.vertx.core.eventbus.Message;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+
+/**
+ * Consumes {@code ferry.build}: turns a queued deployment into a built one on a worker pool of
+ * {@code build.concurrency} threads (the rest wait, in order), then sends it to the loader.
+ */
+public final class Builder extends VerticleBase {
+
+  private static final Logger log = LoggerFactory.getLogger(Builder.class);
+
+  private final DataDir dataDir;
+  private final Transitions transitions;
+  private final SafeExtractor extractor;
+  private final ServiceCompiler compiler;
+  private final int concurrency;
+  private final AtomicInteger pending = new AtomicInteger();
+  private WorkerExecutor workers;
+
+  public Builder(DataDir dataDir, Transitions transitions, SafeExtractor extractor, ServiceCompiler compiler, int concurrency) {
+    this.dataDir = dataDir;
+    this.transitions = transitions;
+    this.extractor = extractor;
+    this.compiler = compiler;
+    this.concurrency = concurrency;
+  }
+
+  @Override
+  public Future<?> start() {
+    workers = vertx.createSharedWorkerExecutor("ferry-build", concurrency, 10, TimeUnit.MINUTES);
+    return vertx.eventBus().<Deployment>consumer(Addresses.BUILD, this::onQueued).completion();
+  }
+
+  @Override
+  public Future<?> stop() {
+    return workers.close();
+  }
+
+  /** Builds not yet finished, running or waiting. */
+  public int pending() {
+    return pending.get();
+  }
+
+  private void onQueued(Message<Deployment> msg) {
+    Deployment d = msg.body();
+    if (!(d.state() instanceof Queued queued)) {
+      log.error("Builder got {} in state {}", d.id(), d.state().name());
+      return;
+    }
+    pending.incrementAndGet();
+    workers.executeBlocking(() -> build(d, queued), false).onComplete(ar -> {
+      pending.decrementAndGet();
+      if (ar.succeeded()) {
+        Deployment built = transitions.publish(d, queued.built(ar.result()));
+        vertx.eventBus().send(Addresses.LOAD, built);
+      } else {
+        Throwable e = ar.cause();
+        if (!(e instanceof StageException)) log.error("Build of {} failed unexpectedly", d.id(), e);
+        String message = e instanceof StageException ? e.getMessage() : "Internal build failure: " + e;
+        transitions.publish(d, queued.failed("build", message));
+      }
+    });
+  }
+
+  /** Extract, compile, copy resources, pack. Runs on a worker thread. */
+  private Artifact build(Deployment d, Queued queued) throws StageException {
+    long t0 = System.nanoTime();
+    Path work = dataDir.build(d.id());
+    Path src = work.resolve("src");
+    Path classes = work.resolve("classes");
+    try {
+      deleteTree(work);
+      extractor.extract(queued.archive(), src);
+      if (!Files.isDirectory(src.resolve("src/main/java"))) {
+        throw new StageException("The archive has no src/main/java directory (expected a Maven layout: src/main/java/**)");
+      }
+      ServicePom pom = ServicePom.read(src);
+      compiler.compile(src, classes, List.of());
+      copyResources(src.resolve("src/main/resources"), classes);
+      Path jar = dataDir.artifact(d.service(), d.id());
+      String sha = Packer.pack(classes, jar);
+      log.info("Built {} ({}) in {} ms", d.service(), d.id(), (System.nanoTime() - t0) / 1_000_000);
+      return new Artifact(jar, List.of(), sha, pom.mainVerticle());
+    } catch (IOException e) {
+      throw new StageException("Build failed: " + e, e);
+    } finally {
+      try {
+        Files.deleteIfExists(queued.archive());
+      } catch (IOException e) {
+        log.warn("Could not delete upload {}", queued.archive(), e);
+      }
+    }
+  }
+
+  private static void copyResources(Path from, Path to) throws IOException {
+    if (!Files.isDirectory(from)) return;
+    List<Path> files;
+    try (Stream<Path> s = Files.walk(from)) {
+      files = s.filter(Files::isRegularFile).toList();
+    }
+    for (Path f : files) {
+      Path dest = to.resolve(from.relativize(f).toString());
+      Files.createDirectories(dest.getParent());
+      Files.copy(f, dest, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+  }
+
+  static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir)) return;
+    try (Stream<Path> s = Files.walk(dir)) {
+      for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(p);
+    }
+  }
+}

@@ -1,0 +1,108 @@
+package dev.ferry.build;
+
+import dev.ferry.deployment.StageException;
+import javax.tools.Diagnostic;
+import javax.tools.DiagnosticCollector;
+import javax.tools.JavaCompiler;
+import javax.tools.JavaFileObject;
+import javax.tools.StandardJavaFileManager;
+import javax.tools.StandardLocation;
+import javax.tools.ToolProvider;
+import java.io.IOException;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+/**
+ * Compiles a service's {@code src/main/java} in-process with {@code javax.tools}, against the shared
+ * classpath. The compiler is created once; each worker thread keeps its own file manager warm
+ * (file managers are not thread-safe, and reusing one saves reopening every jar).
+ */
+public final class ServiceCompiler {
+
+  /** How many diagnostics a failed build reports in full. */
+  private static final int MAX_REPORTED = 20;
+
+  private final JavaCompiler compiler;
+  private final List<Path> classpath;
+  private final ThreadLocal<StandardJavaFileManager> fileManagers;
+
+  public ServiceCompiler(List<Path> classpath) {
+    this.compiler = ToolProvider.getSystemJavaCompiler();
+    if (compiler == null) {
+      throw new IllegalStateException("No Java compiler: Ferry needs a JDK, not a JRE (java.home="
+          + System.getProperty("java.home") + ")");
+    }
+    this.classpath = List.copyOf(classpath);
+    this.fileManagers = ThreadLocal.withInitial(() -> compiler.getStandardFileManager(null, Locale.ROOT, StandardCharsets.UTF_8));
+  }
+
+  /**
+   * Compiles every {@code .java} file under {@code serviceRoot/src/main/java} into {@code outputDir},
+   * with {@code extraClasspath} (the service's own dependencies) after the shared one.
+   */
+  public void compile(Path serviceRoot, Path outputDir, List<Path> extraClasspath) throws StageException {
+    Path sourceDir = serviceRoot.resolve("src/main/java");
+    List<Path> sources;
+    try (Stream<Path> s = Files.walk(sourceDir)) {
+      sources = s.filter(p -> p.toString().endsWith(".java") && Files.isRegularFile(p)).sorted().collect(Collectors.toList());
+      Files.createDirectories(outputDir);
+    } catch (IOException e) {
+      throw new StageException("Cannot read sources: " + e.getMessage(), e);
+    }
+    if (sources.isEmpty()) {
+      throw new StageException("src/main/java has no .java files");
+    }
+    StandardJavaFileManager fm = fileManagers.get();
+    List<Path> cp = new ArrayList<>(classpath);
+    cp.addAll(extraClasspath);
+    DiagnosticCollector<JavaFileObject> diagnostics = new DiagnosticCollector<>();
+    StringWriter out = new StringWriter();
+    boolean ok;
+    try {
+      fm.setLocationFromPaths(StandardLocation.CLASS_PATH, cp);
+      fm.setLocationFromPaths(StandardLocation.CLASS_OUTPUT, List.of(outputDir));
+      fm.setLocationFromPaths(StandardLocation.SOURCE_PATH, List.of(sourceDir));
+      List<String> options = List.of("--release", "17", "-proc:none", "-g", "-encoding", "UTF-8", "-Xlint:none");
+      ok = compiler.getTask(out, fm, diagnostics, options, null, fm.getJavaFileObjectsFromPaths(sources)).call();
+    } catch (IOException | RuntimeException e) {
+      throw new StageException("The compiler failed: " + e, e);
+    } finally {
+      try {
+        // let go of this build's sources; the shared jars stay open for the next build
+        fm.setLocationFromPaths(StandardLocation.SOURCE_PATH, List.of());
+      } catch (IOException ignored) {
+        // nothing held
+      }
+    }
+    if (!ok) {
+      throw new StageException(report(serviceRoot, diagnostics.getDiagnostics(), out.toString()));
+    }
+  }
+
+  /** {@code file:line: message} per error, paths relative to the service's root. */
+  private static String report(Path root, List<Diagnostic<? extends JavaFileObject>> diagnostics, String other) {
+    List<String> lines = new ArrayList<>();
+    for (Diagnostic<? extends JavaFileObject> d : diagnostics) {
+      if (d.getKind() != Diagnostic.Kind.ERROR) continue;
+      String where = "";
+      if (d.getSource() != null) {
+        Path p = Path.of(d.getSource().toUri());
+        where = (p.startsWith(root) ? root.relativize(p) : p.getFileName()) + ":" + d.getLineNumber() + ": ";
+      }
+      lines.add(where + d.getMessage(Locale.ROOT).lines().findFirst().orElse(""));
+    }
+    int errors = lines.size();
+    StringBuilder sb = new StringBuilder("Compilation failed with ").append(errors).append(errors == 1 ? " error" : " errors");
+    lines.stream().limit(MAX_REPORTED).forEach(l -> sb.append('\n').append(l));
+    if (errors > MAX_REPORTED) sb.append("\n... and ").append(errors - MAX_REPORTED).append(" more");
+    if (errors == 0 && !other.isBlank()) sb.append('\n').append(other.strip());
+    return sb.toString();
+  }
+}

@@ -1,0 +1,99 @@
+package dev.ferry.build;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.URISyntaxException;
+import java.nio.file.FileSystem;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
+import java.util.stream.Stream;
+
+/**
+ * The classpath services compile against: the jars of the libraries the platform shares
+ * (Vert.x core, web, web client, their Netty and Jackson core) and a jar of Ferry's SDK package
+ * alone, so service code cannot compile against Ferry's internals. Found from the code sources of
+ * the shared classes, which works from a jar, a thin-jar layout, or Maven's test classpath.
+ */
+public final class SharedClasspath {
+
+  /** One class from each shared library. */
+  private static final List<String> ANCHORS = List.of(
+      "io.vertx.core.Vertx", "io.vertx.core.logging.Logger", "io.vertx.ext.web.Router",
+      "io.vertx.ext.web.client.WebClient", "io.vertx.ext.web.codec.BodyCodec", "io.vertx.ext.auth.User",
+      "io.vertx.ext.bridge.BridgeOptions", "io.vertx.uritemplate.UriTemplate", "io.vertx.httpproxy.HttpProxy",
+      "com.fasterxml.jackson.core.JsonFactory",
+      "io.netty.util.concurrent.Future", "io.netty.buffer.ByteBuf", "io.netty.channel.Channel",
+      "io.netty.handler.codec.ByteToMessageDecoder", "io.netty.handler.codec.http.HttpHeaders",
+      "io.netty.handler.codec.http2.Http2Headers", "io.netty.handler.ssl.SslContext",
+      "io.netty.resolver.AddressResolver", "io.netty.handler.proxy.ProxyHandler",
+      "io.netty.handler.codec.socksx.SocksMessage", "io.netty.resolver.dns.DnsNameResolver",
+      "io.netty.handler.codec.dns.DnsRecord", "io.netty.handler.codec.compression.ZlibEncoder");
+
+  private static final String SDK_PATH = "dev/ferry/sdk/";
+
+  private SharedClasspath() {
+  }
+
+  /** The shared jars plus an SDK jar written to {@code workDir}. */
+  public static List<Path> create(Path workDir) throws IOException {
+    Set<Path> paths = new LinkedHashSet<>();
+    ClassLoader cl = SharedClasspath.class.getClassLoader();
+    for (String anchor : ANCHORS) {
+      try {
+        paths.add(codeSource(Class.forName(anchor, false, cl)));
+      } catch (ClassNotFoundException e) {
+        // a library the platform does not carry; services cannot use it either
+      }
+    }
+    paths.add(writeSdkJar(workDir.resolve("ferry-sdk.jar")));
+    return List.copyOf(paths);
+  }
+
+  static Path codeSource(Class<?> c) {
+    try {
+      return Path.of(c.getProtectionDomain().getCodeSource().getLocation().toURI());
+    } catch (URISyntaxException | NullPointerException e) {
+      throw new IllegalStateException("Cannot locate the jar of " + c.getName(), e);
+    }
+  }
+
+  /** Copies the SDK package out of the platform's own code source into a jar of its own. */
+  private static Path writeSdkJar(Path jar) throws IOException {
+    Path source = codeSource(dev.ferry.sdk.ServiceConfig.class);
+    Files.createDirectories(jar.getParent());
+    Path tmp = Files.createTempFile(jar.getParent(), "sdk", ".jar");
+    try (OutputStream os = Files.newOutputStream(tmp); JarOutputStream out = new JarOutputStream(os)) {
+      if (Files.isDirectory(source)) {
+        copyTree(source, source.resolve(SDK_PATH), out);
+      } else {
+        try (FileSystem fs = FileSystems.newFileSystem(source)) {
+          copyTree(fs.getPath("/"), fs.getPath("/" + SDK_PATH), out);
+        }
+      }
+    }
+    Files.move(tmp, jar, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    return jar;
+  }
+
+  private static void copyTree(Path root, Path dir, JarOutputStream out) throws IOException {
+    List<Path> files = new ArrayList<>();
+    try (Stream<Path> s = Files.walk(dir)) {
+      s.filter(Files::isRegularFile).sorted().forEach(files::add);
+    }
+    for (Path f : files) {
+      out.putNextEntry(new JarEntry(root.relativize(f).toString().replace('\\', '/')));
+      try (InputStream in = Files.newInputStream(f)) {
+        in.transferTo(out);
+      }
+      out.closeEntry();
+    }
+  }
+}

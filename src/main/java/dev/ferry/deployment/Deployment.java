@@ -1,0 +1,75 @@
+package dev.ferry.deployment;
+
+import io.vertx.core.json.JsonObject;
+
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Pattern;
+
+/**
+ * One deployment of one service: who it is, when each stage was reached, and its current state.
+ * Immutable: {@link #to(DeploymentState)} returns the deployment in its next state.
+ */
+public record Deployment(String id, String service, Instant createdAt, Instant updatedAt,
+                         DeploymentState state, Artifact artifact, Map<String, Instant> timeline) {
+
+  /** Service names are DNS labels. */
+  public static final Pattern SERVICE_NAME = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
+
+  public Deployment {
+    Objects.requireNonNull(id, "id");
+    Objects.requireNonNull(service, "service");
+    Objects.requireNonNull(state, "state");
+    timeline = Map.copyOf(timeline);
+  }
+
+  /** A new deployment of {@code service}, queued with its uploaded archive. */
+  public static Deployment queued(String id, String service, DeploymentState.Queued queued) {
+    Instant now = Instant.now();
+    return new Deployment(id, service, now, now, queued, null, Map.of(queued.name(), now));
+  }
+
+  /** A fresh, time-ordered id: 9 base-36 digits of milliseconds and 4 random ones. */
+  public static String newId() {
+    String time = Long.toString(System.currentTimeMillis(), 36);
+    String rand = Long.toString(ThreadLocalRandom.current().nextLong(36L * 36 * 36 * 36), 36);
+    return "0".repeat(Math.max(0, 9 - time.length())) + time + "0".repeat(4 - rand.length()) + rand;
+  }
+
+  /** This deployment in state {@code next}, its timeline extended. */
+  public Deployment to(DeploymentState next) {
+    Instant now = Instant.now();
+    Map<String, Instant> t = new LinkedHashMap<>(timeline);
+    t.put(next.name(), now);
+    Artifact a = next instanceof DeploymentState.Built b ? b.artifact() : artifact;
+    return new Deployment(id, service, createdAt, now, next, a, t);
+  }
+
+  /** The public JSON view, as the API answers and {@code ferry.events} carries. */
+  public JsonObject toJson(String url) {
+    JsonObject json = new JsonObject()
+        .put("id", id)
+        .put("service", service)
+        .put("state", state.name())
+        .put("createdAt", createdAt.toString())
+        .put("updatedAt", updatedAt.toString());
+    JsonObject stages = new JsonObject();
+    timeline.entrySet().stream().sorted(Map.Entry.comparingByValue())
+        .forEach(e -> stages.put(e.getKey(), e.getValue().toString()));
+    json.put("timeline", stages);
+    if (artifact != null) {
+      json.put("artifact", new JsonObject().put("sha256", artifact.sha256()).put("path", artifact.jar().toString())
+          .put("entry", artifact.entry().orElse(null)));
+    }
+    if (state instanceof DeploymentState.Error e) {
+      json.put("stage", e.stage()).put("error", e.message());
+    }
+    if (state instanceof DeploymentState.Deployed d) {
+      json.put("url", url).put("port", d.port());
+    }
+    return json;
+  }
+}

@@ -1,0 +1,31 @@
+package dev.ferry.deployment;
+
+import io.vertx.core.json.JsonObject;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Where deployments are recorded. Only the {@link Recorder} writes; the API reads. Every method
+ * may block (a store on disk), so callers keep it off event loops unless the store says otherwise.
+ */
+public interface Ledger extends AutoCloseable {
+
+  /** Records one event from {@code ferry.events}: a deployment's JSON, or a service deletion. */
+  void record(JsonObject event);
+
+  Optional<JsonObject> deployment(String id);
+
+  /** The service's deployments, newest first. */
+  List<JsonObject> deployments(String service);
+
+  /** A live (not deleted) service: {@code {name, url, current, latest}}. */
+  Optional<JsonObject> service(String name);
+
+  /** Every live service, by name. */
+  List<JsonObject> services();
+
+  @Override
+  default void close() {
+  }
+}

@@ -1,0 +1,80 @@
+package dev.ferry.load;
+
+import dev.ferry.deployment.StageException;
+import dev.ferry.deployment.Addresses;
+import dev.ferry.deployment.Artifact;
+import dev.ferry.deployment.Deployment;
+import dev.ferry.deployment.DeploymentState.Built;
+import dev.ferry.deployment.Transitions;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.Message;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Consumes {@code ferry.load}: gives a built deployment its own classloader and finds its entry. */
+public final class Loader extends VerticleBase {
+
+  private static final Logger log = LoggerFactory.getLogger(Loader.class);
+
+  private final Transitions transitions;
+
+  public Loader(Transitions transitions) {
+    this.transitions = transitions;
+  }
+
+  @Override
+  public Future<?> start() {
+    return vertx.eventBus().<Deployment>consumer(Addresses.LOAD, this::onBuilt).completion();
+  }
+
+  private void onBuilt(Message<Deployment> msg) {
+    Deployment d = msg.body();
+    if (!(d.state() instanceof Built built)) {
+      log.error("Loader got {} in state {}", d.id(), d.state().name());
+      return;
+    }
+    vertx.executeBlocking(() -> load(d.service(), built.artifact()), false).onComplete(ar -> {
+      if (ar.succeeded()) {
+        Deployment loaded = transitions.publish(d, built.loaded(ar.result().loader(), ar.result().verticle()));
+        vertx.eventBus().send(Addresses.RUN, loaded);
+      } else {
+        Throwable e = ar.cause();
+        if (!(e instanceof StageException)) log.error("Load of {} failed unexpectedly", d.id(), e);
+        transitions.publish(d, built.failed("load", e instanceof StageException ? e.getMessage() : "Internal load failure: " + e));
+      }
+    });
+  }
+
+  private record Result(ServiceClassLoader loader, String verticle) {
+  }
+
+  private Result load(String service, Artifact artifact) throws StageException {
+    List<Path> jars = new ArrayList<>();
+    jars.add(artifact.jar());
+    jars.addAll(artifact.dependencies());
+    ServiceClassLoader loader = new ServiceClassLoader(service, jars, Loader.class.getClassLoader());
+    try {
+      return new Result(loader, EntryFinder.find(loader, artifact.jar(), artifact.entry()));
+    } catch (StageException | RuntimeException e) {
+      close(loader);
+      throw e;
+    }
+  }
+
+  /** Closes a loader's jars; the loader itself goes once nothing refers to it. */
+  public static void close(ClassLoader loader) {
+    if (loader instanceof ServiceClassLoader s) {
+      try {
+        s.close();
+      } catch (IOException e) {
+        log.warn("Could not close {}", s, e);
+      }
+    }
+  }
+}

@@ -1,0 +1,108 @@
+package dev.ferry.load;
+
+import java.io.IOException;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Enumeration;
+import java.util.List;
+
+/**
+ * One service's classes. The packages the platform shares (Vert.x, Netty, Jackson core, Ferry's
+ * SDK) come from the platform, parent-first, so the service and the platform speak the same
+ * types. Everything else is child-first from the service's own jars, then the JDK. Ferry's
+ * internals and the platform's other libraries are not visible at all.
+ */
+public final class ServiceClassLoader extends URLClassLoader {
+
+  static {
+    ClassLoader.registerAsParallelCapable();
+  }
+
+  /** Class-name prefixes loaded from the platform. */
+  static final List<String> SHARED = List.of("io.vertx.", "io.netty.", "com.fasterxml.jackson.core.", "dev.ferry.sdk.");
+
+  private final ClassLoader platform;
+  private final String service;
+
+  public ServiceClassLoader(String service, List<Path> jars, ClassLoader platform) {
+    super("ferry-service-" + service, urls(jars), ClassLoader.getPlatformClassLoader());
+    this.platform = platform;
+    this.service = service;
+  }
+
+  public String service() {
+    return service;
+  }
+
+  static boolean isShared(String className) {
+    for (String p : SHARED) {
+      if (className.startsWith(p)) return true;
+    }
+    return false;
+  }
+
+  private static boolean isSharedResource(String path) {
+    String asName = path.replace('/', '.');
+    return isShared(asName) || path.startsWith("META-INF/services/io.vertx.") || path.startsWith("META-INF/services/io.netty.")
+        || path.startsWith("META-INF/vertx/") || path.startsWith("webroot/vertx-web-");
+  }
+
+  @Override
+  protected Class<?> loadClass(String name, boolean resolve) throws ClassNotFoundException {
+    if (isShared(name)) {
+      return platform.loadClass(name);
+    }
+    synchronized (getClassLoadingLock(name)) {
+      Class<?> c = findLoadedClass(name);
+      if (c == null) {
+        try {
+          // the JDK first: a service cannot replace java.*
+          c = getParent().loadClass(name);
+        } catch (ClassNotFoundException notJdk) {
+          if (name.startsWith("dev.ferry.")) {
+            throw new ClassNotFoundException(name + " is internal to the Ferry platform and not visible to services");
+          }
+          c = findClass(name);
+        }
+      }
+      if (resolve) resolveClass(c);
+      return c;
+    }
+  }
+
+  @Override
+  public URL getResource(String name) {
+    URL u = findResource(name);
+    if (u == null) u = getParent().getResource(name);
+    if (u == null && isSharedResource(name)) u = platform.getResource(name);
+    return u;
+  }
+
+  @Override
+  public Enumeration<URL> getResources(String name) throws IOException {
+    List<URL> all = new ArrayList<>(Collections.list(findResources(name)));
+    all.addAll(Collections.list(getParent().getResources(name)));
+    if (isSharedResource(name)) all.addAll(Collections.list(platform.getResources(name)));
+    return Collections.enumeration(all);
+  }
+
+  private static URL[] urls(List<Path> jars) {
+    URL[] urls = new URL[jars.size()];
+    for (int i = 0; i < urls.length; i++) {
+      try {
+        urls[i] = jars.get(i).toUri().toURL();
+      } catch (java.net.MalformedURLException e) {
+        throw new IllegalArgumentException("Bad jar path " + jars.get(i), e);
+      }
+    }
+    return urls;
+  }
+
+  @Override
+  public String toString() {
+    return getName();
+  }
+}

@@ -1,0 +1,131 @@
+package dev.ferry.proxy;
+
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.HostAndPort;
+import io.vertx.core.net.SocketAddress;
+import io.vertx.httpproxy.HttpProxy;
+import io.vertx.httpproxy.OriginRequestProvider;
+import io.vertx.httpproxy.ProxyContext;
+import io.vertx.httpproxy.ProxyInterceptor;
+import io.vertx.httpproxy.ProxyResponse;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The proxy port: {@code Host: <service>.<domain>} goes to the service's current deployment, via
+ * vertx-http-proxy (which also passes WebSocket upgrades through). Answers itself when it cannot
+ * route: no Host 400, unknown service 404; a backend that fails is 502 (vertx-http-proxy).
+ */
+public final class Proxy extends VerticleBase {
+
+  private static final Logger log = LoggerFactory.getLogger(Proxy.class);
+
+  private final Routes routes;
+  private final String domainSuffix;
+  private final String host;
+  private final int port;
+  private final long timeoutMs;
+  private HttpServer server;
+
+  public Proxy(Routes routes, String domain, String host, int port, long timeoutMs) {
+    this.routes = routes;
+    this.domainSuffix = "." + domain.toLowerCase(Locale.ROOT);
+    this.host = host;
+    this.port = port;
+    this.timeoutMs = timeoutMs;
+  }
+
+  @Override
+  public Future<?> start() {
+    HttpClient client = vertx.createHttpClient(new HttpClientOptions()
+        .setIdleTimeout((int) Math.max(1, timeoutMs / 1000)).setKeepAlive(true),
+        new PoolOptions().setHttp1MaxSize(64));
+    HttpProxy proxy = HttpProxy.reverseProxy(client)
+        .origin(OriginRequestProvider.selector(this::origin))
+        .addInterceptor(new ForwardedHeaders(), true);
+    return vertx.createHttpServer()
+        .requestHandler(req -> route(req, proxy))
+        .listen(port, host)
+        .onSuccess(s -> server = s);
+  }
+
+  /** The port the proxy listens on (the actual one when configured as 0). */
+  public int actualPort() {
+    return server.actualPort();
+  }
+
+  private void route(HttpServerRequest req, HttpProxy proxy) {
+    String service = serviceOf(req.authority());
+    if (service == null) {
+      error(req.response(), 400, "bad_request", req.authority() == null
+          ? "No Host header: address a service as <service>" + domainSuffix
+          : "Host " + req.authority().host() + " is not <service>" + domainSuffix);
+      return;
+    }
+    Routes.Backend backend = routes.get(service);
+    if (backend == null) {
+      error(req.response(), 404, "not_found", "No service named " + service + " is deployed");
+      return;
+    }
+    proxy.handle(req);
+  }
+
+  /** The service a Host names, or null if it names none. */
+  String serviceOf(HostAndPort authority) {
+    if (authority == null) return null;
+    String h = authority.host().toLowerCase(Locale.ROOT);
+    if (!h.endsWith(domainSuffix)) return null;
+    String name = h.substring(0, h.length() - domainSuffix.length());
+    return dev.ferry.deployment.Deployment.SERVICE_NAME.matcher(name).matches() ? name : null;
+  }
+
+  /** Picks the backend the request goes to, and counts it in flight until the response is done. */
+  private Future<SocketAddress> origin(ProxyContext ctx) {
+    HttpServerRequest req = ctx.request().proxiedRequest();
+    Routes.Backend backend = routes.get(serviceOf(req.authority()));
+    if (backend == null) {
+      return Future.failedFuture("service went away");
+    }
+    backend.begin();
+    AtomicBoolean done = new AtomicBoolean();
+    Runnable end = () -> {
+      if (done.compareAndSet(false, true)) backend.end();
+    };
+    req.response().endHandler(v -> end.run());
+    req.response().closeHandler(v -> end.run());
+    return Future.succeededFuture(SocketAddress.inetSocketAddress(backend.port(), "127.0.0.1"));
+  }
+
+  static void error(HttpServerResponse resp, int status, String code, String message) {
+    resp.setStatusCode(status).putHeader("content-type", "application/json")
+        .end(new JsonObject().put("error", code).put("message", message).encode());
+  }
+
+  /** Sets X-Forwarded-For (appended), -Host and -Proto on the request to the service. */
+  private static final class ForwardedHeaders implements ProxyInterceptor {
+    @Override
+    public Future<ProxyResponse> handleProxyRequest(ProxyContext ctx) {
+      HttpServerRequest in = ctx.request().proxiedRequest();
+      var headers = ctx.request().headers();
+      String client = in.remoteAddress() == null ? null : in.remoteAddress().hostAddress();
+      if (client != null) {
+        String prior = headers.get("X-Forwarded-For");
+        headers.set("X-Forwarded-For", prior == null || prior.isBlank() ? client : prior + ", " + client);
+      }
+      if (in.authority() != null) headers.set("X-Forwarded-Host", in.authority().toString());
+      headers.set("X-Forwarded-Proto", in.isSSL() ? "https" : "http");
+      return ctx.sendRequest();
+    }
+  }
+}

@@ -1,0 +1,256 @@
+package dev.ferry.run;
+
+import dev.ferry.deployment.Addresses;
+import dev.ferry.deployment.Deployment;
+import dev.ferry.deployment.DeploymentState;
+import dev.ferry.deployment.DeploymentState.Deployed;
+import dev.ferry.deployment.DeploymentState.Loaded;
+import dev.ferry.deployment.Transitions;
+import dev.ferry.load.Loader;
+import dev.ferry.proxy.Routes;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
+
+/**
+ * Consumes {@code ferry.run}: deploys a loaded service's verticle on a free loopback port, waits
+ * until it answers, routes its service to it, then drains and undeploys the deployment it
+ * replaced. Also answers {@code ferry.delete}. The newest deployment of a service always wins: one
+ * that finishes after a newer one is already serving is stopped at once.
+ */
+public final class ServiceRuntime extends VerticleBase {
+
+  private static final Logger log = LoggerFactory.getLogger(ServiceRuntime.class);
+  /** Services listen here; only the proxy reaches them. */
+  public static final String SERVICE_HOST = "127.0.0.1";
+
+  private final Transitions transitions;
+  private final Routes routes;
+  private final long startTimeoutMs;
+  private final long drainTimeoutMs;
+  private final Map<String, Running> running = new ConcurrentHashMap<>();
+  private final Map<String, Instant> deletedAt = new ConcurrentHashMap<>();
+  private HttpClient probe;
+
+  /** A deployment that is running: what is needed to stop it and let its classloader go. */
+  private record Running(Deployment deployment, Deployed state, ClassLoader loader) {
+  }
+
+  public ServiceRuntime(Transitions transitions, Routes routes, long startTimeoutMs, long drainTimeoutMs) {
+    this.transitions = transitions;
+    this.routes = routes;
+    this.startTimeoutMs = startTimeoutMs;
+    this.drainTimeoutMs = drainTimeoutMs;
+  }
+
+  @Override
+  public Future<?> start() {
+    probe = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(false).setConnectTimeout(1000));
+    return Future.all(
+        vertx.eventBus().<Deployment>consumer(Addresses.RUN, this::onLoaded).completion(),
+        vertx.eventBus().<String>consumer(Addresses.DELETE, this::onDelete).completion());
+  }
+
+  @Override
+  public Future<?> stop() {
+    List<Future<?>> all = new ArrayList<>();
+    for (Running r : List.copyOf(running.values())) all.add(undeploy(r, null));
+    return Future.join(all).eventually(() -> probe.close());
+  }
+
+  /** How many deployments are running now. */
+  public int runningCount() {
+    return running.size();
+  }
+
+  private void onLoaded(Message<Deployment> msg) {
+    Deployment d = msg.body();
+    if (!(d.state() instanceof Loaded loaded)) {
+      log.error("Runtime got {} in state {}", d.id(), d.state().name());
+      return;
+    }
+    Instant deleted = deletedAt.get(d.service());
+    if (deleted != null && deleted.isAfter(d.createdAt())) {
+      Loader.close(loaded.loader());
+      transitions.publish(d, loaded.failed("deploy", "The service was deleted while this deployment was in progress"));
+      return;
+    }
+    int port;
+    try {
+      port = freePort();
+    } catch (IOException e) {
+      Loader.close(loaded.loader());
+      transitions.publish(d, loaded.failed("deploy", "No free port: " + e.getMessage()));
+      return;
+    }
+    JsonObject config = new JsonObject()
+        .put("http.port", port).put("http.host", SERVICE_HOST)
+        .put("ferry.service", d.service()).put("ferry.deployment", d.id());
+    DeploymentOptions options = new DeploymentOptions()
+        .setConfig(config)
+        .setClassLoader(loaded.loader())
+        // its own worker pool, closed on undeploy, so no shared worker thread is born holding its loader
+        .setWorkerPoolName("ferry-" + d.service() + "-" + d.id())
+        .setWorkerPoolSize(4);
+    AtomicBoolean abandoned = new AtomicBoolean();
+    Future<String> deploying = vertx.deployVerticle(loaded.verticleClass(), options);
+    // a start that finishes after we gave up on it is undone
+    deploying.onSuccess(vid -> {
+      if (abandoned.get()) vertx.undeploy(vid);
+    });
+    deploying
+        .timeout(startTimeoutMs, TimeUnit.MILLISECONDS)
+        .recover(e -> Future.failedFuture(new StartFailure(startFailure(loaded, e))))
+        .compose(vid -> awaitAnswer(port, System.currentTimeMillis() + startTimeoutMs)
+            .recover(e -> vertx.undeploy(vid).transform(x -> Future.failedFuture(e)))
+            .map(vid))
+        .onSuccess(vid -> activate(d, loaded, port, vid))
+        .onFailure(e -> {
+          abandoned.set(true);
+          Loader.close(loaded.loader());
+          log.warn("Deployment {} of {} failed to start: {}", d.id(), d.service(), e.getMessage());
+          transitions.publish(d, loaded.failed("deploy", e.getMessage()));
+        });
+  }
+
+  private static final class StartFailure extends RuntimeException {
+    StartFailure(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  private String startFailure(Loaded loaded, Throwable e) {
+    if (e instanceof java.util.concurrent.TimeoutException || e instanceof io.vertx.core.impl.NoStackTraceTimeoutException) {
+      return "The verticle " + loaded.verticleClass() + " did not finish starting within " + startTimeoutMs + " ms";
+    }
+    Throwable root = e;
+    while (root.getCause() != null && root.getCause() != root) root = root.getCause();
+    String what = root == e ? e.toString() : e + " (caused by " + root + ")";
+    return "The verticle " + loaded.verticleClass() + " failed to start: " + what;
+  }
+
+  /** Succeeds once the service answers any HTTP request on its port; retries refused connections. */
+  private Future<Void> awaitAnswer(int port, long deadline) {
+    Promise<Void> p = Promise.promise();
+    tryProbe(port, deadline, p);
+    return p.future();
+  }
+
+  private void tryProbe(int port, long deadline, Promise<Void> p) {
+    probe.request(new RequestOptions().setMethod(HttpMethod.GET).setHost(SERVICE_HOST).setPort(port).setURI("/")
+            .setIdleTimeout(Math.max(1, deadline - System.currentTimeMillis())))
+        .compose(req -> req.send().compose(resp -> resp.end()))
+        .onSuccess(v -> p.complete())
+        .onFailure(e -> {
+          if (System.currentTimeMillis() + 20 >= deadline) {
+            p.fail(new StartFailure("The service started but did not answer HTTP on its http.port " + port
+                + " (does it listen on config().getInteger(\"http.port\")?): " + e.getMessage()));
+          } else {
+            vertx.setTimer(20, t -> tryProbe(port, deadline, p));
+          }
+        });
+  }
+
+  /** Routes the service to the new deployment unless a newer one is already serving. */
+  private void activate(Deployment d, Loaded loaded, int port, String vid) {
+    Deployed deployed = loaded.deployed(port, vid);
+    Deployment now = transitions.publish(d, deployed);
+    Running r = new Running(now, deployed, loaded.loader());
+    running.put(d.id(), r);
+    Routes.Backend mine = new Routes.Backend(d.id(), port);
+    Routes.Backend[] replaced = {null};
+    boolean[] won = {false};
+    routes.compute(d.service(), current -> {
+      if (current == null || current.deploymentId().compareTo(d.id()) < 0) {
+        replaced[0] = current;
+        won[0] = true;
+        return mine;
+      }
+      return current;
+    });
+    if (!won[0]) {
+      log.info("{} {} finished after a newer deployment; stopping it", d.service(), d.id());
+      undeploy(r, Deployed::stopped);
+      return;
+    }
+    log.info("{} {} is deployed on port {}", d.service(), d.id(), port);
+    if (replaced[0] != null) {
+      Running old = running.get(replaced[0].deploymentId());
+      if (old != null) drain(replaced[0]).onComplete(x -> undeploy(old, Deployed::stopped));
+    }
+  }
+
+  /** Completes when {@code b} has no request in flight, or after the drain timeout. */
+  private Future<Void> drain(Routes.Backend b) {
+    Promise<Void> p = Promise.promise();
+    long deadline = System.currentTimeMillis() + drainTimeoutMs;
+    // one grace period first, for requests that picked the old backend just before the swap
+    vertx.setTimer(20, t -> checkDrained(b, deadline, p));
+    return p.future();
+  }
+
+  private void checkDrained(Routes.Backend b, long deadline, Promise<Void> p) {
+    if (b.inFlight() <= 0) {
+      p.complete();
+    } else if (System.currentTimeMillis() >= deadline) {
+      log.warn("Deployment {} still had {} requests in flight after {} ms; stopping it", b.deploymentId(), b.inFlight(), drainTimeoutMs);
+      p.complete();
+    } else {
+      vertx.setTimer(10, t -> checkDrained(b, deadline, p));
+    }
+  }
+
+  /** Undeploys {@code r}, closes its loader and publishes {@code next} (none when the platform stops). */
+  private Future<Void> undeploy(Running r, Function<Deployed, DeploymentState> next) {
+    routes.remove(r.deployment().service(), r.deployment().id());
+    return vertx.undeploy(r.state().vertxDeploymentId())
+        .onFailure(e -> log.warn("Undeploy of {} failed: {}", r.deployment().id(), e.toString()))
+        .eventually(() -> {
+          running.remove(r.deployment().id());
+          Loader.close(r.loader());
+          if (next != null) transitions.publish(r.deployment(), next.apply(r.state()));
+          return Future.succeededFuture();
+        })
+        .mapEmpty();
+  }
+
+  private void onDelete(Message<String> msg) {
+    String service = msg.body();
+    deletedAt.put(service, Instant.now());
+    List<Future<Void>> stops = new ArrayList<>();
+    for (Running r : List.copyOf(running.values())) {
+      if (r.deployment().service().equals(service)) stops.add(undeploy(r, Deployed::deleted));
+    }
+    Future.join(stops).onComplete(x -> {
+      transitions.serviceDeleted(service);
+      msg.reply(stops.size());
+    });
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(SERVICE_HOST))) {
+      return s.getLocalPort();
+    }
+  }
+}
