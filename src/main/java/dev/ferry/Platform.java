@@ -5,6 +5,7 @@ import dev.ferry.build.Builder;
 import dev.ferry.build.SafeExtractor;
 import dev.ferry.build.ServiceCompiler;
 import dev.ferry.build.SharedClasspath;
+import dev.ferry.deployment.DeploymentLog;
 import dev.ferry.deployment.Ledger;
 import dev.ferry.deployment.MemoryLedger;
 import dev.ferry.deployment.Recorder;
@@ -70,9 +71,10 @@ public final class Platform {
   private Future<Void> deployAll() {
     Transitions.registerCodec(vertx);
     Transitions transitions = new Transitions(vertx, this::urlOf);
+    DeploymentLog deploymentLog = new DeploymentLog(vertx);
     Ledger ledger = new MemoryLedger();
     recorder = new Recorder(ledger);
-    runtime = new ServiceRuntime(transitions, routes, config.startTimeoutMs(), config.drainTimeoutMs());
+    runtime = new ServiceRuntime(transitions, deploymentLog, routes, config.startTimeoutMs(), config.drainTimeoutMs());
     proxy = new Proxy(routes, config.domain(), config.host(), config.proxyPort(), config.proxyTimeoutMs());
     api = new Api(config, dataDir, recorder, transitions);
     return vertx.executeBlocking(() -> {
@@ -80,9 +82,9 @@ public final class Platform {
           return new ServiceCompiler(SharedClasspath.create(dataDir.sdk()));
         })
         .compose(compiler -> deploy(recorder)
-            .compose(x -> deploy(new Builder(dataDir, transitions, new SafeExtractor(config.extractMaxBytes(),
+            .compose(x -> deploy(new Builder(dataDir, transitions, deploymentLog, new SafeExtractor(config.extractMaxBytes(),
                 config.extractMaxEntries(), config.extractMaxNameLength()), compiler, config.buildConcurrency())))
-            .compose(x -> deploy(new Loader(transitions)))
+            .compose(x -> deploy(new Loader(transitions, deploymentLog)))
             .compose(x -> deploy(runtime))
             // platform servers bind before any service deploys (see IsolatingThreadFactory)
             .compose(x -> deploy(proxy))

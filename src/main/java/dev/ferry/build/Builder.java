@@ -5,6 +5,7 @@ import dev.ferry.DataDir;
 import dev.ferry.deployment.Addresses;
 import dev.ferry.deployment.Artifact;
 import dev.ferry.deployment.Deployment;
+import dev.ferry.deployment.DeploymentLog;
 import dev.ferry.deployment.DeploymentState.Queued;
 import dev.ferry.deployment.Transitions;
 import io.vertx.core.Future;
@@ -32,15 +33,17 @@ public final class Builder extends VerticleBase {
 
   private final DataDir dataDir;
   private final Transitions transitions;
+  private final DeploymentLog buildLog;
   private final SafeExtractor extractor;
   private final ServiceCompiler compiler;
   private final int concurrency;
   private final AtomicInteger pending = new AtomicInteger();
   private WorkerExecutor workers;
 
-  public Builder(DataDir dataDir, Transitions transitions, SafeExtractor extractor, ServiceCompiler compiler, int concurrency) {
+  public Builder(DataDir dataDir, Transitions transitions, DeploymentLog buildLog, SafeExtractor extractor, ServiceCompiler compiler, int concurrency) {
     this.dataDir = dataDir;
     this.transitions = transitions;
+    this.buildLog = buildLog;
     this.extractor = extractor;
     this.compiler = compiler;
     this.concurrency = concurrency;
@@ -78,6 +81,7 @@ public final class Builder extends VerticleBase {
         Throwable e = ar.cause();
         if (!(e instanceof StageException)) log.error("Build of {} failed unexpectedly", d.id(), e);
         String message = e instanceof StageException ? e.getMessage() : "Internal build failure: " + e;
+        message.lines().forEach(l -> buildLog.error(d.id(), "build", l));
         transitions.publish(d, queued.failed("build", message));
       }
     });
@@ -91,15 +95,19 @@ public final class Builder extends VerticleBase {
     Path classes = work.resolve("classes");
     try {
       deleteTree(work);
-      extractor.extract(queued.archive(), src);
+      buildLog.info(d.id(), "extract", "Extracting the upload");
+      long bytes = extractor.extract(queued.archive(), src);
+      buildLog.info(d.id(), "extract", "Extracted " + bytes + " bytes");
       if (!Files.isDirectory(src.resolve("src/main/java"))) {
         throw new StageException("The archive has no src/main/java directory (expected a Maven layout: src/main/java/**)");
       }
       ServicePom pom = ServicePom.read(src);
+      buildLog.info(d.id(), "compile", "Compiling src/main/java");
       compiler.compile(src, classes, List.of());
       copyResources(src.resolve("src/main/resources"), classes);
       Path jar = dataDir.artifact(d.service(), d.id());
       String sha = Packer.pack(classes, jar);
+      buildLog.info(d.id(), "package", "Packed artifact " + jar.getFileName() + " (sha256 " + sha.substring(0, 12) + ")");
       log.info("Built {} ({}) in {} ms", d.service(), d.id(), (System.nanoTime() - t0) / 1_000_000);
       return new Artifact(jar, List.of(), sha, pom.mainVerticle());
     } catch (IOException e) {

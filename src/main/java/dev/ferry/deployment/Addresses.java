@@ -12,6 +12,8 @@ public final class Addresses {
   public static final String EVENTS = "ferry.events";
   /** Request/reply: delete a service (body: its name); the runtime answers once it is undeployed. */
   public static final String DELETE = "ferry.delete";
+  /** Point to point: every log line of every deployment, for the recorder. */
+  public static final String LOG = "ferry.log";
   /** Published per deployment: its log lines as JSON. */
   public static String logs(String deploymentId) {
     return "ferry.logs." + deploymentId;

@@ -14,6 +14,12 @@ public interface Ledger extends AutoCloseable {
   /** Records one event from {@code ferry.events}: a deployment's JSON, or a service deletion. */
   void record(JsonObject event);
 
+  /** Stores one log line ({@code {ts, level, stage, message, deployment}}). */
+  void appendLog(JsonObject line);
+
+  /** A deployment's log lines, oldest first. */
+  List<JsonObject> logs(String deploymentId);
+
   Optional<JsonObject> deployment(String id);
 
   /** The service's deployments, newest first. */

@@ -16,6 +16,7 @@ public final class MemoryLedger implements Ledger {
   private final Map<String, JsonObject> deployments = new LinkedHashMap<>();
   /** service name → ids of its deployments, oldest first. */
   private final Map<String, List<String>> byService = new TreeMap<>();
+  private final Map<String, List<JsonObject>> logs = new LinkedHashMap<>();
   /** services deleted since their last deployment. */
   private final Map<String, String> deletedAt = new LinkedHashMap<>();
 
@@ -33,6 +34,18 @@ public final class MemoryLedger implements Ledger {
       deletedAt.remove(service);
     }
     deployments.put(id, event.copy());
+  }
+
+  @Override
+  public synchronized void appendLog(JsonObject line) {
+    logs.computeIfAbsent(line.getString("deployment"), k -> new ArrayList<>()).add(line.copy());
+  }
+
+  @Override
+  public synchronized List<JsonObject> logs(String deploymentId) {
+    List<JsonObject> out = new ArrayList<>();
+    for (JsonObject l : logs.getOrDefault(deploymentId, List.of())) out.add(l.copy());
+    return out;
   }
 
   @Override

@@ -30,7 +30,17 @@ public final class Recorder extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    return vertx.eventBus().<JsonObject>consumer(Addresses.EVENTS, msg -> record(msg.body())).completion();
+    return Future.all(
+        vertx.eventBus().<JsonObject>consumer(Addresses.EVENTS, msg -> record(msg.body())).completion(),
+        vertx.eventBus().<JsonObject>consumer(Addresses.LOG, msg -> appendLog(msg.body())).completion());
+  }
+
+  private void appendLog(JsonObject line) {
+    try {
+      ledger.appendLog(line);
+    } catch (RuntimeException e) {
+      log.error("Could not store log line {}", line.encode(), e);
+    }
   }
 
   private void record(JsonObject event) {

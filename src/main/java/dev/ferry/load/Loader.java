@@ -4,6 +4,7 @@ import dev.ferry.deployment.StageException;
 import dev.ferry.deployment.Addresses;
 import dev.ferry.deployment.Artifact;
 import dev.ferry.deployment.Deployment;
+import dev.ferry.deployment.DeploymentLog;
 import dev.ferry.deployment.DeploymentState.Built;
 import dev.ferry.deployment.Transitions;
 import io.vertx.core.Future;
@@ -23,9 +24,11 @@ public final class Loader extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(Loader.class);
 
   private final Transitions transitions;
+  private final DeploymentLog deploymentLog;
 
-  public Loader(Transitions transitions) {
+  public Loader(Transitions transitions, DeploymentLog deploymentLog) {
     this.transitions = transitions;
+    this.deploymentLog = deploymentLog;
   }
 
   @Override
@@ -41,11 +44,13 @@ public final class Loader extends VerticleBase {
     }
     vertx.executeBlocking(() -> load(d.service(), built.artifact()), false).onComplete(ar -> {
       if (ar.succeeded()) {
+        deploymentLog.info(d.id(), "load", "Entry verticle: " + ar.result().verticle());
         Deployment loaded = transitions.publish(d, built.loaded(ar.result().loader(), ar.result().verticle()));
         vertx.eventBus().send(Addresses.RUN, loaded);
       } else {
         Throwable e = ar.cause();
         if (!(e instanceof StageException)) log.error("Load of {} failed unexpectedly", d.id(), e);
+        deploymentLog.error(d.id(), "load", String.valueOf(e.getMessage()));
         transitions.publish(d, built.failed("load", e instanceof StageException ? e.getMessage() : "Internal load failure: " + e));
       }
     });

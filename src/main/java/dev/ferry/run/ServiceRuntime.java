@@ -2,6 +2,7 @@ package dev.ferry.run;
 
 import dev.ferry.deployment.Addresses;
 import dev.ferry.deployment.Deployment;
+import dev.ferry.deployment.DeploymentLog;
 import dev.ferry.deployment.DeploymentState;
 import dev.ferry.deployment.DeploymentState.Deployed;
 import dev.ferry.deployment.DeploymentState.Loaded;
@@ -46,6 +47,7 @@ public final class ServiceRuntime extends VerticleBase {
   public static final String SERVICE_HOST = "127.0.0.1";
 
   private final Transitions transitions;
+  private final DeploymentLog deploymentLog;
   private final Routes routes;
   private final long startTimeoutMs;
   private final long drainTimeoutMs;
@@ -57,8 +59,9 @@ public final class ServiceRuntime extends VerticleBase {
   private record Running(Deployment deployment, Deployed state, ClassLoader loader) {
   }
 
-  public ServiceRuntime(Transitions transitions, Routes routes, long startTimeoutMs, long drainTimeoutMs) {
+  public ServiceRuntime(Transitions transitions, DeploymentLog deploymentLog, Routes routes, long startTimeoutMs, long drainTimeoutMs) {
     this.transitions = transitions;
+    this.deploymentLog = deploymentLog;
     this.routes = routes;
     this.startTimeoutMs = startTimeoutMs;
     this.drainTimeoutMs = drainTimeoutMs;
@@ -74,9 +77,10 @@ public final class ServiceRuntime extends VerticleBase {
 
   @Override
   public Future<?> stop() {
-    List<Future<?>> all = new ArrayList<>();
-    for (Running r : List.copyOf(running.values())) all.add(undeploy(r, null));
-    return Future.join(all).eventually(() -> probe.close());
+    // services are child deployments of this verticle: Vert.x has undeployed them already
+    running.values().forEach(r -> Loader.close(r.loader()));
+    running.clear();
+    return probe.close();
   }
 
   /** How many deployments are running now. */
@@ -113,6 +117,7 @@ public final class ServiceRuntime extends VerticleBase {
         // its own worker pool, closed on undeploy, so no shared worker thread is born holding its loader
         .setWorkerPoolName("ferry-" + d.service() + "-" + d.id())
         .setWorkerPoolSize(4);
+    deploymentLog.info(d.id(), "deploy", "Deploying " + loaded.verticleClass() + " on port " + port);
     AtomicBoolean abandoned = new AtomicBoolean();
     Future<String> deploying = vertx.deployVerticle(loaded.verticleClass(), options);
     // a start that finishes after we gave up on it is undone
@@ -130,6 +135,7 @@ public final class ServiceRuntime extends VerticleBase {
           abandoned.set(true);
           Loader.close(loaded.loader());
           log.warn("Deployment {} of {} failed to start: {}", d.id(), d.service(), e.getMessage());
+          deploymentLog.error(d.id(), "deploy", e.getMessage());
           transitions.publish(d, loaded.failed("deploy", e.getMessage()));
         });
   }
@@ -195,6 +201,7 @@ public final class ServiceRuntime extends VerticleBase {
       return;
     }
     log.info("{} {} is deployed on port {}", d.service(), d.id(), port);
+    deploymentLog.info(d.id(), "swap", replaced[0] == null ? "Taking traffic" : "Taking traffic from " + replaced[0].deploymentId());
     if (replaced[0] != null) {
       Running old = running.get(replaced[0].deploymentId());
       if (old != null) drain(replaced[0]).onComplete(x -> undeploy(old, Deployed::stopped));
@@ -221,7 +228,7 @@ public final class ServiceRuntime extends VerticleBase {
     }
   }
 
-  /** Undeploys {@code r}, closes its loader and publishes {@code next} (none when the platform stops). */
+  /** Undeploys {@code r}, closes its loader and publishes {@code next}. */
   private Future<Void> undeploy(Running r, Function<Deployed, DeploymentState> next) {
     routes.remove(r.deployment().service(), r.deployment().id());
     return vertx.undeploy(r.state().vertxDeploymentId())
@@ -229,7 +236,7 @@ public final class ServiceRuntime extends VerticleBase {
         .eventually(() -> {
           running.remove(r.deployment().id());
           Loader.close(r.loader());
-          if (next != null) transitions.publish(r.deployment(), next.apply(r.state()));
+          transitions.publish(r.deployment(), next.apply(r.state()));
           return Future.succeededFuture();
         })
         .mapEmpty();

@@ -1,0 +1,84 @@
+package dev.ferry;
+
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Each way a deployment can fail ends in {@code error} with a message a person can act on. */
+class FailuresTest {
+
+  static TestPlatform ferry;
+
+  @BeforeAll
+  static void start() {
+    ferry = TestPlatform.start(c -> c.setStartTimeoutMs(1_500));
+    assertEquals("deployed", ferry.deploy("hello", "bystander").getString("state"));
+  }
+
+  @AfterAll
+  static void stop() {
+    ferry.close();
+  }
+
+  private static JsonObject failed(String fixture, String service, String stage) {
+    JsonObject d = ferry.deploy(fixture, service);
+    assertEquals("error", d.getString("state"), d.encodePrettily());
+    assertEquals(stage, d.getString("stage"), d.encodePrettily());
+    // the bystander never notices
+    assertEquals(200, ferry.viaProxy("bystander", "/").statusCode());
+    return d;
+  }
+
+  @Test
+  void compile_error_reports_file_and_line() {
+    String error = failed("compile-error", "broken", "build").getString("error");
+    assertTrue(error.contains("src/main/java/fixture/broken/Broken.java:9: "), error);
+    assertTrue(error.contains("incompatible types"), error);
+  }
+
+  @Test
+  void compiling_against_ferry_internals_fails_at_build() {
+    String error = failed("compiles-against-internals", "sneaky", "build").getString("error");
+    assertTrue(error.contains("Sneaky.java:10: "), error);
+    assertTrue(error.contains("dev.ferry"), error);
+  }
+
+  @Test
+  void start_failure_reports_the_cause() {
+    String error = failed("fails-on-start", "fails", "deploy").getString("error");
+    assertTrue(error.contains("fixture.fails.FailsOnStart failed to start"), error);
+    assertTrue(error.contains("database password missing"), error);
+  }
+
+  @Test
+  void a_start_that_never_finishes_times_out() {
+    String error = failed("never-starts", "never", "deploy").getString("error");
+    assertTrue(error.contains("did not finish starting within 1500 ms"), error);
+  }
+
+  @Test
+  void no_verticle_is_an_error() {
+    String error = failed("no-verticle", "none", "load").getString("error");
+    assertTrue(error.startsWith("No verticle found"), error);
+  }
+
+  @Test
+  void several_verticles_without_main_verticle_name_the_candidates() {
+    String error = failed("several-verticles", "several", "load").getString("error");
+    assertTrue(error.contains("fixture.Helper, fixture.Main"), error);
+    assertTrue(error.contains("main.verticle"), error);
+  }
+
+  @Test
+  void a_failed_redeploy_leaves_the_running_version_serving() {
+    JsonObject good = ferry.deploy("hello", "steady");
+    JsonObject bad = ferry.deploy("fails-on-start", "steady");
+    assertEquals("error", bad.getString("state"));
+    JsonObject body = ferry.viaProxy("steady", "/").bodyAsJsonObject();
+    assertEquals(good.getString("id"), body.getString("deployment"));
+  }
+}

@@ -1,0 +1,158 @@
+package dev.ferry;
+
+import dev.ferry.cli.Archives;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.ext.web.client.WebClientOptions;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+
+/**
+ * A real platform for tests: its own Vert.x, API and proxy on free loopback ports, a temporary data
+ * dir, and helpers that pack fixture services from {@code src/test/resources/services/} into real
+ * tar.gz archives and talk to it over HTTP. Close it to stop everything and delete the data dir.
+ */
+public final class TestPlatform implements AutoCloseable {
+
+  public static final Path FIXTURES = Path.of("src/test/resources/services");
+  private static final Set<String> FINAL = Set.of("deployed", "error", "stopped", "deleted");
+
+  public final Vertx vertx;
+  public final Platform platform;
+  public final WebClient http;
+  public final Path dataDir;
+
+  private TestPlatform(Vertx vertx, Platform platform, Path dataDir) {
+    this.vertx = vertx;
+    this.platform = platform;
+    this.dataDir = dataDir;
+    this.http = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setKeepAlive(false));
+  }
+
+  public static TestPlatform start() {
+    return start(c -> { });
+  }
+
+  /** Starts a platform; {@code tweak} may change the config before it starts. */
+  public static TestPlatform start(Consumer<Config> tweak) {
+    try {
+      Path dir = Files.createTempDirectory("ferry-test");
+      Config config = new Config().setHost("127.0.0.1").setApiPort(0).setProxyPort(0).setDataDir(dir)
+          .setStartTimeoutMs(5_000).setDrainTimeoutMs(2_000);
+      tweak.accept(config);
+      Vertx vertx = Vertx.vertx();
+      Platform p = Platform.start(vertx, config).await();
+      return new TestPlatform(vertx, p, dir);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Packs fixture {@code fixture} into a tar.gz in the temp dir. */
+  public static Path pack(String fixture) {
+    try {
+      Path out = Files.createTempFile("fixture-" + fixture.replace('/', '-'), ".tar.gz");
+      out.toFile().deleteOnExit();
+      Archives.pack(FIXTURES.resolve(fixture), out);
+      return out;
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** POSTs {@code archive} as service {@code service}; returns the response. */
+  public HttpResponse<Buffer> upload(String service, Path archive) {
+    try {
+      return upload(service, Buffer.buffer(Files.readAllBytes(archive)), "application/gzip");
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  public HttpResponse<Buffer> upload(String service, Buffer body, String contentType) {
+    var req = http.post(apiPort(), "127.0.0.1", "/api/v1/services/" + service + "/deployments");
+    if (contentType != null) req.putHeader("content-type", contentType);
+    return req.sendBuffer(body).await();
+  }
+
+  /** Uploads fixture {@code fixture} as {@code service}, waits for its final state, returns it. */
+  public JsonObject deploy(String fixture, String service) {
+    HttpResponse<Buffer> r = upload(service, pack(fixture));
+    if (r.statusCode() != 202) throw new AssertionError("upload answered " + r.statusCode() + ": " + r.bodyAsString());
+    return awaitFinal(r.bodyAsJsonObject().getString("id"));
+  }
+
+  /** Polls a deployment until it reaches a final state. */
+  public JsonObject awaitFinal(String id) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (System.nanoTime() < deadline) {
+      JsonObject d = api(HttpMethod.GET, "/api/v1/deployments/" + id).bodyAsJsonObject();
+      if (FINAL.contains(d.getString("state"))) return d;
+      sleep(25);
+    }
+    throw new AssertionError("deployment " + id + " did not finish in 60 s");
+  }
+
+  public HttpResponse<Buffer> api(HttpMethod method, String path) {
+    return http.request(method, apiPort(), "127.0.0.1", path).send().await();
+  }
+
+  /** GET {@code path} through the proxy with {@code Host: <service>.localhost}. */
+  public HttpResponse<Buffer> viaProxy(String service, String path) {
+    return http.get(proxyPort(), "127.0.0.1", path).putHeader("Host", service + ".localhost:" + proxyPort()).send().await();
+  }
+
+  public int apiPort() {
+    return platform.apiPort();
+  }
+
+  public int proxyPort() {
+    return platform.proxyPort();
+  }
+
+  public static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      platform.close().await();
+      http.close();
+      vertx.close().await();
+    } finally {
+      deleteTree(dataDir);
+    }
+  }
+
+  public static void deleteTree(Path dir) {
+    if (!Files.exists(dir)) return;
+    try (Stream<Path> s = Files.walk(dir)) {
+      s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Not a future-returning helper: waits for {@code f} from a test thread. */
+  public static <T> T await(Future<T> f) {
+    return f.await();
+  }
+}
