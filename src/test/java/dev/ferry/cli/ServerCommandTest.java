@@ -1,0 +1,73 @@
+package dev.ferry.cli;
+
+import dev.ferry.TestPlatform;
+import org.junit.jupiter.api.Test;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code ferry server} as a user starts it: a separate JVM, configured by environment and flags. */
+class ServerCommandTest {
+
+  @Test
+  void server_starts_from_env_and_flags_and_names_its_ports_and_data_dir() throws Exception {
+    int api = freePort(), proxy = freePort(), envProxy = freePort();
+    Path data = Files.createTempDirectory("ferry-server");
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), "dev.ferry.Main", "server", "--proxy-port", String.valueOf(proxy)));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+    pb.environment().put("FERRY_API_PORT", String.valueOf(api));
+    pb.environment().put("FERRY_PROXY_PORT", String.valueOf(envProxy)); // the flag wins
+    pb.environment().put("FERRY_DATA_DIR", data.toString());
+    Process p = pb.start();
+    try {
+      CompletableFuture<String> upLine = new CompletableFuture<>();
+      Thread reader = new Thread(() -> {
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+          String line;
+          while ((line = r.readLine()) != null) {
+            if (line.contains("Ferry is up")) upLine.complete(line);
+          }
+          upLine.completeExceptionally(new AssertionError("server exited without starting"));
+        } catch (Exception e) {
+          upLine.completeExceptionally(e);
+        }
+      });
+      reader.setDaemon(true);
+      reader.start();
+      String line = upLine.get(60, TimeUnit.SECONDS);
+      assertTrue(line.contains(":" + api), line);
+      assertTrue(line.contains(":" + proxy), line);
+      assertTrue(line.contains(data.toAbsolutePath().toString()), line);
+      HttpResponse<String> health = HttpClient.newHttpClient().send(
+          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + api + "/health")).build(), HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, health.statusCode());
+    } finally {
+      p.destroy();
+      if (!p.waitFor(20, TimeUnit.SECONDS)) p.destroyForcibly();
+      TestPlatform.deleteTree(data);
+    }
+  }
+
+  private static int freePort() throws Exception {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
+  }
+}
