@@ -19,6 +19,8 @@ public final class Config {
   public static final int DEFAULT_API_PORT = 8000;
   public static final int DEFAULT_PROXY_PORT = 8080;
   public static final long DEFAULT_PROXY_TIMEOUT_MS = 30_000;
+  /** Proxy event loops; 0 means one per core. */
+  public static final int DEFAULT_PROXY_INSTANCES = 0;
   public static final String DEFAULT_DOMAIN = "localhost";
   public static final String DEFAULT_DATA_DIR = "data";
   public static final long DEFAULT_UPLOAD_MAX_BYTES = 50L * 1024 * 1024;
@@ -33,6 +35,7 @@ public final class Config {
   private int apiPort = DEFAULT_API_PORT;
   private int proxyPort = DEFAULT_PROXY_PORT;
   private long proxyTimeoutMs = DEFAULT_PROXY_TIMEOUT_MS;
+  private int proxyInstances = DEFAULT_PROXY_INSTANCES;
   private String domain = DEFAULT_DOMAIN;
   private Path dataDir = Path.of(DEFAULT_DATA_DIR);
   private long uploadMaxBytes = DEFAULT_UPLOAD_MAX_BYTES;
@@ -54,6 +57,7 @@ public final class Config {
     setApiPort(api.getInteger("port", apiPort));
     setProxyPort(proxy.getInteger("port", proxyPort));
     setProxyTimeoutMs(proxy.getLong("timeoutMs", proxyTimeoutMs));
+    setProxyInstances(proxy.getInteger("instances", proxyInstances));
     setDomain(json.getString("domain", domain));
     setDataDir(Path.of(json.getString("dataDir", dataDir.toString())));
     setUploadMaxBytes(upload.getLong("maxBytes", uploadMaxBytes));
@@ -108,7 +112,7 @@ public final class Config {
     return new JsonObject()
         .put("host", host)
         .put("api", new JsonObject().put("port", apiPort))
-        .put("proxy", new JsonObject().put("port", proxyPort).put("timeoutMs", proxyTimeoutMs))
+        .put("proxy", new JsonObject().put("port", proxyPort).put("timeoutMs", proxyTimeoutMs).put("instances", proxyInstances))
         .put("domain", domain)
         .put("dataDir", dataDir.toString())
         .put("upload", new JsonObject().put("maxBytes", uploadMaxBytes))
@@ -136,6 +140,16 @@ public final class Config {
   public Config setProxyPort(int proxyPort) { this.proxyPort = port(proxyPort); return this; }
   public long proxyTimeoutMs() { return proxyTimeoutMs; }
   public Config setProxyTimeoutMs(long ms) { this.proxyTimeoutMs = positive("proxy.timeoutMs", ms); return this; }
+  public int proxyInstances() { return proxyInstances; }
+  public Config setProxyInstances(int v) {
+    if (v < 0) throw new IllegalArgumentException("proxy.instances must not be negative: " + v);
+    this.proxyInstances = v;
+    return this;
+  }
+  /** How many proxy verticles run: {@code proxy.instances}, or one per core when it is 0. */
+  public int effectiveProxyInstances() {
+    return proxyInstances > 0 ? proxyInstances : Runtime.getRuntime().availableProcessors();
+  }
   public String domain() { return domain; }
   public Config setDomain(String domain) { this.domain = Objects.requireNonNull(domain, "domain").toLowerCase(java.util.Locale.ROOT); return this; }
   public Path dataDir() { return dataDir; }

@@ -75,7 +75,6 @@ public final class Platform {
     Ledger ledger = new MemoryLedger();
     recorder = new Recorder(ledger);
     runtime = new ServiceRuntime(transitions, deploymentLog, routes, config.startTimeoutMs(), config.drainTimeoutMs());
-    proxy = new Proxy(routes, config.domain(), config.host(), config.proxyPort(), config.proxyTimeoutMs());
     api = new Api(config, dataDir, recorder, transitions);
     return vertx.executeBlocking(() -> {
           dataDir.create();
@@ -87,10 +86,21 @@ public final class Platform {
             .compose(x -> deploy(new Loader(transitions, deploymentLog)))
             .compose(x -> deploy(runtime))
             // platform servers bind before any service deploys (see IsolatingThreadFactory)
-            .compose(x -> deploy(proxy))
+            .compose(x -> deployProxies())
             .compose(x -> deploy(api)))
         .recover(e -> close().transform(x -> Future.failedFuture(e)))
         .mapEmpty();
+  }
+
+  /** {@code proxy.instances} proxy verticles sharing the proxy port, one event loop each. */
+  private Future<String> deployProxies() {
+    java.util.function.Supplier<Deployable> next = () -> {
+      Proxy p = new Proxy(routes, config.domain(), config.host(), config.proxyPort(), config.proxyTimeoutMs());
+      if (proxy == null) proxy = p;
+      return p;
+    };
+    return vertx.deployVerticle(next, new DeploymentOptions().setInstances(config.effectiveProxyInstances()))
+        .onSuccess(deployed::push);
   }
 
   private Future<String> deploy(Deployable verticle) {

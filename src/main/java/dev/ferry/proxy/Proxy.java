@@ -56,7 +56,8 @@ public final class Proxy extends VerticleBase {
         .addInterceptor(new ForwardedHeaders(), true);
     return vertx.createHttpServer()
         .requestHandler(req -> route(req, proxy))
-        .listen(port, host)
+        // port 0 → -1: every proxy instance shares one random port (Vert.x's convention)
+        .listen(port == 0 ? -1 : port, host)
         .onSuccess(s -> server = s);
   }
 

@@ -181,7 +181,7 @@ public final class ServiceRuntime extends VerticleBase {
   /** Routes the service to the new deployment unless a newer one is already serving. */
   private void activate(Deployment d, Loaded loaded, int port, String vid) {
     Deployed deployed = loaded.deployed(port, vid);
-    Deployment now = transitions.publish(d, deployed);
+    Deployment now = d.to(deployed);
     Running r = new Running(now, deployed, loaded.loader());
     running.put(d.id(), r);
     Routes.Backend mine = new Routes.Backend(d.id(), port);
@@ -195,6 +195,8 @@ public final class ServiceRuntime extends VerticleBase {
       }
       return current;
     });
+    // published once routed, so whoever sees "deployed" reaches this version
+    transitions.publish(now);
     if (!won[0]) {
       log.info("{} {} finished after a newer deployment; stopping it", d.service(), d.id());
       undeploy(r, Deployed::stopped);

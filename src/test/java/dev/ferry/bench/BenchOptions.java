@@ -1,0 +1,55 @@
+package dev.ferry.bench;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/** What {@code scripts/bench} measures and how often; {@code --quick} shrinks everything for a smoke run. */
+record BenchOptions(boolean quick, int warmDeploys, int activations, List<Integer> density, int churn,
+                    int proxyRuns, int proxySeconds, int proxyConnections, Path out) {
+
+  static final String USAGE = """
+      usage: scripts/bench [--quick] [--density=100,500] [--churn=500] [--warm=20] [--activations=20]
+                           [--proxy-runs=3] [--proxy-seconds=5] [--connections=32] [--out=FILE]""";
+
+  static BenchOptions parse(String... args) {
+    boolean quick = List.of(args).contains("--quick");
+    int warm = quick ? 5 : 20, act = quick ? 5 : 20, churn = quick ? 50 : 500, runs = quick ? 1 : 3;
+    int secs = quick ? 3 : 5, conns = 32;
+    List<Integer> density = quick ? List.of(20) : List.of(100, 500);
+    Path out = Path.of("target", "bench-results.md");
+    for (String a : args) {
+      if (a.equals("--quick")) continue;
+      int eq = a.indexOf('=');
+      if (!a.startsWith("--") || eq < 0) throw new IllegalArgumentException("unknown argument " + a + "\n" + USAGE);
+      String key = a.substring(2, eq), v = a.substring(eq + 1);
+      switch (key) {
+        case "warm" -> warm = positive(key, v);
+        case "activations" -> act = positive(key, v);
+        case "churn" -> churn = positive(key, v);
+        case "proxy-runs" -> runs = positive(key, v);
+        case "proxy-seconds" -> secs = positive(key, v);
+        case "connections" -> conns = positive(key, v);
+        case "out" -> out = Path.of(v);
+        case "density" -> {
+          List<Integer> ns = new ArrayList<>();
+          for (String n : v.split(",")) ns.add(positive(key, n.trim()));
+          ns.sort(null);
+          density = List.copyOf(ns);
+        }
+        default -> throw new IllegalArgumentException("unknown option --" + key + "\n" + USAGE);
+      }
+    }
+    return new BenchOptions(quick, warm, act, density, churn, runs, secs, conns, out);
+  }
+
+  private static int positive(String key, String v) {
+    try {
+      int n = Integer.parseInt(v);
+      if (n > 0) return n;
+    } catch (NumberFormatException ignored) {
+      // fall through
+    }
+    throw new IllegalArgumentException("--" + key + " needs a positive number, got " + v);
+  }
+}
