@@ -19,6 +19,7 @@ import org.eclipse.aether.collection.CollectRequest;
 import org.eclipse.aether.graph.Dependency;
 import org.eclipse.aether.graph.Exclusion;
 import org.eclipse.aether.repository.RemoteRepository;
+import org.eclipse.aether.repository.RepositoryPolicy;
 import org.eclipse.aether.resolution.ArtifactResult;
 import org.eclipse.aether.resolution.DependencyRequest;
 import org.eclipse.aether.resolution.DependencyResolutionException;
@@ -37,7 +38,6 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -98,7 +98,12 @@ public final class DependencyResolver implements AutoCloseable {
       throw new IllegalArgumentException("maven.remoteRepositories: not an http(s) or file URL: " + spec);
     }
     String id = "repo-" + HexFormat.of().formatHex(sha256(url.getBytes(StandardCharsets.UTF_8))).substring(0, 8);
-    return new RemoteRepository.Builder(id, "default", url).build();
+    RemoteRepository.Builder b = new RemoteRepository.Builder(id, "default", url);
+    // a file repository is often a copy of a local one, which keeps no checksums
+    if (url.regionMatches(true, 0, "file:", 0, 5)) {
+      b.setPolicy(new RepositoryPolicy(true, RepositoryPolicy.UPDATE_POLICY_DAILY, RepositoryPolicy.CHECKSUM_POLICY_IGNORE));
+    }
+    return b.build();
   }
 
   /** How many times a pom was really resolved (not answered from the cache). */
