@@ -1,10 +1,12 @@
 package dev.ferry;
 
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -30,6 +32,11 @@ public final class Config {
   public static final int DEFAULT_BUILD_CONCURRENCY = 1;
   public static final long DEFAULT_START_TIMEOUT_MS = 10_000;
   public static final long DEFAULT_DRAIN_TIMEOUT_MS = 5_000;
+  /** Resolved against the data dir, so the default lives in it; an absolute path (say ~/.m2/repository) is kept. */
+  public static final String DEFAULT_MAVEN_LOCAL_REPOSITORY = "maven";
+  /** {@code central} stands for Maven Central; other entries are http(s) or file URLs. */
+  public static final List<String> DEFAULT_MAVEN_REMOTE_REPOSITORIES = List.of("central");
+  public static final boolean DEFAULT_MAVEN_OFFLINE = false;
 
   private String host = DEFAULT_HOST;
   private int apiPort = DEFAULT_API_PORT;
@@ -45,6 +52,9 @@ public final class Config {
   private int buildConcurrency = DEFAULT_BUILD_CONCURRENCY;
   private long startTimeoutMs = DEFAULT_START_TIMEOUT_MS;
   private long drainTimeoutMs = DEFAULT_DRAIN_TIMEOUT_MS;
+  private String mavenLocalRepository = DEFAULT_MAVEN_LOCAL_REPOSITORY;
+  private List<String> mavenRemoteRepositories = DEFAULT_MAVEN_REMOTE_REPOSITORIES;
+  private boolean mavenOffline = DEFAULT_MAVEN_OFFLINE;
 
   public Config() {
   }
@@ -52,7 +62,8 @@ public final class Config {
   /** Reads the nested layout of {@code config/ferry.json}; absent keys keep their defaults. */
   public Config(JsonObject json) {
     JsonObject api = section(json, "api"), proxy = section(json, "proxy"), upload = section(json, "upload"),
-        extract = section(json, "extract"), build = section(json, "build"), run = section(json, "run");
+        extract = section(json, "extract"), build = section(json, "build"), run = section(json, "run"),
+        maven = section(json, "maven");
     setHost(json.getString("host", host));
     setApiPort(api.getInteger("port", apiPort));
     setProxyPort(proxy.getInteger("port", proxyPort));
@@ -67,6 +78,10 @@ public final class Config {
     setBuildConcurrency(build.getInteger("concurrency", buildConcurrency));
     setStartTimeoutMs(run.getLong("startTimeoutMs", startTimeoutMs));
     setDrainTimeoutMs(run.getLong("drainTimeoutMs", drainTimeoutMs));
+    setMavenLocalRepository(maven.getString("localRepository", mavenLocalRepository));
+    JsonArray remotes = maven.getJsonArray("remoteRepositories");
+    if (remotes != null) setMavenRemoteRepositories(remotes.stream().map(String::valueOf).toList());
+    setMavenOffline(maven.getBoolean("offline", mavenOffline));
   }
 
   /** Defaults, then {@code file} if it exists, then {@code FERRY_*} variables from {@code env}. */
@@ -92,6 +107,9 @@ public final class Config {
     if ((v = env.get("FERRY_PROXY_PORT")) != null) setProxyPort(parseInt("FERRY_PROXY_PORT", v));
     if ((v = env.get("FERRY_DATA_DIR")) != null) setDataDir(Path.of(v));
     if ((v = env.get("FERRY_DOMAIN")) != null) setDomain(v);
+    if ((v = env.get("FERRY_MAVEN_LOCAL_REPOSITORY")) != null) setMavenLocalRepository(v);
+    if ((v = env.get("FERRY_MAVEN_REMOTE_REPOSITORIES")) != null) setMavenRemoteRepositories(List.of(v.split("\\s*,\\s*")));
+    if ((v = env.get("FERRY_MAVEN_OFFLINE")) != null) setMavenOffline(Boolean.parseBoolean(v.trim()));
     return this;
   }
 
@@ -119,7 +137,9 @@ public final class Config {
         .put("extract", new JsonObject().put("maxBytes", extractMaxBytes).put("maxEntries", extractMaxEntries)
             .put("maxNameLength", extractMaxNameLength))
         .put("build", new JsonObject().put("concurrency", buildConcurrency))
-        .put("run", new JsonObject().put("startTimeoutMs", startTimeoutMs).put("drainTimeoutMs", drainTimeoutMs));
+        .put("run", new JsonObject().put("startTimeoutMs", startTimeoutMs).put("drainTimeoutMs", drainTimeoutMs))
+        .put("maven", new JsonObject().put("localRepository", mavenLocalRepository)
+            .put("remoteRepositories", new JsonArray(mavenRemoteRepositories)).put("offline", mavenOffline));
   }
 
   private static int port(int port) {
@@ -168,4 +188,10 @@ public final class Config {
   public Config setStartTimeoutMs(long v) { this.startTimeoutMs = positive("run.startTimeoutMs", v); return this; }
   public long drainTimeoutMs() { return drainTimeoutMs; }
   public Config setDrainTimeoutMs(long v) { this.drainTimeoutMs = v < 0 ? 0 : v; return this; }
+  public String mavenLocalRepository() { return mavenLocalRepository; }
+  public Config setMavenLocalRepository(String v) { this.mavenLocalRepository = Objects.requireNonNull(v, "maven.localRepository"); return this; }
+  public List<String> mavenRemoteRepositories() { return mavenRemoteRepositories; }
+  public Config setMavenRemoteRepositories(List<String> v) { this.mavenRemoteRepositories = List.copyOf(v); return this; }
+  public boolean mavenOffline() { return mavenOffline; }
+  public Config setMavenOffline(boolean v) { this.mavenOffline = v; return this; }
 }

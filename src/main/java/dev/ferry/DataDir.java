@@ -7,7 +7,8 @@ import java.nio.file.Path;
 /**
  * The layout of the data dir: {@code uploads/<id>.tar.gz} (deleted once built),
  * {@code builds/<id>/} (extracted source and classes), {@code artifacts/<service>/<id>.jar},
- * {@code sdk/} (the jar services compile the SDK from).
+ * {@code sdk/} (the jar services compile the SDK from), {@code maven/} (the default local Maven
+ * repository), {@code resolutions/} (resolved dependencies by pom hash).
  */
 public record DataDir(Path root) {
 
@@ -35,4 +36,5 @@ public record DataDir(Path root) {
   public Path artifact(String service, String id) { return root.resolve("artifacts").resolve(service).resolve(id + ".jar"); }
   public Path artifacts(String service) { return root.resolve("artifacts").resolve(service); }
   public Path sdk() { return root.resolve("sdk"); }
+  public Path resolutions() { return root.resolve("resolutions"); }
 }

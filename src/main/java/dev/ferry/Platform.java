@@ -2,6 +2,7 @@ package dev.ferry;
 
 import dev.ferry.api.Api;
 import dev.ferry.build.Builder;
+import dev.ferry.build.DependencyResolver;
 import dev.ferry.build.SafeExtractor;
 import dev.ferry.build.ServiceCompiler;
 import dev.ferry.build.SharedClasspath;
@@ -82,7 +83,7 @@ public final class Platform {
         })
         .compose(compiler -> deploy(recorder)
             .compose(x -> deploy(new Builder(dataDir, transitions, deploymentLog, new SafeExtractor(config.extractMaxBytes(),
-                config.extractMaxEntries(), config.extractMaxNameLength()), compiler, config.buildConcurrency())))
+                config.extractMaxEntries(), config.extractMaxNameLength()), compiler, resolver(), config.buildConcurrency())))
             .compose(x -> deploy(new Loader(transitions, deploymentLog)))
             .compose(x -> deploy(runtime))
             // platform servers bind before any service deploys (see IsolatingThreadFactory)
@@ -101,6 +102,11 @@ public final class Platform {
     };
     return vertx.deployVerticle(next, new DeploymentOptions().setInstances(config.effectiveProxyInstances()))
         .onSuccess(deployed::push);
+  }
+
+  private DependencyResolver resolver() {
+    return new DependencyResolver(dataDir.root().resolve(config.mavenLocalRepository()), config.mavenRemoteRepositories(),
+        config.mavenOffline(), dataDir.resolutions());
   }
 
   private Future<String> deploy(Deployable verticle) {

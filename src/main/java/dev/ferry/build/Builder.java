@@ -36,16 +36,19 @@ public final class Builder extends VerticleBase {
   private final DeploymentLog buildLog;
   private final SafeExtractor extractor;
   private final ServiceCompiler compiler;
+  private final DependencyResolver resolver;
   private final int concurrency;
   private final AtomicInteger pending = new AtomicInteger();
   private WorkerExecutor workers;
 
-  public Builder(DataDir dataDir, Transitions transitions, DeploymentLog buildLog, SafeExtractor extractor, ServiceCompiler compiler, int concurrency) {
+  public Builder(DataDir dataDir, Transitions transitions, DeploymentLog buildLog, SafeExtractor extractor, ServiceCompiler compiler,
+                 DependencyResolver resolver, int concurrency) {
     this.dataDir = dataDir;
     this.transitions = transitions;
     this.buildLog = buildLog;
     this.extractor = extractor;
     this.compiler = compiler;
+    this.resolver = resolver;
     this.concurrency = concurrency;
   }
 
@@ -57,7 +60,10 @@ public final class Builder extends VerticleBase {
 
   @Override
   public Future<?> stop() {
-    return workers.close();
+    return workers.close().eventually(() -> vertx.executeBlocking(() -> {
+      resolver.close();
+      return null;
+    }));
   }
 
   /** Builds not yet finished, running or waiting. */
@@ -87,7 +93,7 @@ public final class Builder extends VerticleBase {
     });
   }
 
-  /** Extract, compile, copy resources, pack. Runs on a worker thread. */
+  /** Extract, resolve the pom, compile, copy resources, pack. Runs on a worker thread. */
   private Artifact build(Deployment d, Queued queued) throws StageException {
     long t0 = System.nanoTime();
     Path work = dataDir.build(d.id());
@@ -101,15 +107,16 @@ public final class Builder extends VerticleBase {
       if (!Files.isDirectory(src.resolve("src/main/java"))) {
         throw new StageException("The archive has no src/main/java directory (expected a Maven layout: src/main/java/**)");
       }
-      ServicePom pom = ServicePom.read(src);
-      buildLog.info(d.id(), "compile", "Compiling src/main/java");
-      compiler.compile(src, classes, List.of());
+      Resolution resolution = resolver.resolve(src, (level, line) -> buildLog.line(d.id(), level, "resolve", line));
+      buildLog.info(d.id(), "compile", "Compiling src/main/java for Java " + resolution.release()
+          + (resolution.classpath().isEmpty() ? "" : " with " + resolution.classpath().size() + " dependencies"));
+      compiler.compile(src, classes, resolution);
       copyResources(src.resolve("src/main/resources"), classes);
       Path jar = dataDir.artifact(d.service(), d.id());
       String sha = Packer.pack(classes, jar);
       buildLog.info(d.id(), "package", "Packed artifact " + jar.getFileName() + " (sha256 " + sha.substring(0, 12) + ")");
       log.info("Built {} ({}) in {} ms", d.service(), d.id(), (System.nanoTime() - t0) / 1_000_000);
-      return new Artifact(jar, List.of(), sha, pom.mainVerticle());
+      return new Artifact(jar, resolution.bundled(), sha, resolution.mainVerticle());
     } catch (IOException e) {
       throw new StageException("Build failed: " + e, e);
     } finally {

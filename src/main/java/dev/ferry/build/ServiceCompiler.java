@@ -21,7 +21,7 @@ import java.util.stream.Stream;
 
 /**
  * Compiles a service's {@code src/main/java} in-process with {@code javax.tools}, against the shared
- * classpath. The compiler is created once; each worker thread keeps its own file manager warm
+ * classpath and the service's own dependencies, with the options its pom asks for. The compiler is created once; each worker thread keeps its own file manager warm
  * (file managers are not thread-safe, and reusing one saves reopening every jar).
  */
 public final class ServiceCompiler {
@@ -45,14 +45,18 @@ public final class ServiceCompiler {
 
   /**
    * Compiles every {@code .java} file under {@code serviceRoot/src/main/java} into {@code outputDir},
-   * with {@code extraClasspath} (the service's own dependencies) after the shared one.
+   * as the service's pom asks ({@code build}: release, {@code -parameters}, annotation processors),
+   * with the service's own dependencies after the shared classpath. Sources that processors generate
+   * go to {@code generated-sources} beside {@code outputDir}.
    */
-  public void compile(Path serviceRoot, Path outputDir, List<Path> extraClasspath) throws StageException {
+  void compile(Path serviceRoot, Path outputDir, Resolution build) throws StageException {
     Path sourceDir = serviceRoot.resolve("src/main/java");
+    Path generated = outputDir.resolveSibling("generated-sources");
     List<Path> sources;
     try (Stream<Path> s = Files.walk(sourceDir)) {
       sources = s.filter(p -> p.toString().endsWith(".java") && Files.isRegularFile(p)).sorted().collect(Collectors.toList());
       Files.createDirectories(outputDir);
+      Files.createDirectories(generated);
     } catch (IOException e) {
       throw new StageException("Cannot read sources: " + e.getMessage(), e);
     }
@@ -61,22 +65,25 @@ public final class ServiceCompiler {
     }
     StandardJavaFileManager fm = fileManagers.get();
     List<Path> cp = new ArrayList<>(classpath);
-    cp.addAll(extraClasspath);
+    cp.addAll(build.classpath());
     DiagnosticCollector<JavaFileObject> diagnostics = new DiagnosticCollector<>();
     StringWriter out = new StringWriter();
     boolean ok;
     try {
       fm.setLocationFromPaths(StandardLocation.CLASS_PATH, cp);
       fm.setLocationFromPaths(StandardLocation.CLASS_OUTPUT, List.of(outputDir));
+      fm.setLocationFromPaths(StandardLocation.SOURCE_OUTPUT, List.of(generated));
       fm.setLocationFromPaths(StandardLocation.SOURCE_PATH, List.of(sourceDir));
-      List<String> options = List.of("--release", "17", "-proc:none", "-g", "-encoding", "UTF-8", "-Xlint:none");
-      ok = compiler.getTask(out, fm, diagnostics, options, null, fm.getJavaFileObjectsFromPaths(sources)).call();
+      if (!build.processorPath().isEmpty()) fm.setLocationFromPaths(StandardLocation.ANNOTATION_PROCESSOR_PATH, build.processorPath());
+      ok = compiler.getTask(out, fm, diagnostics, options(build), null, fm.getJavaFileObjectsFromPaths(sources)).call();
     } catch (IOException | RuntimeException e) {
       throw new StageException("The compiler failed: " + e, e);
     } finally {
       try {
         // let go of this build's sources; the shared jars stay open for the next build
         fm.setLocationFromPaths(StandardLocation.SOURCE_PATH, List.of());
+        // unset, so javac looks for processors on the class path unless told otherwise
+        fm.setLocation(StandardLocation.ANNOTATION_PROCESSOR_PATH, null);
       } catch (IOException ignored) {
         // nothing held
       }
@@ -84,6 +91,18 @@ public final class ServiceCompiler {
     if (!ok) {
       throw new StageException(report(serviceRoot, diagnostics.getDiagnostics(), out.toString()));
     }
+  }
+
+  static List<String> options(Resolution build) {
+    List<String> options = new ArrayList<>(List.of("--release", String.valueOf(build.release()), "-g", "-encoding", "UTF-8", "-Xlint:none"));
+    if (build.parameters()) options.add("-parameters");
+    if (build.processorPath().isEmpty() && !build.processorsOnClasspath()) {
+      options.add("-proc:none");
+    } else if (!build.processors().isEmpty()) {
+      options.add("-processor");
+      options.add(String.join(",", build.processors()));
+    }
+    return options;
   }
 
   /** {@code file:line: message} per error, paths relative to the service's root. */

@@ -2,6 +2,7 @@ package dev.ferry.deployment;
 
 import io.vertx.core.json.JsonObject;
 
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -62,7 +63,8 @@ public record Deployment(String id, String service, Instant createdAt, Instant u
     json.put("timeline", stages);
     if (artifact != null) {
       json.put("artifact", new JsonObject().put("sha256", artifact.sha256()).put("path", artifact.jar().toString())
-          .put("entry", artifact.entry().orElse(null)));
+          .put("entry", artifact.entry().orElse(null))
+          .put("dependencies", new io.vertx.core.json.JsonArray(artifact.dependencies().stream().map(Path::toString).toList())));
     }
     if (state instanceof DeploymentState.Error e) {
       json.put("stage", e.stage()).put("error", e.message());

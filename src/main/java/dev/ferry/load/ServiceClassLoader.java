@@ -12,7 +12,8 @@ import java.util.List;
 /**
  * One service's classes. The packages the platform shares (Vert.x, Netty, Jackson core, Ferry's
  * SDK) come from the platform, parent-first, so the service and the platform speak the same
- * types. Everything else is child-first from the service's own jars, then the JDK. Ferry's
+ * types; a class of those packages the platform lacks (a Vert.x module it does not carry) is the
+ * service's own. Everything else is child-first from the service's own jars, then the JDK. Ferry's
  * internals and the platform's other libraries are not visible at all.
  */
 public final class ServiceClassLoader extends URLClassLoader {
@@ -53,7 +54,11 @@ public final class ServiceClassLoader extends URLClassLoader {
   @Override
   protected Class<?> loadClass(String name, boolean resolve) throws ClassNotFoundException {
     if (isShared(name)) {
-      return platform.loadClass(name);
+      try {
+        return platform.loadClass(name);
+      } catch (ClassNotFoundException notOnPlatform) {
+        // a module of a shared family the platform does not carry (a Vert.x template engine): the service's own
+      }
     }
     synchronized (getClassLoadingLock(name)) {
       Class<?> c = findLoadedClass(name);

@@ -1,0 +1,1 @@
+<h1>Hello ${name}, rendered by FreeMarker</h1>
