@@ -28,6 +28,10 @@ public final class Config {
   public static final int DEFAULT_BUILD_CONCURRENCY = 1;
   public static final long DEFAULT_START_TIMEOUT_MS = 10_000;
   public static final long DEFAULT_DRAIN_TIMEOUT_MS = 5_000;
+  /** No token: the API and the event-bus bridges are open (bind them to loopback only). */
+  public static final String DEFAULT_TOKEN = null;
+  public static final boolean DEFAULT_TCP_BRIDGE_ENABLED = false;
+  public static final int DEFAULT_TCP_BRIDGE_PORT = 7000;
 
   private String host = DEFAULT_HOST;
   private int apiPort = DEFAULT_API_PORT;
@@ -42,6 +46,9 @@ public final class Config {
   private int buildConcurrency = DEFAULT_BUILD_CONCURRENCY;
   private long startTimeoutMs = DEFAULT_START_TIMEOUT_MS;
   private long drainTimeoutMs = DEFAULT_DRAIN_TIMEOUT_MS;
+  private String token = DEFAULT_TOKEN;
+  private boolean tcpBridgeEnabled = DEFAULT_TCP_BRIDGE_ENABLED;
+  private int tcpBridgePort = DEFAULT_TCP_BRIDGE_PORT;
 
   public Config() {
   }
@@ -49,7 +56,8 @@ public final class Config {
   /** Reads the nested layout of {@code config/ferry.json}; absent keys keep their defaults. */
   public Config(JsonObject json) {
     JsonObject api = section(json, "api"), proxy = section(json, "proxy"), upload = section(json, "upload"),
-        extract = section(json, "extract"), build = section(json, "build"), run = section(json, "run");
+        extract = section(json, "extract"), build = section(json, "build"), run = section(json, "run"),
+        tcpBridge = section(json, "tcpBridge");
     setHost(json.getString("host", host));
     setApiPort(api.getInteger("port", apiPort));
     setProxyPort(proxy.getInteger("port", proxyPort));
@@ -63,6 +71,9 @@ public final class Config {
     setBuildConcurrency(build.getInteger("concurrency", buildConcurrency));
     setStartTimeoutMs(run.getLong("startTimeoutMs", startTimeoutMs));
     setDrainTimeoutMs(run.getLong("drainTimeoutMs", drainTimeoutMs));
+    setToken(json.getString("token", token));
+    setTcpBridgeEnabled(tcpBridge.getBoolean("enabled", tcpBridgeEnabled));
+    setTcpBridgePort(tcpBridge.getInteger("port", tcpBridgePort));
   }
 
   /** Defaults, then {@code file} if it exists, then {@code FERRY_*} variables from {@code env}. */
@@ -88,6 +99,7 @@ public final class Config {
     if ((v = env.get("FERRY_PROXY_PORT")) != null) setProxyPort(parseInt("FERRY_PROXY_PORT", v));
     if ((v = env.get("FERRY_DATA_DIR")) != null) setDataDir(Path.of(v));
     if ((v = env.get("FERRY_DOMAIN")) != null) setDomain(v);
+    if ((v = env.get("FERRY_TOKEN")) != null) setToken(v);
     return this;
   }
 
@@ -115,7 +127,9 @@ public final class Config {
         .put("extract", new JsonObject().put("maxBytes", extractMaxBytes).put("maxEntries", extractMaxEntries)
             .put("maxNameLength", extractMaxNameLength))
         .put("build", new JsonObject().put("concurrency", buildConcurrency))
-        .put("run", new JsonObject().put("startTimeoutMs", startTimeoutMs).put("drainTimeoutMs", drainTimeoutMs));
+        .put("run", new JsonObject().put("startTimeoutMs", startTimeoutMs).put("drainTimeoutMs", drainTimeoutMs))
+        .put("token", token)
+        .put("tcpBridge", new JsonObject().put("enabled", tcpBridgeEnabled).put("port", tcpBridgePort));
   }
 
   private static int port(int port) {
@@ -154,4 +168,11 @@ public final class Config {
   public Config setStartTimeoutMs(long v) { this.startTimeoutMs = positive("run.startTimeoutMs", v); return this; }
   public long drainTimeoutMs() { return drainTimeoutMs; }
   public Config setDrainTimeoutMs(long v) { this.drainTimeoutMs = v < 0 ? 0 : v; return this; }
+  /** The API token; null or empty when none is required. */
+  public String token() { return token; }
+  public Config setToken(String token) { this.token = token == null || token.isBlank() ? null : token; return this; }
+  public boolean tcpBridgeEnabled() { return tcpBridgeEnabled; }
+  public Config setTcpBridgeEnabled(boolean v) { this.tcpBridgeEnabled = v; return this; }
+  public int tcpBridgePort() { return tcpBridgePort; }
+  public Config setTcpBridgePort(int v) { this.tcpBridgePort = port(v); return this; }
 }

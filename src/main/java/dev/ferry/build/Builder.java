@@ -39,6 +39,7 @@ public final class Builder extends VerticleBase {
   private final int concurrency;
   private final AtomicInteger pending = new AtomicInteger();
   private WorkerExecutor workers;
+  private io.micrometer.core.instrument.Timer buildDuration;
 
   public Builder(DataDir dataDir, Transitions transitions, DeploymentLog buildLog, SafeExtractor extractor, ServiceCompiler compiler, int concurrency) {
     this.dataDir = dataDir;
@@ -51,6 +52,8 @@ public final class Builder extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    buildDuration = io.micrometer.core.instrument.Timer.builder("ferry.build.duration")
+        .description("Extract, compile and pack, successful or not").register(dev.ferry.Meters.registry(vertx));
     workers = vertx.createSharedWorkerExecutor("ferry-build", concurrency, 10, TimeUnit.MINUTES);
     return vertx.eventBus().<Deployment>consumer(Addresses.BUILD, this::onQueued).completion();
   }
@@ -103,7 +106,7 @@ public final class Builder extends VerticleBase {
       }
       ServicePom pom = ServicePom.read(src);
       buildLog.info(d.id(), "compile", "Compiling src/main/java");
-      compiler.compile(src, classes, List.of());
+      compiler.compile(src, classes, List.of()).forEach(w -> buildLog.warn(d.id(), "compile", w));
       copyResources(src.resolve("src/main/resources"), classes);
       Path jar = dataDir.artifact(d.service(), d.id());
       String sha = Packer.pack(classes, jar);
@@ -113,6 +116,7 @@ public final class Builder extends VerticleBase {
     } catch (IOException e) {
       throw new StageException("Build failed: " + e, e);
     } finally {
+      buildDuration.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
       try {
         Files.deleteIfExists(queued.archive());
       } catch (IOException e) {

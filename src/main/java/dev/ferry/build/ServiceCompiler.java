@@ -45,9 +45,10 @@ public final class ServiceCompiler {
 
   /**
    * Compiles every {@code .java} file under {@code serviceRoot/src/main/java} into {@code outputDir},
-   * with {@code extraClasspath} (the service's own dependencies) after the shared one.
+   * with {@code extraClasspath} (the service's own dependencies) after the shared one. Returns the
+   * warnings, one {@code file:line: message} each.
    */
-  public void compile(Path serviceRoot, Path outputDir, List<Path> extraClasspath) throws StageException {
+  public List<String> compile(Path serviceRoot, Path outputDir, List<Path> extraClasspath) throws StageException {
     Path sourceDir = serviceRoot.resolve("src/main/java");
     List<Path> sources;
     try (Stream<Path> s = Files.walk(sourceDir)) {
@@ -84,19 +85,29 @@ public final class ServiceCompiler {
     if (!ok) {
       throw new StageException(report(serviceRoot, diagnostics.getDiagnostics(), out.toString()));
     }
+    List<String> warnings = new ArrayList<>();
+    for (Diagnostic<? extends JavaFileObject> d : diagnostics.getDiagnostics()) {
+      if (d.getKind() == Diagnostic.Kind.WARNING || d.getKind() == Diagnostic.Kind.MANDATORY_WARNING) {
+        warnings.add(describe(serviceRoot, d));
+      }
+    }
+    return warnings;
+  }
+
+  private static String describe(Path root, Diagnostic<? extends JavaFileObject> d) {
+    String where = "";
+    if (d.getSource() != null) {
+      Path p = Path.of(d.getSource().toUri());
+      where = (p.startsWith(root) ? root.relativize(p) : p.getFileName()) + ":" + d.getLineNumber() + ": ";
+    }
+    return where + d.getMessage(Locale.ROOT).lines().findFirst().orElse("");
   }
 
   /** {@code file:line: message} per error, paths relative to the service's root. */
   private static String report(Path root, List<Diagnostic<? extends JavaFileObject>> diagnostics, String other) {
     List<String> lines = new ArrayList<>();
     for (Diagnostic<? extends JavaFileObject> d : diagnostics) {
-      if (d.getKind() != Diagnostic.Kind.ERROR) continue;
-      String where = "";
-      if (d.getSource() != null) {
-        Path p = Path.of(d.getSource().toUri());
-        where = (p.startsWith(root) ? root.relativize(p) : p.getFileName()) + ":" + d.getLineNumber() + ": ";
-      }
-      lines.add(where + d.getMessage(Locale.ROOT).lines().findFirst().orElse(""));
+      if (d.getKind() == Diagnostic.Kind.ERROR) lines.add(describe(root, d));
     }
     int errors = lines.size();
     StringBuilder sb = new StringBuilder("Compilation failed with ").append(errors).append(errors == 1 ? " error" : " errors");
