@@ -39,6 +39,10 @@ class LogsTest {
     return r.bodyAsString().lines().map(JsonObject::new).toList();
   }
 
+  private static String identity(JsonObject line) {
+    return line.getString("ts") + " " + line.getString("stage") + " " + line.getString("message");
+  }
+
   private static String upload(String fixture, String service) {
     HttpResponse<Buffer> r = ferry.upload(service, TestPlatform.pack(fixture));
     assertEquals(202, r.statusCode(), r.bodyAsString());
@@ -79,16 +83,16 @@ class LogsTest {
     // c joins after the end: backlog and final frame at once
     LogWatcher c = LogWatcher.open(ferry, id, null).awaitClosed();
 
-    List<String> stored = ndjson(id).stream().map(JsonObject::encode).toList();
+    List<String> stored = ndjson(id).stream().map(LogsTest::identity).toList();
     for (LogWatcher w : List.of(a, b, c)) {
-      assertEquals(stored, w.lines().stream().map(JsonObject::encode).toList(), "every line once, in order");
+      assertEquals(stored, w.lines().stream().map(LogsTest::identity).toList(), "every line once, in order");
       JsonObject end = w.endFrame();
       assertNotNull(end, w.frames.toString());
       assertEquals("deployed", end.getString("state"));
       assertEquals(id, end.getJsonObject("deployment").getString("id"));
       assertEquals(end, w.frames.get(w.frames.size() - 1), "the final frame comes last");
     }
-    assertTrue(stored.stream().anyMatch(l -> l.contains("\"stage\":\"swap\"")), stored.toString());
+    assertTrue(stored.stream().anyMatch(l -> l.contains(" swap ")), stored.toString());
   }
 
   @Test

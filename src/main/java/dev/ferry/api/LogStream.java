@@ -84,6 +84,11 @@ final class LogStream {
     return ledger.deployment(id).map(d -> new Snapshot(d, ledger.logs(id)));
   }
 
+  /** What makes a line the same line, whichever way it came (the ledger may not keep every field). */
+  static String identity(JsonObject line) {
+    return line.getString("ts") + '\u0000' + line.getString("stage") + '\u0000' + line.getString("message");
+  }
+
   private static boolean isUpgrade(RoutingContext ctx) {
     String upgrade = ctx.request().getHeader(HttpHeaders.UPGRADE);
     return upgrade != null && upgrade.equalsIgnoreCase("websocket");
@@ -101,7 +106,7 @@ final class LogStream {
     private final Set<String> endStates;
     private final List<MessageConsumer<JsonObject>> consumers = new ArrayList<>();
     /** Lines heard before the socket was open. */
-    private final List<String> early = new ArrayList<>();
+    private final List<JsonObject> early = new ArrayList<>();
     private final ArrayDeque<String> pending = new ArrayDeque<>();
     private ServerWebSocket socket;
     private long dropped;
@@ -137,12 +142,11 @@ final class LogStream {
       // the backlog in full, then what was heard meanwhile that the backlog does not hold
       Set<String> seen = new HashSet<>();
       for (JsonObject l : s.lines()) {
-        String line = l.encode();
-        seen.add(line);
-        pending.add(line);
+        seen.add(identity(l));
+        pending.add(l.encode());
       }
-      for (String line : early) {
-        if (!seen.contains(line)) enqueue(line);
+      for (JsonObject line : early) {
+        if (!seen.contains(identity(line))) enqueue(line.encode());
       }
       early.clear();
       if (end == null && endStates.contains(s.deployment().getString("state"))) end = s.deployment();
@@ -151,7 +155,7 @@ final class LogStream {
 
     private void onLine(JsonObject line) {
       if (socket == null) {
-        if (early.size() < maxPending) early.add(line.encode());
+        if (early.size() < maxPending) early.add(line);
         else dropped++;
       } else {
         enqueue(line.encode());

@@ -56,7 +56,7 @@ final class LogFollower {
 
   private void print(JsonObject line) {
     synchronized (seen) {
-      if (!seen.add(line.encode())) return;
+      if (!seen.add(line.getString("ts") + '\u0000' + line.getString("stage") + '\u0000' + line.getString("message"))) return;
     }
     if (out == null) return;
     if (json) {
