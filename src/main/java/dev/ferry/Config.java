@@ -37,6 +37,10 @@ public final class Config {
   /** {@code central} stands for Maven Central; other entries are http(s) or file URLs. */
   public static final List<String> DEFAULT_MAVEN_REMOTE_REPOSITORIES = List.of("central");
   public static final boolean DEFAULT_MAVEN_OFFLINE = false;
+  /** No token: the API and the event-bus bridges are open (bind them to loopback only). */
+  public static final String DEFAULT_TOKEN = null;
+  public static final boolean DEFAULT_TCP_BRIDGE_ENABLED = false;
+  public static final int DEFAULT_TCP_BRIDGE_PORT = 7000;
 
   private String host = DEFAULT_HOST;
   private int apiPort = DEFAULT_API_PORT;
@@ -55,6 +59,9 @@ public final class Config {
   private String mavenLocalRepository = DEFAULT_MAVEN_LOCAL_REPOSITORY;
   private List<String> mavenRemoteRepositories = DEFAULT_MAVEN_REMOTE_REPOSITORIES;
   private boolean mavenOffline = DEFAULT_MAVEN_OFFLINE;
+  private String token = DEFAULT_TOKEN;
+  private boolean tcpBridgeEnabled = DEFAULT_TCP_BRIDGE_ENABLED;
+  private int tcpBridgePort = DEFAULT_TCP_BRIDGE_PORT;
 
   public Config() {
   }
@@ -63,7 +70,8 @@ public final class Config {
   public Config(JsonObject json) {
     JsonObject api = section(json, "api"), proxy = section(json, "proxy"), upload = section(json, "upload"),
         extract = section(json, "extract"), build = section(json, "build"), run = section(json, "run"),
-        maven = section(json, "maven");
+        maven = section(json, "maven"),
+        tcpBridge = section(json, "tcpBridge");
     setHost(json.getString("host", host));
     setApiPort(api.getInteger("port", apiPort));
     setProxyPort(proxy.getInteger("port", proxyPort));
@@ -82,6 +90,9 @@ public final class Config {
     JsonArray remotes = maven.getJsonArray("remoteRepositories");
     if (remotes != null) setMavenRemoteRepositories(remotes.stream().map(String::valueOf).toList());
     setMavenOffline(maven.getBoolean("offline", mavenOffline));
+    setToken(json.getString("token", token));
+    setTcpBridgeEnabled(tcpBridge.getBoolean("enabled", tcpBridgeEnabled));
+    setTcpBridgePort(tcpBridge.getInteger("port", tcpBridgePort));
   }
 
   /** Defaults, then {@code file} if it exists, then {@code FERRY_*} variables from {@code env}. */
@@ -110,6 +121,7 @@ public final class Config {
     if ((v = env.get("FERRY_MAVEN_LOCAL_REPOSITORY")) != null) setMavenLocalRepository(v);
     if ((v = env.get("FERRY_MAVEN_REMOTE_REPOSITORIES")) != null) setMavenRemoteRepositories(List.of(v.split("\\s*,\\s*")));
     if ((v = env.get("FERRY_MAVEN_OFFLINE")) != null) setMavenOffline(Boolean.parseBoolean(v.trim()));
+    if ((v = env.get("FERRY_TOKEN")) != null) setToken(v);
     return this;
   }
 
@@ -139,7 +151,9 @@ public final class Config {
         .put("build", new JsonObject().put("concurrency", buildConcurrency))
         .put("run", new JsonObject().put("startTimeoutMs", startTimeoutMs).put("drainTimeoutMs", drainTimeoutMs))
         .put("maven", new JsonObject().put("localRepository", mavenLocalRepository)
-            .put("remoteRepositories", new JsonArray(mavenRemoteRepositories)).put("offline", mavenOffline));
+            .put("remoteRepositories", new JsonArray(mavenRemoteRepositories)).put("offline", mavenOffline))
+        .put("token", token)
+        .put("tcpBridge", new JsonObject().put("enabled", tcpBridgeEnabled).put("port", tcpBridgePort));
   }
 
   private static int port(int port) {
@@ -194,4 +208,11 @@ public final class Config {
   public Config setMavenRemoteRepositories(List<String> v) { this.mavenRemoteRepositories = List.copyOf(v); return this; }
   public boolean mavenOffline() { return mavenOffline; }
   public Config setMavenOffline(boolean v) { this.mavenOffline = v; return this; }
+  /** The API token; null or empty when none is required. */
+  public String token() { return token; }
+  public Config setToken(String token) { this.token = token == null || token.isBlank() ? null : token; return this; }
+  public boolean tcpBridgeEnabled() { return tcpBridgeEnabled; }
+  public Config setTcpBridgeEnabled(boolean v) { this.tcpBridgeEnabled = v; return this; }
+  public int tcpBridgePort() { return tcpBridgePort; }
+  public Config setTcpBridgePort(int v) { this.tcpBridgePort = port(v); return this; }
 }

@@ -1,7 +1,6 @@
 package dev.ferry;
 
 import dev.ferry.cli.FerryCommand;
-import picocli.CommandLine;
 
 /** {@code java -jar ferry.jar <command>}: see {@link FerryCommand}. */
 public final class Main {
@@ -9,7 +8,7 @@ public final class Main {
   }
 
   public static void main(String[] args) {
-    int code = new CommandLine(new FerryCommand()).execute(args);
+    int code = FerryCommand.commandLine(System.getenv()).execute(args);
     if (code != FerryCommand.KEEP_RUNNING) System.exit(code);
   }
 }

@@ -14,12 +14,18 @@ import dev.ferry.deployment.Transitions;
 import dev.ferry.load.Loader;
 import dev.ferry.proxy.Proxy;
 import dev.ferry.proxy.Routes;
+import dev.ferry.run.ServiceLogCapture;
 import dev.ferry.run.ServiceRuntime;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Deployable;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,6 +50,7 @@ public final class Platform {
   private ServiceRuntime runtime;
   private Proxy proxy;
   private Api api;
+  private ServiceLogCapture serviceLogs;
 
   private Platform(Vertx vertx, boolean ownsVertx, Config config) {
     this.vertx = vertx;
@@ -54,8 +61,22 @@ public final class Platform {
 
   /** Starts a platform on a Vert.x of its own, closed with it. */
   public static Future<Platform> start(Config config) {
-    Vertx vertx = Vertx.vertx();
+    Vertx vertx = newVertx();
     return start(vertx, true, config).onFailure(e -> vertx.close());
+  }
+
+  /** A Vert.x that reports its metrics, and the JVM's, to a Prometheus registry of its own. */
+  public static Vertx newVertx() {
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    MicrometerMetricsOptions metrics = new MicrometerMetricsOptions()
+        .setEnabled(true)
+        .setJvmMetricsEnabled(true)
+        // each Vert.x its own registry: several platforms may share a JVM (tests)
+        .setRegistryName("ferry-" + System.identityHashCode(registry));
+    return Vertx.builder()
+        .with(new VertxOptions().setMetricsOptions(metrics))
+        .withMetrics(new MicrometerMetricsFactory(registry))
+        .build();
   }
 
   /** Starts a platform on {@code vertx}, which the caller keeps. */
@@ -77,6 +98,7 @@ public final class Platform {
     recorder = new Recorder(ledger);
     runtime = new ServiceRuntime(transitions, deploymentLog, routes, config.startTimeoutMs(), config.drainTimeoutMs());
     api = new Api(config, dataDir, recorder, transitions);
+    serviceLogs = ServiceLogCapture.install(vertx);
     return vertx.executeBlocking(() -> {
           dataDir.create();
           return new ServiceCompiler(SharedClasspath.create(dataDir.sdk()));
@@ -116,6 +138,7 @@ public final class Platform {
 
   /** Stops every service and the platform; closes Vert.x if the platform made it. */
   public Future<Void> close() {
+    if (serviceLogs != null) serviceLogs.close();
     Future<Void> f = Future.succeededFuture();
     while (!deployed.isEmpty()) {
       String id = deployed.pop();

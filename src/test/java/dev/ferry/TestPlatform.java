@@ -52,7 +52,7 @@ public final class TestPlatform implements AutoCloseable {
       Config config = new Config().setHost("127.0.0.1").setApiPort(0).setProxyPort(0).setDataDir(dir)
           .setStartTimeoutMs(5_000).setDrainTimeoutMs(2_000);
       tweak.accept(config);
-      Vertx vertx = Vertx.vertx();
+      Vertx vertx = Platform.newVertx();
       Platform p = Platform.start(vertx, config).await();
       return new TestPlatform(vertx, p, dir);
     } catch (IOException e) {

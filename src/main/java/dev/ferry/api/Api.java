@@ -58,6 +58,8 @@ public final class Api extends VerticleBase {
   public Future<?> start() {
     Router router = Router.router(vertx);
     router.get("/health").handler(ctx -> ctx.json(new JsonObject().put("status", "up")));
+    Observability observability = new Observability(vertx, config, ledger);
+    observability.mount(router);
     router.post("/api/v1/services/:name/deployments").handler(this::upload);
     router.get("/api/v1/services").handler(this::listServices);
     router.get("/api/v1/services/:name").handler(this::getService);
@@ -69,7 +71,8 @@ public final class Api extends VerticleBase {
       log.error("API failure on {}", ctx.request().path(), ctx.failure());
       error(ctx, 500, "internal", "Internal error: " + ctx.failure());
     });
-    return vertx.createHttpServer().requestHandler(router).listen(config.apiPort(), config.host()).onSuccess(s -> server = s);
+    return vertx.createHttpServer().requestHandler(router).listen(config.apiPort(), config.host()).onSuccess(s -> server = s)
+        .compose(s -> observability.start());
   }
 
   public int actualPort() {

@@ -40,6 +40,7 @@ public final class Builder extends VerticleBase {
   private final int concurrency;
   private final AtomicInteger pending = new AtomicInteger();
   private WorkerExecutor workers;
+  private io.micrometer.core.instrument.Timer buildDuration;
 
   public Builder(DataDir dataDir, Transitions transitions, DeploymentLog buildLog, SafeExtractor extractor, ServiceCompiler compiler,
                  DependencyResolver resolver, int concurrency) {
@@ -54,6 +55,8 @@ public final class Builder extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    buildDuration = io.micrometer.core.instrument.Timer.builder("ferry.build.duration")
+        .description("Extract, compile and pack, successful or not").register(dev.ferry.Meters.registry(vertx));
     workers = vertx.createSharedWorkerExecutor("ferry-build", concurrency, 10, TimeUnit.MINUTES);
     return vertx.eventBus().<Deployment>consumer(Addresses.BUILD, this::onQueued).completion();
   }
@@ -110,7 +113,7 @@ public final class Builder extends VerticleBase {
       Resolution resolution = resolver.resolve(src, (level, line) -> buildLog.line(d.id(), level, "resolve", line));
       buildLog.info(d.id(), "compile", "Compiling src/main/java for Java " + resolution.release()
           + (resolution.classpath().isEmpty() ? "" : " with " + resolution.classpath().size() + " dependencies"));
-      compiler.compile(src, classes, resolution);
+      compiler.compile(src, classes, resolution).forEach(w -> buildLog.warn(d.id(), "compile", w));
       copyResources(src.resolve("src/main/resources"), classes);
       Path jar = dataDir.artifact(d.service(), d.id());
       String sha = Packer.pack(classes, jar);
@@ -120,6 +123,7 @@ public final class Builder extends VerticleBase {
     } catch (IOException e) {
       throw new StageException("Build failed: " + e, e);
     } finally {
+      buildDuration.record(System.nanoTime() - t0, TimeUnit.NANOSECONDS);
       try {
         Files.deleteIfExists(queued.archive());
       } catch (IOException e) {

@@ -47,9 +47,10 @@ public final class ServiceCompiler {
    * Compiles every {@code .java} file under {@code serviceRoot/src/main/java} into {@code outputDir},
    * as the service's pom asks ({@code build}: release, {@code -parameters}, annotation processors),
    * with the service's own dependencies after the shared classpath. Sources that processors generate
-   * go to {@code generated-sources} beside {@code outputDir}.
+   * go to {@code generated-sources} beside {@code outputDir}. Returns the warnings, one
+   * {@code file:line: message} each.
    */
-  void compile(Path serviceRoot, Path outputDir, Resolution build) throws StageException {
+  List<String> compile(Path serviceRoot, Path outputDir, Resolution build) throws StageException {
     Path sourceDir = serviceRoot.resolve("src/main/java");
     Path generated = outputDir.resolveSibling("generated-sources");
     List<Path> sources;
@@ -91,6 +92,22 @@ public final class ServiceCompiler {
     if (!ok) {
       throw new StageException(report(serviceRoot, diagnostics.getDiagnostics(), out.toString()));
     }
+    List<String> warnings = new ArrayList<>();
+    for (Diagnostic<? extends JavaFileObject> d : diagnostics.getDiagnostics()) {
+      if (d.getKind() == Diagnostic.Kind.WARNING || d.getKind() == Diagnostic.Kind.MANDATORY_WARNING) {
+        warnings.add(describe(serviceRoot, d));
+      }
+    }
+    return warnings;
+  }
+
+  private static String describe(Path root, Diagnostic<? extends JavaFileObject> d) {
+    String where = "";
+    if (d.getSource() != null) {
+      Path p = Path.of(d.getSource().toUri());
+      where = (p.startsWith(root) ? root.relativize(p) : p.getFileName()) + ":" + d.getLineNumber() + ": ";
+    }
+    return where + d.getMessage(Locale.ROOT).lines().findFirst().orElse("");
   }
 
   static List<String> options(Resolution build) {
@@ -109,13 +126,7 @@ public final class ServiceCompiler {
   private static String report(Path root, List<Diagnostic<? extends JavaFileObject>> diagnostics, String other) {
     List<String> lines = new ArrayList<>();
     for (Diagnostic<? extends JavaFileObject> d : diagnostics) {
-      if (d.getKind() != Diagnostic.Kind.ERROR) continue;
-      String where = "";
-      if (d.getSource() != null) {
-        Path p = Path.of(d.getSource().toUri());
-        where = (p.startsWith(root) ? root.relativize(p) : p.getFileName()) + ":" + d.getLineNumber() + ": ";
-      }
-      lines.add(where + d.getMessage(Locale.ROOT).lines().findFirst().orElse(""));
+      if (d.getKind() == Diagnostic.Kind.ERROR) lines.add(describe(root, d));
     }
     int errors = lines.size();
     StringBuilder sb = new StringBuilder("Compilation failed with ").append(errors).append(errors == 1 ? " error" : " errors");

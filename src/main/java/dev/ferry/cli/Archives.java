@@ -14,7 +14,10 @@ import java.util.Set;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
-/** Packs a service directory into the tar.gz Ferry takes: regular files only, build output skipped. */
+/**
+ * Packs a service directory into the tar.gz Ferry takes: regular files only; build output, version
+ * control, and what the directory's {@code .gitignore} and {@code .ferryignore} exclude are skipped.
+ */
 public final class Archives {
 
   /** Directories never packed: build output and version control. */
@@ -26,10 +29,12 @@ public final class Archives {
   /** Writes {@code dir}'s tree to {@code out} as tar.gz; returns the number of files packed. */
   public static int pack(Path dir, Path out) throws IOException {
     if (!Files.isDirectory(dir)) throw new IOException("Not a directory: " + dir);
+    IgnoreRules ignore = IgnoreRules.of(dir);
     List<Path> files;
     try (Stream<Path> s = Files.walk(dir)) {
       files = s.filter(p -> Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS))
-          .filter(p -> dir.relativize(p).getNameCount() > 0 && !skipped(dir.relativize(p)))
+          .filter(p -> dir.relativize(p).getNameCount() > 0 && !skipped(dir.relativize(p))
+              && !ignore.ignored(dir.relativize(p).toString().replace('\\', '/'), false))
           .sorted().collect(Collectors.toList());
     }
     try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(out));

@@ -1,63 +1,73 @@
 package dev.ferry.cli;
 
-import io.vertx.core.Future;
-import io.vertx.core.Promise;
-import io.vertx.core.Vertx;
-import io.vertx.core.file.OpenOptions;
 import io.vertx.core.json.JsonObject;
-import io.vertx.ext.web.client.HttpResponse;
-import io.vertx.ext.web.client.WebClient;
 
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
-import java.util.Set;
-import java.util.concurrent.TimeUnit;
 
-/** Packs a directory, uploads it to a Ferry API, and waits for the deployment's final state. */
-public final class Deployer {
+/**
+ * {@code ferry deploy}: packs a directory, checks it against the server's upload limit, uploads it
+ * with a progress bar (plain lines when not on a terminal), follows the build log live over the
+ * WebSocket (reconnecting if it drops), and ends with the URL or the error.
+ */
+final class Deployer {
 
-  private static final Set<String> FINAL = Set.of("deployed", "error", "stopped", "deleted");
+  /** The server's limit when it does not say (the platform's default). */
+  static final long DEFAULT_UPLOAD_MAX_BYTES = 50L * 1024 * 1024;
 
-  private final String api;
-  private final PrintStream out;
-  private final PrintStream err;
+  private final FerryClient client;
+  private final PrintWriter out;
+  private final PrintWriter err;
+  private final boolean bar;
+  private final boolean json;
 
-  public Deployer(String api, PrintStream out, PrintStream err) {
-    this.api = api.endsWith("/") ? api.substring(0, api.length() - 1) : api;
+  Deployer(FerryClient client, PrintWriter out, PrintWriter err, boolean bar, boolean json) {
+    this.client = client;
     this.out = out;
     this.err = err;
+    this.bar = bar;
+    this.json = json;
   }
 
   /** Deploys {@code dir} as {@code name} (default: the directory's name); returns the exit code. */
-  public int deploy(Path dir, String name) {
+  int deploy(Path dir, String name) {
     Path abs = dir.toAbsolutePath().normalize();
     String service = name != null ? name : defaultName(abs);
     Path archive = null;
-    Vertx vertx = Vertx.vertx();
     try {
       archive = Files.createTempFile("ferry-upload", ".tar.gz");
       int files = Archives.pack(abs, archive);
-      out.printf("Packed %d files from %s (%d bytes)%n", files, abs, Files.size(archive));
-      WebClient client = WebClient.create(vertx);
-      JsonObject result = await(upload(vertx, client, service, archive)
-          .compose(queued -> {
-            out.printf("Uploaded: deployment %s of %s is %s%n", queued.getString("id"), service, queued.getString("state"));
-            return waitForFinal(vertx, client, queued.getString("id"), queued.getString("state"));
-          }));
+      long size = Files.size(archive);
+      JsonObject info = client.getOrNull("/api/v1/info");
+      long max = info == null ? DEFAULT_UPLOAD_MAX_BYTES : info.getLong("uploadMaxBytes", DEFAULT_UPLOAD_MAX_BYTES);
+      // refused here, before a byte is sent
+      if (size > max) {
+        err.printf("ferry deploy: the archive of %s is %s, over the server's upload limit of %s%n", abs, bytes(size), bytes(max));
+        return 1;
+      }
+      note("Packed %d files from %s (%s)", files, abs, bytes(size));
+      Progress progress = new Progress(size);
+      JsonObject queued = client.upload(service, archive, size, progress::update);
+      progress.done();
+      note("Deployment %s of %s is %s", queued.getString("id"), service, queued.getString("state"));
+      JsonObject result = new LogFollower(client, json ? null : out, err, false).follow(queued.getString("id"), false);
+      if (json) out.println(result.encodePrettily());
       if ("deployed".equals(result.getString("state"))) {
-        out.println("Deployed " + service + ": " + result.getString("url"));
+        if (!json) out.println("Deployed " + service + ": " + result.getString("url"));
         return 0;
       }
-      err.println("Deployment " + result.getString("id") + " ended in " + result.getString("state")
-          + (result.containsKey("error") ? " (" + result.getString("stage") + "):\n" + result.getString("error") : ""));
+      err.println("Deployment " + result.getString("id") + " of " + service + " ended in " + result.getString("state")
+          + (result.containsKey("error") ? " (" + result.getString("stage") + "): " + result.getString("error") : ""));
       return 1;
     } catch (Exception e) {
       err.println("ferry deploy: " + (e.getMessage() != null ? e.getMessage() : e));
       return 1;
     } finally {
+      out.flush();
+      err.flush();
       if (archive != null) {
         try {
           Files.deleteIfExists(archive);
@@ -65,8 +75,11 @@ public final class Deployer {
           // a temp file
         }
       }
-      vertx.close();
     }
+  }
+
+  private void note(String format, Object... args) {
+    if (!json) out.printf(format + "%n", args);
   }
 
   static String defaultName(Path dir) {
@@ -75,54 +88,39 @@ public final class Deployer {
     return n.isEmpty() ? "service" : n;
   }
 
-  private Future<JsonObject> upload(Vertx vertx, WebClient client, String service, Path archive) {
-    return vertx.fileSystem().open(archive.toString(), new OpenOptions().setRead(true))
-        .compose(file -> client.postAbs(api + "/api/v1/services/" + service + "/deployments")
-            .putHeader("content-type", "application/gzip")
-            .putHeader("content-length", String.valueOf(archive.toFile().length()))
-            .sendStream(file))
-        .compose(resp -> resp.statusCode() == 202 ? Future.succeededFuture(resp.bodyAsJsonObject()) : Future.failedFuture(problem(resp)));
+  static String bytes(long n) {
+    if (n < 1024) return n + " B";
+    if (n < 1024 * 1024) return String.format(Locale.ROOT, "%.1f KiB", n / 1024.0);
+    return String.format(Locale.ROOT, "%.1f MiB", n / (1024.0 * 1024));
   }
 
-  private Future<JsonObject> waitForFinal(Vertx vertx, WebClient client, String id, String lastState) {
-    Promise<JsonObject> p = Promise.promise();
-    poll(vertx, client, id, lastState, p);
-    return p.future();
-  }
+  /** The upload's progress: a redrawn bar on a terminal, a line per quarter otherwise. */
+  private final class Progress {
+    private final long total;
+    private int shown = -1;
 
-  private void poll(Vertx vertx, WebClient client, String id, String lastState, Promise<JsonObject> p) {
-    client.getAbs(api + "/api/v1/deployments/" + id).send().onComplete(ar -> {
-      if (ar.failed()) {
-        p.fail(ar.cause());
-        return;
-      }
-      if (ar.result().statusCode() != 200) {
-        p.fail(problem(ar.result()));
-        return;
-      }
-      JsonObject d = ar.result().bodyAsJsonObject();
-      String state = d.getString("state");
-      if (!state.equals(lastState)) out.println("  " + state);
-      if (FINAL.contains(state)) p.complete(d);
-      else vertx.setTimer(50, t -> poll(vertx, client, id, state, p));
-    });
-  }
-
-  private static String problem(HttpResponse<?> resp) {
-    String msg;
-    try {
-      msg = resp.bodyAsJsonObject().getString("message");
-    } catch (RuntimeException e) {
-      msg = resp.bodyAsString();
+    Progress(long total) {
+      this.total = total;
     }
-    return "HTTP " + resp.statusCode() + ": " + msg;
-  }
 
-  private static <T> T await(Future<T> f) throws Exception {
-    try {
-      return f.toCompletionStage().toCompletableFuture().get(10, TimeUnit.MINUTES);
-    } catch (java.util.concurrent.ExecutionException e) {
-      throw e.getCause() instanceof Exception ex ? ex : e;
+    void update(long sent) {
+      if (json) return;
+      int pct = total == 0 ? 100 : (int) Math.min(100, sent * 100 / total);
+      if (bar) {
+        if (pct == shown) return;
+        int filled = pct * 30 / 100;
+        out.print("\rUploading [" + "#".repeat(filled) + " ".repeat(30 - filled) + "] " + pct + "% of " + bytes(total));
+        out.flush();
+      } else {
+        if (pct / 25 == shown / 25 && shown >= 0) return;
+        out.println("Uploading: " + pct + "% of " + bytes(total));
+      }
+      shown = pct;
+    }
+
+    void done() {
+      update(total);
+      if (bar && !json) out.println();
     }
   }
 }

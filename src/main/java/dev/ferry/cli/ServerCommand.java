@@ -66,7 +66,11 @@ public final class ServerCommand implements Callable<Integer> {
     }, "ferry-shutdown"));
     if (deploy != null) {
       String api = "http://" + hostForClients(config.host()) + ":" + platform.apiPort();
-      int code = new Deployer(api, System.out, System.err).deploy(deploy, null);
+      java.io.PrintWriter out = new java.io.PrintWriter(System.out, true), err = new java.io.PrintWriter(System.err, true);
+      int code;
+      try (FerryClient client = new FerryClient(api, config.token())) {
+        code = new Deployer(client, out, err, false, false).deploy(deploy, null);
+      }
       if (code != 0) System.err.println("ferry: the example did not deploy; the platform keeps running");
     }
     stopped.await();

@@ -37,6 +37,7 @@ public final class Proxy extends VerticleBase {
   private final int port;
   private final long timeoutMs;
   private HttpServer server;
+  private ProxyMeters meters;
 
   public Proxy(Routes routes, String domain, String host, int port, long timeoutMs) {
     this.routes = routes;
@@ -48,6 +49,7 @@ public final class Proxy extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    meters = new ProxyMeters(dev.ferry.Meters.registry(vertx), routes);
     HttpClient client = vertx.createHttpClient(new HttpClientOptions()
         .setIdleTimeout((int) Math.max(1, timeoutMs / 1000)).setKeepAlive(true),
         new PoolOptions().setHttp1MaxSize(64));
@@ -79,6 +81,8 @@ public final class Proxy extends VerticleBase {
       error(req.response(), 404, "not_found", "No service named " + service + " is deployed");
       return;
     }
+    long t0 = System.nanoTime();
+    req.response().bodyEndHandler(v -> meters.record(service, req.response().getStatusCode(), System.nanoTime() - t0));
     proxy.handle(req);
   }
 

@@ -181,6 +181,7 @@ public final class ServiceRuntime extends VerticleBase {
   /** Routes the service to the new deployment unless a newer one is already serving. */
   private void activate(Deployment d, Loaded loaded, int port, String vid) {
     Deployed deployed = loaded.deployed(port, vid);
+    deploymentLog.info(d.id(), "ready", "Answered HTTP on port " + port);
     Deployment now = d.to(deployed);
     Running r = new Running(now, deployed, loaded.loader());
     running.put(d.id(), r);
@@ -195,15 +196,17 @@ public final class ServiceRuntime extends VerticleBase {
       }
       return current;
     });
-    // published once routed, so whoever sees "deployed" reaches this version
-    transitions.publish(now);
+    // "deployed" is published only once routed, so whoever sees it reaches this version
     if (!won[0]) {
+      transitions.publish(now);
       log.info("{} {} finished after a newer deployment; stopping it", d.service(), d.id());
       undeploy(r, Deployed::stopped);
       return;
     }
     log.info("{} {} is deployed on port {}", d.service(), d.id(), port);
     deploymentLog.info(d.id(), "swap", replaced[0] == null ? "Taking traffic" : "Taking traffic from " + replaced[0].deploymentId());
+    // the log's swap line comes before the state that ends a build watcher's stream
+    transitions.publish(now);
     if (replaced[0] != null) {
       Running old = running.get(replaced[0].deploymentId());
       if (old != null) drain(replaced[0]).onComplete(x -> undeploy(old, Deployed::stopped));

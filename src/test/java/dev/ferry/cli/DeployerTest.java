@@ -8,10 +8,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -39,10 +36,15 @@ class DeployerTest {
   }
 
   private static Run deploy(Path dir, String name) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-    int code = new Deployer("http://127.0.0.1:" + ferry.apiPort(), new PrintStream(out, true, StandardCharsets.UTF_8),
-        new PrintStream(err, true, StandardCharsets.UTF_8)).deploy(dir, name);
-    return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    return deployTo("http://127.0.0.1:" + ferry.apiPort(), dir, name);
+  }
+
+  private static Run deployTo(String server, Path dir, String name) {
+    java.io.StringWriter out = new java.io.StringWriter(), err = new java.io.StringWriter();
+    try (FerryClient client = new FerryClient(server, ferry.platform.config().token())) {
+      int code = new Deployer(client, new java.io.PrintWriter(out, true), new java.io.PrintWriter(err, true), false, false).deploy(dir, name);
+      return new Run(code, out.toString(), err.toString());
+    }
   }
 
   @Test
@@ -62,11 +64,9 @@ class DeployerTest {
 
   @Test
   void an_unreachable_server_is_a_clear_error() {
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    int code = new Deployer("http://127.0.0.1:1", new PrintStream(new ByteArrayOutputStream()), new PrintStream(err, true, StandardCharsets.UTF_8))
-        .deploy(Path.of("examples/hello"), null);
-    assertEquals(1, code);
-    assertTrue(err.toString(StandardCharsets.UTF_8).contains("ferry deploy:"));
+    Run r = deployTo("http://127.0.0.1:1", Path.of("examples/hello"), null);
+    assertEquals(1, r.code);
+    assertTrue(r.err.contains("ferry deploy:"), r.err);
   }
 
   @Test

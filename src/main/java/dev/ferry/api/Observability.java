@@ -1,0 +1,121 @@
+package dev.ferry.api;
+
+import dev.ferry.Config;
+import dev.ferry.Meters;
+import dev.ferry.deployment.Addresses;
+import dev.ferry.deployment.Ledger;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.net.NetServerOptions;
+import io.vertx.ext.bridge.BridgeEventType;
+import io.vertx.ext.bridge.BridgeOptions;
+import io.vertx.ext.bridge.PermittedOptions;
+import io.vertx.ext.eventbus.bridge.tcp.TcpEventBusBridge;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.StaticHandler;
+import io.vertx.ext.web.handler.sockjs.SockJSBridgeOptions;
+import io.vertx.ext.web.handler.sockjs.SockJSHandler;
+import io.vertx.micrometer.PrometheusScrapingHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.time.Instant;
+
+/**
+ * What the API port offers to watch the platform: deployment logs (NDJSON and WebSocket), the
+ * event-bus bridges (SockJS at {@code /eventbus}, TCP on its own port when enabled), Prometheus
+ * metrics at {@code /metrics}, and the dashboard at {@code /}. See docs/OBSERVABILITY.md.
+ */
+public final class Observability {
+
+  private static final Logger log = LoggerFactory.getLogger(Observability.class);
+  /** Addresses external clients may listen on; they may send nothing. */
+  private static final String LOGS_REGEX = "ferry\\.logs\\.[0-9a-z]+";
+
+  private final Vertx vertx;
+  private final Config config;
+  private final Ledger ledger;
+
+  public Observability(Vertx vertx, Config config, Ledger ledger) {
+    this.vertx = vertx;
+    this.config = config;
+    this.ledger = ledger;
+  }
+
+  /** Mounts the routes on the API's router; call it after the token check for {@code /api/v1}. */
+  public void mount(Router router) {
+    LogStream logs = new LogStream(vertx, ledger, LogStream.DEFAULT_MAX_PENDING);
+    router.get("/api/v1/deployments/:id/logs").handler(logs::handle);
+    router.get("/api/v1/info").handler(ctx -> ctx.json(new JsonObject().put("uploadMaxBytes", config.uploadMaxBytes())
+        .put("domain", config.domain()).put("tokenRequired", config.token() != null)));
+    router.get("/metrics").handler(PrometheusScrapingHandler.create(Meters.registry(vertx)));
+    router.route("/eventbus/*").handler(this::checkToken);
+    // no inbound address is permitted: a send or publish is answered access_denied
+    router.route("/eventbus/*").subRouter(SockJSHandler.create(vertx).bridge(bridgeOptions(new SockJSBridgeOptions())));
+    router.get("/").handler(StaticHandler.create("webroot").setCachingEnabled(false));
+  }
+
+  /** Starts the event meters and, when enabled, the TCP bridge; call it from the API's start. */
+  public Future<Void> start() {
+    countDeployments(Meters.registry(vertx));
+    if (!config.tcpBridgeEnabled()) return Future.succeededFuture();
+    TcpEventBusBridge tcpBridge = TcpEventBusBridge.create(vertx, bridgeOptions(new BridgeOptions()), new NetServerOptions(), event -> {
+      JsonObject raw = event.getRawMessage();
+      JsonObject headers = raw == null ? null : raw.getJsonObject("headers");
+      // each registration carries the token in its headers; sends meet the (empty) inbound permissions
+      event.complete(event.type() != BridgeEventType.REGISTER || tokenMatches(headers == null ? null : headers.getString("token")));
+    });
+    return tcpBridge.listen(config.tcpBridgePort(), config.host())
+        .onSuccess(b -> log.info("TCP event-bus bridge on {}:{}", config.host(), config.tcpBridgePort()))
+        .mapEmpty();
+  }
+
+  private static <T extends BridgeOptions> T bridgeOptions(T options) {
+    options.addOutboundPermitted(new PermittedOptions().setAddress(Addresses.EVENTS))
+        .addOutboundPermitted(new PermittedOptions().setAddressRegex(LOGS_REGEX));
+    return options;
+  }
+
+  /** The SockJS handshake and every transport request carry the token (header or {@code ?token=}). */
+  private void checkToken(RoutingContext ctx) {
+    if (tokenMatches(presentedToken(ctx.request()))) ctx.next();
+    else Api.error(ctx, 401, "unauthorized", "The event-bus bridge needs the API token (Authorization: Bearer <token> or ?token=<token>)");
+  }
+
+  static String presentedToken(HttpServerRequest req) {
+    String auth = req.getHeader("Authorization");
+    if (auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7)) return auth.substring(7).trim();
+    return req.getParam("token");
+  }
+
+  boolean tokenMatches(String presented) {
+    String token = config.token();
+    if (token == null) return true;
+    return presented != null && MessageDigest.isEqual(token.getBytes(StandardCharsets.UTF_8), presented.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** {@code ferry_deployments_total{state}} and {@code ferry_deploy_duration_seconds}, from {@code ferry.events}. */
+  private void countDeployments(MeterRegistry registry) {
+    vertx.eventBus().<JsonObject>consumer(Addresses.EVENTS, m -> {
+      JsonObject e = m.body();
+      String state = e.getString("state");
+      if (e.getString("id") == null || !LogStream.BUILD_END.contains(state)) return;
+      Counter.builder("ferry.deployments").description("Deployments that reached a final state, by state")
+          .tag("state", state).register(registry).increment();
+      JsonObject timeline = e.getJsonObject("timeline");
+      if ("deployed".equals(state) && timeline != null && timeline.containsKey("loaded")) {
+        Timer.builder("ferry.deploy.duration").description("From loaded to deployed: verticle start and first HTTP answer")
+            .register(registry).record(Duration.between(Instant.parse(timeline.getString("loaded")), Instant.parse(timeline.getString("deployed"))));
+      }
+    });
+  }
+}

@@ -1,0 +1,80 @@
+package dev.ferry;
+
+import io.vertx.core.Vertx;
+import io.vertx.core.http.WebSocket;
+import io.vertx.core.http.WebSocketClient;
+import io.vertx.core.http.WebSocketConnectOptions;
+import io.vertx.core.json.JsonObject;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+/** A real WebSocket client on a deployment's log: collects every frame until the server closes. */
+final class LogWatcher {
+
+  final List<JsonObject> frames = new CopyOnWriteArrayList<>();
+  final CompletableFuture<Void> closed = new CompletableFuture<>();
+  private final WebSocketClient client;
+  volatile WebSocket socket;
+
+  private LogWatcher(Vertx vertx) {
+    this.client = vertx.createWebSocketClient();
+  }
+
+  static LogWatcher open(TestPlatform ferry, String deploymentId, String query) {
+    LogWatcher w = new LogWatcher(ferry.vertx);
+    String uri = "/api/v1/deployments/" + deploymentId + "/logs" + (query == null ? "" : "?" + query);
+    CompletableFuture<WebSocket> open = new CompletableFuture<>();
+    w.client.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(ferry.apiPort()).setURI(uri))
+        .onSuccess(ws -> {
+          // handlers attached on the event loop, before any frame is read
+          ws.textMessageHandler(t -> w.frames.add(new JsonObject(t)));
+          ws.closeHandler(v -> w.closed.complete(null));
+          w.socket = ws;
+          open.complete(ws);
+        })
+        .onFailure(open::completeExceptionally);
+    open.orTimeout(10, TimeUnit.SECONDS).join();
+    return w;
+  }
+
+  /** The log lines (frames without {@code event}). */
+  List<JsonObject> lines() {
+    return frames.stream().filter(f -> !f.containsKey("event")).toList();
+  }
+
+  JsonObject endFrame() {
+    return frames.stream().filter(f -> "end".equals(f.getString("event"))).findFirst().orElse(null);
+  }
+
+  LogWatcher awaitClosed() {
+    closed.orTimeout(30, TimeUnit.SECONDS).join();
+    return this;
+  }
+
+  /** Waits until a frame matches {@code p}. */
+  JsonObject await(Predicate<JsonObject> p) {
+    return await(0, p);
+  }
+
+  /** Waits until a frame from index {@code from} on matches {@code p}. */
+  JsonObject await(int from, Predicate<JsonObject> p) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    int i = from;
+    while (System.nanoTime() < deadline) {
+      for (; i < frames.size(); i++) if (p.test(frames.get(i))) return frames.get(i);
+      TestPlatform.sleep(10);
+    }
+    throw new AssertionError("no frame matched; got " + frames.size() + " frames, last: "
+        + (frames.isEmpty() ? "-" : frames.get(frames.size() - 1)));
+  }
+
+  void close() {
+    if (socket != null) socket.close();
+    client.close();
+  }
+}
