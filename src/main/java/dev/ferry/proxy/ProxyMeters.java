@@ -6,6 +6,8 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -16,6 +18,11 @@ import java.util.concurrent.TimeUnit;
 final class ProxyMeters {
 
   private final MeterRegistry registry;
+  /** Meters by service and status class, built once: the registry lookup is too dear per request. */
+  private final Map<String, Pair> meters = new ConcurrentHashMap<>();
+
+  private record Pair(Counter requests, Timer duration) {
+  }
 
   ProxyMeters(MeterRegistry registry, Routes routes) {
     this.registry = registry;
@@ -25,10 +32,12 @@ final class ProxyMeters {
 
   void record(String service, int status, long nanos) {
     String statusClass = Meters.statusClass(status);
-    Counter.builder("ferry.proxy.requests").description("Requests proxied to services")
-        .tag("service", service).tag("status", statusClass).register(registry).increment();
-    Timer.builder("ferry.proxy.request.duration").description("Time from request to the end of the response")
-        .tag("service", service).tag("status", statusClass).publishPercentileHistogram()
-        .register(registry).record(nanos, TimeUnit.NANOSECONDS);
+    Pair m = meters.computeIfAbsent(service + ' ' + statusClass, k -> new Pair(
+        Counter.builder("ferry.proxy.requests").description("Requests proxied to services")
+            .tag("service", service).tag("status", statusClass).register(registry),
+        Timer.builder("ferry.proxy.request.duration").description("Time from request to the end of the response")
+            .tag("service", service).tag("status", statusClass).publishPercentileHistogram().register(registry)));
+    m.requests().increment();
+    m.duration().record(nanos, TimeUnit.NANOSECONDS);
   }
 }

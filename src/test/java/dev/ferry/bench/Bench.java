@@ -87,9 +87,10 @@ public final class Bench {
     Archives.pack(EXAMPLE, tgz);
     archive = Buffer.buffer(Files.readAllBytes(tgz));
     Files.delete(tgz);
-    vertx = Vertx.vertx();
+    // the platform's own Vert.x, metrics and all, as users run it
+    vertx = Platform.newVertx();
     try {
-      platform = Platform.start(vertx, new Config().setApiPort(0).setProxyPort(0).setDataDir(dataDir)).await();
+      platform = Platform.start(vertx, new Config().setApiPort(0).setProxyPort(0).setDataDir(dataDir).setProxyInstances(o.proxyInstances())).await();
       client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1"));
       vertx.eventBus().<JsonObject>consumer(Addresses.EVENTS, m -> {
         JsonObject e = m.body();
@@ -207,7 +208,8 @@ public final class Bench {
       errors += d.errors() + p.errors();
       progress("proxy run " + (i + 1) + ": direct " + fmt(d.requestsPerSecond()) + " req/s, proxied " + fmt(p.requestsPerSecond()) + " req/s");
     }
-    String gen = (wrk ? "wrk -t1" : "in-JVM Vert.x load loop") + " -c" + o.proxyConnections() + ", " + o.proxySeconds() + " s per run";
+    String gen = (wrk ? "wrk -t1" : "in-JVM Vert.x load loop") + " -c" + o.proxyConnections() + ", " + o.proxySeconds() + " s per run, "
+        + platform.config().effectiveProxyInstances() + " proxy event loops";
     row("direct to the service", Stats.of(directRps).summary(0) + " req/s", "p50 " + fmt2(Stats.of(d50).median()) + " ms, p99 " + fmt2(Stats.of(d99).median()) + " ms; " + gen);
     row("through the proxy", Stats.of(proxiedRps).summary(0) + " req/s", "p50 " + fmt2(Stats.of(p50).median()) + " ms, p99 " + fmt2(Stats.of(p99).median()) + " ms; errors " + errors);
     Stats r = Stats.of(ratios);

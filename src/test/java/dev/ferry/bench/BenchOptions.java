@@ -6,16 +6,16 @@ import java.util.List;
 
 /** What {@code scripts/bench} measures and how often; {@code --quick} shrinks everything for a smoke run. */
 record BenchOptions(boolean quick, int warmDeploys, int activations, List<Integer> density, int churn,
-                    int proxyRuns, int proxySeconds, int proxyConnections, Path out) {
+                    int proxyRuns, int proxySeconds, int proxyConnections, int proxyInstances, Path out) {
 
   static final String USAGE = """
       usage: scripts/bench [--quick] [--density=100,500] [--churn=500] [--warm=20] [--activations=20]
-                           [--proxy-runs=3] [--proxy-seconds=5] [--connections=32] [--out=FILE]""";
+                           [--proxy-runs=3] [--proxy-seconds=5] [--connections=32] [--proxy-instances=0] [--out=FILE]""";
 
   static BenchOptions parse(String... args) {
     boolean quick = List.of(args).contains("--quick");
     int warm = quick ? 5 : 20, act = quick ? 5 : 20, churn = quick ? 50 : 500, runs = quick ? 1 : 3;
-    int secs = quick ? 3 : 5, conns = 32;
+    int secs = quick ? 3 : 5, conns = 32, instances = 0;
     List<Integer> density = quick ? List.of(20) : List.of(100, 500);
     Path out = Path.of("target", "bench-results.md");
     for (String a : args) {
@@ -30,6 +30,7 @@ record BenchOptions(boolean quick, int warmDeploys, int activations, List<Intege
         case "proxy-runs" -> runs = positive(key, v);
         case "proxy-seconds" -> secs = positive(key, v);
         case "connections" -> conns = positive(key, v);
+        case "proxy-instances" -> instances = positive(key, v);
         case "out" -> out = Path.of(v);
         case "density" -> {
           List<Integer> ns = new ArrayList<>();
@@ -40,7 +41,7 @@ record BenchOptions(boolean quick, int warmDeploys, int activations, List<Intege
         default -> throw new IllegalArgumentException("unknown option --" + key + "\n" + USAGE);
       }
     }
-    return new BenchOptions(quick, warm, act, density, churn, runs, secs, conns, out);
+    return new BenchOptions(quick, warm, act, density, churn, runs, secs, conns, instances, out);
   }
 
   private static int positive(String key, String v) {
