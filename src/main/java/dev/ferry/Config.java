@@ -28,6 +28,7 @@ public final class Config {
   public static final int DEFAULT_BUILD_CONCURRENCY = 1;
   public static final long DEFAULT_START_TIMEOUT_MS = 10_000;
   public static final long DEFAULT_DRAIN_TIMEOUT_MS = 5_000;
+  public static final int DEFAULT_KEEP_ARTIFACTS = 5;
 
   private String host = DEFAULT_HOST;
   private int apiPort = DEFAULT_API_PORT;
@@ -42,6 +43,7 @@ public final class Config {
   private int buildConcurrency = DEFAULT_BUILD_CONCURRENCY;
   private long startTimeoutMs = DEFAULT_START_TIMEOUT_MS;
   private long drainTimeoutMs = DEFAULT_DRAIN_TIMEOUT_MS;
+  private int keepArtifacts = DEFAULT_KEEP_ARTIFACTS;
 
   public Config() {
   }
@@ -49,7 +51,8 @@ public final class Config {
   /** Reads the nested layout of {@code config/ferry.json}; absent keys keep their defaults. */
   public Config(JsonObject json) {
     JsonObject api = section(json, "api"), proxy = section(json, "proxy"), upload = section(json, "upload"),
-        extract = section(json, "extract"), build = section(json, "build"), run = section(json, "run");
+        extract = section(json, "extract"), build = section(json, "build"), run = section(json, "run"),
+        artifacts = section(json, "artifacts");
     setHost(json.getString("host", host));
     setApiPort(api.getInteger("port", apiPort));
     setProxyPort(proxy.getInteger("port", proxyPort));
@@ -63,6 +66,7 @@ public final class Config {
     setBuildConcurrency(build.getInteger("concurrency", buildConcurrency));
     setStartTimeoutMs(run.getLong("startTimeoutMs", startTimeoutMs));
     setDrainTimeoutMs(run.getLong("drainTimeoutMs", drainTimeoutMs));
+    setKeepArtifacts(artifacts.getInteger("keep", keepArtifacts));
   }
 
   /** Defaults, then {@code file} if it exists, then {@code FERRY_*} variables from {@code env}. */
@@ -115,7 +119,8 @@ public final class Config {
         .put("extract", new JsonObject().put("maxBytes", extractMaxBytes).put("maxEntries", extractMaxEntries)
             .put("maxNameLength", extractMaxNameLength))
         .put("build", new JsonObject().put("concurrency", buildConcurrency))
-        .put("run", new JsonObject().put("startTimeoutMs", startTimeoutMs).put("drainTimeoutMs", drainTimeoutMs));
+        .put("run", new JsonObject().put("startTimeoutMs", startTimeoutMs).put("drainTimeoutMs", drainTimeoutMs))
+        .put("artifacts", new JsonObject().put("keep", keepArtifacts));
   }
 
   private static int port(int port) {
@@ -154,4 +159,7 @@ public final class Config {
   public Config setStartTimeoutMs(long v) { this.startTimeoutMs = positive("run.startTimeoutMs", v); return this; }
   public long drainTimeoutMs() { return drainTimeoutMs; }
   public Config setDrainTimeoutMs(long v) { this.drainTimeoutMs = v < 0 ? 0 : v; return this; }
+  /** How many of a service's newest artifacts are kept (older ones are deleted; running ones always stay). */
+  public int keepArtifacts() { return keepArtifacts; }
+  public Config setKeepArtifacts(int v) { this.keepArtifacts = (int) positive("artifacts.keep", v); return this; }
 }

@@ -7,7 +7,7 @@ import java.nio.file.Path;
 /**
  * The layout of the data dir: {@code uploads/<id>.tar.gz} (deleted once built),
  * {@code builds/<id>/} (extracted source and classes), {@code artifacts/<service>/<id>.jar},
- * {@code sdk/} (the jar services compile the SDK from).
+ * {@code sdk/} (the jar services compile the SDK from), {@code ledger.db} (the SQLite ledger).
  */
 public record DataDir(Path root) {
 
@@ -35,4 +35,6 @@ public record DataDir(Path root) {
   public Path artifact(String service, String id) { return root.resolve("artifacts").resolve(service).resolve(id + ".jar"); }
   public Path artifacts(String service) { return root.resolve("artifacts").resolve(service); }
   public Path sdk() { return root.resolve("sdk"); }
+  /** The ledger's SQLite file. */
+  public Path ledger() { return root.resolve("ledger.db"); }
 }

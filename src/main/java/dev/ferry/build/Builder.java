@@ -19,6 +19,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
@@ -39,6 +40,7 @@ public final class Builder extends VerticleBase {
   private final int concurrency;
   private final AtomicInteger pending = new AtomicInteger();
   private WorkerExecutor workers;
+  private BuildCache cache;
 
   public Builder(DataDir dataDir, Transitions transitions, DeploymentLog buildLog, SafeExtractor extractor, ServiceCompiler compiler, int concurrency) {
     this.dataDir = dataDir;
@@ -47,6 +49,12 @@ public final class Builder extends VerticleBase {
     this.extractor = extractor;
     this.compiler = compiler;
     this.concurrency = concurrency;
+  }
+
+  /** Reuses earlier artifacts of the same source through {@code cache}. */
+  public Builder withCache(BuildCache cache) {
+    this.cache = cache;
+    return this;
   }
 
   @Override
@@ -102,6 +110,15 @@ public final class Builder extends VerticleBase {
         throw new StageException("The archive has no src/main/java directory (expected a Maven layout: src/main/java/**)");
       }
       ServicePom pom = ServicePom.read(src);
+      String sourceHash = BuildCache.hash(src);
+      Optional<BuildCache.Hit> hit = cache == null ? Optional.empty() : cache.find(sourceHash);
+      if (hit.isPresent()) {
+        Path jar = dataDir.artifact(d.service(), d.id());
+        BuildCache.copy(hit.get().artifact().jar(), jar);
+        buildLog.info(d.id(), "build", "Source unchanged since deployment " + hit.get().deploymentId() + " (sha256 "
+            + sourceHash.substring(0, 12) + "): reusing its artifact, nothing compiled");
+        return hit.get().artifact().at(jar);
+      }
       buildLog.info(d.id(), "compile", "Compiling src/main/java");
       compiler.compile(src, classes, List.of());
       copyResources(src.resolve("src/main/resources"), classes);
@@ -109,7 +126,7 @@ public final class Builder extends VerticleBase {
       String sha = Packer.pack(classes, jar);
       buildLog.info(d.id(), "package", "Packed artifact " + jar.getFileName() + " (sha256 " + sha.substring(0, 12) + ")");
       log.info("Built {} ({}) in {} ms", d.service(), d.id(), (System.nanoTime() - t0) / 1_000_000);
-      return new Artifact(jar, List.of(), sha, pom.mainVerticle());
+      return new Artifact(jar, List.of(), sha, pom.mainVerticle()).with(sourceHash, pom.readinessPath().orElse(null));
     } catch (IOException e) {
       throw new StageException("Build failed: " + e, e);
     } finally {

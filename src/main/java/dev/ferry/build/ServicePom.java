@@ -59,6 +59,11 @@ public record ServicePom(Map<String, String> properties) {
     return Optional.ofNullable(properties.get("main.verticle")).filter(s -> !s.isBlank());
   }
 
+  /** The {@code ferry.readiness.path} property: the path the runtime probes before sending traffic. */
+  public Optional<String> readinessPath() {
+    return Optional.ofNullable(properties.get("ferry.readiness.path")).filter(s -> !s.isBlank());
+  }
+
   private static java.util.List<Element> children(Element parent, String name) {
     java.util.List<Element> out = new java.util.ArrayList<>();
     NodeList kids = parent.getChildNodes();
