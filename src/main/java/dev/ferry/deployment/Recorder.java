@@ -8,6 +8,8 @@ import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -82,12 +84,11 @@ public final class Recorder extends VerticleBase {
     return recorded(id, row -> true);
   }
 
-  /** Completes once {@code d}, in its current state, is in the ledger; fails if writing it failed. */
+  /** Completes once {@code d}, as it is now or as a later state, is in the ledger; fails if writing it failed. */
   public Future<Void> recorded(Deployment d) {
-    String state = d.state().name();
-    String at = d.updatedAt().toString();
-    return recorded(d.id(), row -> state.equals(row.getString("state"))
-        && !java.time.Instant.parse(row.getString("updatedAt")).isBefore(java.time.Instant.parse(at).truncatedTo(java.time.temporal.ChronoUnit.MILLIS)));
+    // the ledger keeps milliseconds
+    Instant at = d.updatedAt().truncatedTo(ChronoUnit.MILLIS);
+    return recorded(d.id(), row -> !Instant.parse(row.getString("updatedAt")).isBefore(at));
   }
 
   private Future<Void> recorded(String id, Predicate<JsonObject> written) {
