@@ -5,7 +5,7 @@ import picocli.CommandLine.Command;
 /** The {@code ferry} command: the user's front door. */
 @Command(name = "ferry", mixinStandardHelpOptions = true, version = "ferry 0.1.0",
     description = "Ferry: upload a Java service's source, get it built, deployed and routed.",
-    subcommands = {ServerCommand.class, DeployCommand.class})
+    subcommands = {ServerCommand.class, DeployCommand.class, RollbackCommand.class})
 public final class FerryCommand implements Runnable {
 
   /** An exit code that means: the command started something that keeps running (the server). */
