@@ -29,8 +29,7 @@ class RollbackTest {
   }
 
   static HttpResponse<Buffer> rollback(String service, JsonObject body) {
-    var req = ferry.http.post(ferry.apiPort(), "127.0.0.1", "/api/v1/services/" + service + "/rollback");
-    return (body == null ? req.send() : req.sendJsonObject(body)).await();
+    return ferry.rollback(service, body == null ? null : body.getString("deployment"));
   }
 
   static long compileLines(String id) {

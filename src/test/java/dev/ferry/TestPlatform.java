@@ -105,6 +105,12 @@ public final class TestPlatform implements AutoCloseable {
     throw new AssertionError("deployment " + id + " did not finish in 60 s");
   }
 
+  /** POSTs a rollback of {@code service} to {@code deploymentId} (null: an empty body, the previous one). */
+  public HttpResponse<Buffer> rollback(String service, String deploymentId) {
+    var req = http.post(apiPort(), "127.0.0.1", "/api/v1/services/" + service + "/rollback");
+    return (deploymentId == null ? req.send() : req.sendJsonObject(new JsonObject().put("deployment", deploymentId))).await();
+  }
+
   public HttpResponse<Buffer> api(HttpMethod method, String path) {
     return http.request(method, apiPort(), "127.0.0.1", path).send().await();
   }

@@ -37,7 +37,7 @@ class ZeroDowntimeTest {
         ids.add(d.getString("id"));
       }
       for (int i = 0; i < 2; i++) {
-        var r = ferry.http.post(ferry.apiPort(), "127.0.0.1", "/api/v1/services/steady/rollback").send().await();
+        var r = ferry.rollback("steady", null);
         assertEquals(202, r.statusCode(), r.bodyAsString());
         assertEquals("deployed", ferry.awaitFinal(r.bodyAsJsonObject().getString("id")).getString("state"));
       }
