@@ -41,6 +41,7 @@ public final class Config {
   public static final String DEFAULT_TOKEN = null;
   public static final boolean DEFAULT_TCP_BRIDGE_ENABLED = false;
   public static final int DEFAULT_TCP_BRIDGE_PORT = 7000;
+  public static final int DEFAULT_KEEP_ARTIFACTS = 5;
 
   private String host = DEFAULT_HOST;
   private int apiPort = DEFAULT_API_PORT;
@@ -62,6 +63,7 @@ public final class Config {
   private String token = DEFAULT_TOKEN;
   private boolean tcpBridgeEnabled = DEFAULT_TCP_BRIDGE_ENABLED;
   private int tcpBridgePort = DEFAULT_TCP_BRIDGE_PORT;
+  private int keepArtifacts = DEFAULT_KEEP_ARTIFACTS;
 
   public Config() {
   }
@@ -71,7 +73,8 @@ public final class Config {
     JsonObject api = section(json, "api"), proxy = section(json, "proxy"), upload = section(json, "upload"),
         extract = section(json, "extract"), build = section(json, "build"), run = section(json, "run"),
         maven = section(json, "maven"),
-        tcpBridge = section(json, "tcpBridge");
+        tcpBridge = section(json, "tcpBridge"),
+        artifacts = section(json, "artifacts");
     setHost(json.getString("host", host));
     setApiPort(api.getInteger("port", apiPort));
     setProxyPort(proxy.getInteger("port", proxyPort));
@@ -93,6 +96,7 @@ public final class Config {
     setToken(json.getString("token", token));
     setTcpBridgeEnabled(tcpBridge.getBoolean("enabled", tcpBridgeEnabled));
     setTcpBridgePort(tcpBridge.getInteger("port", tcpBridgePort));
+    setKeepArtifacts(artifacts.getInteger("keep", keepArtifacts));
   }
 
   /** Defaults, then {@code file} if it exists, then {@code FERRY_*} variables from {@code env}. */
@@ -153,7 +157,8 @@ public final class Config {
         .put("maven", new JsonObject().put("localRepository", mavenLocalRepository)
             .put("remoteRepositories", new JsonArray(mavenRemoteRepositories)).put("offline", mavenOffline))
         .put("token", token)
-        .put("tcpBridge", new JsonObject().put("enabled", tcpBridgeEnabled).put("port", tcpBridgePort));
+        .put("tcpBridge", new JsonObject().put("enabled", tcpBridgeEnabled).put("port", tcpBridgePort))
+        .put("artifacts", new JsonObject().put("keep", keepArtifacts));
   }
 
   private static int port(int port) {
@@ -215,4 +220,7 @@ public final class Config {
   public Config setTcpBridgeEnabled(boolean v) { this.tcpBridgeEnabled = v; return this; }
   public int tcpBridgePort() { return tcpBridgePort; }
   public Config setTcpBridgePort(int v) { this.tcpBridgePort = port(v); return this; }
+  /** How many of a service's newest artifacts are kept (older ones are deleted; running ones always stay). */
+  public int keepArtifacts() { return keepArtifacts; }
+  public Config setKeepArtifacts(int v) { this.keepArtifacts = (int) positive("artifacts.keep", v); return this; }
 }

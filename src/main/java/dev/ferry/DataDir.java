@@ -9,6 +9,7 @@ import java.nio.file.Path;
  * {@code builds/<id>/} (extracted source and classes), {@code artifacts/<service>/<id>.jar},
  * {@code sdk/} (the jar services compile the SDK from), {@code maven/} (the default local Maven
  * repository), {@code resolutions/} (resolved dependencies by pom hash).
+ * {@code sdk/} (the jar services compile the SDK from), {@code ledger.db} (the SQLite ledger).
  */
 public record DataDir(Path root) {
 
@@ -37,4 +38,6 @@ public record DataDir(Path root) {
   public Path artifacts(String service) { return root.resolve("artifacts").resolve(service); }
   public Path sdk() { return root.resolve("sdk"); }
   public Path resolutions() { return root.resolve("resolutions"); }
+  /** The ledger's SQLite file. */
+  public Path ledger() { return root.resolve("ledger.db"); }
 }

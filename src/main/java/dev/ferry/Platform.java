@@ -8,13 +8,16 @@ import dev.ferry.build.ServiceCompiler;
 import dev.ferry.build.SharedClasspath;
 import dev.ferry.deployment.DeploymentLog;
 import dev.ferry.deployment.Ledger;
-import dev.ferry.deployment.MemoryLedger;
+import dev.ferry.build.BuildCache;
+import dev.ferry.deployment.SqliteLedger;
 import dev.ferry.deployment.Recorder;
 import dev.ferry.deployment.Transitions;
 import dev.ferry.load.Loader;
 import dev.ferry.proxy.Proxy;
 import dev.ferry.proxy.Routes;
 import dev.ferry.run.ServiceLogCapture;
+import dev.ferry.run.Reactivator;
+import dev.ferry.run.Retention;
 import dev.ferry.run.ServiceRuntime;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -35,7 +38,8 @@ import java.util.Deque;
 
 /**
  * One running Ferry: the pipeline's verticles on one Vert.x, deployed in the order a deployment
- * flows (recorder, builder, loader, runtime, proxy, API) and undeployed in reverse.
+ * flows (recorder, builder, loader, runtime, proxy, API) and undeployed in reverse. Once up, it
+ * activates again every service the ledger says was deployed (see {@link Reactivator#restore}).
  */
 public final class Platform {
 
@@ -52,6 +56,9 @@ public final class Platform {
   private Proxy proxy;
   private Api api;
   private ServiceLogCapture serviceLogs;
+  private Ledger ledger;
+  private Reactivator reactivator;
+  private Future<Integer> restored = Future.succeededFuture(0);
 
   private Platform(Vertx vertx, boolean ownsVertx, Config config) {
     this.vertx = vertx;
@@ -101,23 +108,30 @@ public final class Platform {
     Transitions.registerCodec(vertx);
     Transitions transitions = new Transitions(vertx, this::urlOf);
     DeploymentLog deploymentLog = new DeploymentLog(vertx);
-    Ledger ledger = new MemoryLedger();
-    recorder = new Recorder(ledger);
-    runtime = new ServiceRuntime(transitions, deploymentLog, routes, config.startTimeoutMs(), config.drainTimeoutMs());
-    api = new Api(config, dataDir, recorder, transitions);
-    serviceLogs = ServiceLogCapture.install(vertx);
     return vertx.executeBlocking(() -> {
           dataDir.create();
+          ledger = SqliteLedger.open(dataDir.ledger());
           return new ServiceCompiler(SharedClasspath.create(dataDir.sdk()));
         })
-        .compose(compiler -> deploy(recorder)
-            .compose(x -> deploy(new Builder(dataDir, transitions, deploymentLog, new SafeExtractor(config.extractMaxBytes(),
-                config.extractMaxEntries(), config.extractMaxNameLength()), compiler, resolver(), config.buildConcurrency())))
-            .compose(x -> deploy(new Loader(transitions, deploymentLog)))
-            .compose(x -> deploy(runtime))
-            // platform servers bind before any service deploys (see IsolatingThreadFactory)
-            .compose(x -> deployProxies())
-            .compose(x -> deploy(api)))
+        .compose(compiler -> {
+          recorder = new Recorder(ledger);
+          runtime = new ServiceRuntime(transitions, deploymentLog, routes, config.startTimeoutMs(), config.drainTimeoutMs(),
+              new Retention(dataDir, config.keepArtifacts()));
+          reactivator = new Reactivator(vertx, ledger, transitions, dataDir);
+          api = new Api(config, dataDir, recorder, transitions, reactivator);
+          serviceLogs = ServiceLogCapture.install(vertx);
+          return deploy(recorder)
+              .compose(x -> deploy(new Builder(dataDir, transitions, deploymentLog, new SafeExtractor(config.extractMaxBytes(),
+                  config.extractMaxEntries(), config.extractMaxNameLength()), compiler, resolver(), config.buildConcurrency())
+                  .withCache(new BuildCache(ledger))))
+              .compose(x -> deploy(new Loader(transitions, deploymentLog)))
+              .compose(x -> deploy(runtime))
+              // platform servers bind before any service deploys (see IsolatingThreadFactory)
+              .compose(x -> deployProxies())
+              .compose(x -> deploy(api));
+        })
+        .onSuccess(x -> restored = reactivator.restore()
+            .onFailure(e -> log.error("Could not restore the services of the ledger", e)))
         .recover(e -> close().transform(x -> Future.failedFuture(e)))
         .mapEmpty();
   }
@@ -151,6 +165,10 @@ public final class Platform {
       String id = deployed.pop();
       f = f.compose(x -> vertx.undeploy(id).recover(e -> Future.succeededFuture()));
     }
+    f = f.compose(x -> ledger == null ? Future.succeededFuture() : vertx.executeBlocking(() -> {
+      ledger.close();
+      return null;
+    }));
     return ownsVertx ? f.compose(x -> vertx.close()) : f;
   }
 
@@ -164,7 +182,9 @@ public final class Platform {
   public Config config() { return config; }
   public DataDir dataDir() { return dataDir; }
   public Routes routes() { return routes; }
-  public Ledger ledger() { return recorder.ledger(); }
+  public Ledger ledger() { return ledger; }
+  /** Completes once the services of the ledger were sent to be activated again (not yet answering), with their count. */
+  public Future<Integer> restored() { return restored; }
   public ServiceRuntime runtime() { return runtime; }
   public int apiPort() { return api.actualPort(); }
   public int proxyPort() { return proxy.actualPort(); }

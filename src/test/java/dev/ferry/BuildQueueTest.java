@@ -22,12 +22,13 @@ class BuildQueueTest {
   @Test
   void with_concurrency_one_builds_never_overlap_and_the_rest_wait_queued() {
     try (TestPlatform ferry = TestPlatform.start(c -> c.setBuildConcurrency(1))) {
-      java.nio.file.Path archive = TestPlatform.pack("rest");
       List<String> ids = new ArrayList<>();
       List<io.vertx.core.Future<HttpResponse<Buffer>>> uploads = new ArrayList<>();
       for (int i = 0; i < 3; i++) {
         uploads.add(ferry.http.post(ferry.apiPort(), "127.0.0.1", "/api/v1/services/q" + i + "/deployments")
-            .putHeader("content-type", "application/gzip").sendBuffer(Buffer.buffer(readAll(archive))));
+            .putHeader("content-type", "application/gzip")
+            // three different sources: none may be a build-cache hit
+            .sendBuffer(Buffer.buffer(readAll(TestPlatform.pack(List.of("rest", "hello", "two-verticles").get(i))))));
       }
       for (var u : uploads) ids.add(u.await().bodyAsJsonObject().getString("id"));
       for (String id : ids) assertEquals("deployed", ferry.awaitFinal(id).getString("state"));

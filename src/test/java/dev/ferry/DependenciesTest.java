@@ -110,7 +110,9 @@ class DependenciesTest {
   @Test
   void a_redeploy_with_the_same_pom_resolves_nothing() {
     JsonObject first = ferry.deploy("greeter-v2", "greet-again");
-    JsonObject second = ferry.deploy("greeter-v2", "greet-again");
+    // the same pom with changed sources: not a build-cache hit, so the build asks the resolver again
+    JsonObject second = ferry.awaitFinal(ferry.upload("greet-again", TestPlatform.packDir(editedCopy("greeter-v2")))
+        .bodyAsJsonObject().getString("id"));
     assertEquals("deployed", second.getString("state"), second.encodePrettily());
     assertTrue(resolveLines(first).stream().anyMatch(l -> l.startsWith("Resolved in")), resolveLines(first).toString());
     List<String> again = resolveLines(second);
@@ -157,6 +159,23 @@ class DependenciesTest {
   private static List<String> fileNames(JsonObject deployment) {
     return deployment.getJsonObject("artifact").getJsonArray("dependencies").stream()
         .map(p -> Path.of((String) p).getFileName().toString()).toList();
+  }
+
+  /** A copy of fixture {@code name} with a comment added to each source file. */
+  private static Path editedCopy(String name) {
+    try {
+      Path from = TestPlatform.FIXTURES.resolve(name), to = Files.createTempDirectory(name);
+      try (var files = Files.walk(from)) {
+        for (Path f : files.toList()) {
+          Path dest = to.resolve(from.relativize(f).toString());
+          if (Files.isDirectory(f)) Files.createDirectories(dest);
+          else Files.writeString(dest, Files.readString(f) + (f.toString().endsWith(".java") ? "\n// edited\n" : ""));
+        }
+      }
+      return to;
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   private static List<String> resolveLines(JsonObject deployment) {

@@ -108,6 +108,8 @@ class PipelineTest {
     var lines = ferry.platform.ledger().logs(d.getString("id"));
     assertFalse(lines.isEmpty());
     var stages = lines.stream().map(l -> l.getString("stage")).toList();
-    assertTrue(stages.containsAll(java.util.List.of("extract", "compile", "package", "load", "deploy", "swap")), stages.toString());
+    assertTrue(stages.containsAll(java.util.List.of("extract", "load", "deploy", "swap")), stages.toString());
+    // compiled, or (hello was deployed before in this platform) taken from the build cache
+    assertTrue(stages.containsAll(java.util.List.of("compile", "package")) || stages.contains("build"), stages.toString());
   }
 }

@@ -33,7 +33,7 @@ class RedeployTest {
     assertEquals(second.getString("id"), ferry.viaProxy("app", "/").bodyAsJsonObject().getString("deployment"));
 
     // the previous one is drained, then stopped
-    JsonObject old = waitForState(first.getString("id"), "stopped");
+    JsonObject old = ferry.awaitState(first.getString("id"), "stopped");
     assertEquals("stopped", old.getString("state"));
     assertEquals(1, ferry.platform.runtime().runningCount());
     JsonObject svc = ferry.api(HttpMethod.GET, "/api/v1/services/app").bodyAsJsonObject();
@@ -50,7 +50,7 @@ class RedeployTest {
     var resp = ferry.api(HttpMethod.DELETE, "/api/v1/services/doomed");
     assertEquals(200, resp.statusCode(), resp.bodyAsString());
     assertEquals(404, ferry.viaProxy("doomed", "/").statusCode());
-    assertEquals("deleted", waitForState(d.getString("id"), "deleted").getString("state"));
+    assertEquals("deleted", ferry.awaitState(d.getString("id"), "deleted").getString("state"));
     assertEquals(0, ferry.platform.runtime().runningCount());
     assertEquals(404, ferry.api(HttpMethod.GET, "/api/v1/services/doomed").statusCode());
     assertTrue(ferry.api(HttpMethod.GET, "/api/v1/services").bodyAsJsonObject().getJsonArray("services").isEmpty());
@@ -68,12 +68,4 @@ class RedeployTest {
     assertEquals(again.getString("id"), ferry.viaProxy("phoenix", "/").bodyAsJsonObject().getString("deployment"));
   }
 
-  private JsonObject waitForState(String id, String state) {
-    for (int i = 0; i < 200; i++) {
-      JsonObject d = ferry.api(HttpMethod.GET, "/api/v1/deployments/" + id).bodyAsJsonObject();
-      if (state.equals(d.getString("state"))) return d;
-      TestPlatform.sleep(25);
-    }
-    return ferry.api(HttpMethod.GET, "/api/v1/deployments/" + id).bodyAsJsonObject();
-  }
 }

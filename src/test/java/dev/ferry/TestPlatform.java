@@ -105,6 +105,36 @@ public final class TestPlatform implements AutoCloseable {
     throw new AssertionError("deployment " + id + " did not finish in 60 s");
   }
 
+  /** POSTs a rollback of {@code service} to {@code deploymentId} (null: an empty body, the previous one). */
+  public HttpResponse<Buffer> rollback(String service, String deploymentId) {
+    var req = http.post(apiPort(), "127.0.0.1", "/api/v1/services/" + service + "/rollback");
+    return (deploymentId == null ? req.send() : req.sendJsonObject(new JsonObject().put("deployment", deploymentId))).await();
+  }
+
+  /** Polls a deployment until it is in {@code state} (a replaced one is stopped only after its drain). */
+  public JsonObject awaitState(String id, String state) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    JsonObject d;
+    do {
+      d = api(HttpMethod.GET, "/api/v1/deployments/" + id).bodyAsJsonObject();
+      if (state.equals(d.getString("state"))) return d;
+      sleep(20);
+    } while (System.nanoTime() < deadline);
+    return d;
+  }
+
+  /** Packs {@code dir} (any service tree) into a tar.gz in the temp dir. */
+  public static Path packDir(Path dir) {
+    try {
+      Path out = Files.createTempFile("service", ".tar.gz");
+      out.toFile().deleteOnExit();
+      Archives.pack(dir, out);
+      return out;
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   public HttpResponse<Buffer> api(HttpMethod method, String path) {
     return http.request(method, apiPort(), "127.0.0.1", path).send().await();
   }

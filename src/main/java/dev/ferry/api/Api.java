@@ -8,6 +8,7 @@ import dev.ferry.deployment.DeploymentState.Queued;
 import dev.ferry.deployment.Ledger;
 import dev.ferry.deployment.Recorder;
 import dev.ferry.deployment.Transitions;
+import dev.ferry.run.Reactivator;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.file.AsyncFile;
@@ -44,10 +45,12 @@ public final class Api extends VerticleBase {
   private final Recorder recorder;
   private final Ledger ledger;
   private final Transitions transitions;
+  private final Reactivator reactivator;
   private HttpServer server;
 
-  public Api(Config config, DataDir dataDir, Recorder recorder, Transitions transitions) {
+  public Api(Config config, DataDir dataDir, Recorder recorder, Transitions transitions, Reactivator reactivator) {
     this.config = config;
+    this.reactivator = reactivator;
     this.dataDir = dataDir;
     this.recorder = recorder;
     this.ledger = recorder.ledger();
@@ -66,6 +69,7 @@ public final class Api extends VerticleBase {
     router.delete("/api/v1/services/:name").handler(this::deleteService);
     router.get("/api/v1/services/:name/deployments").handler(this::listDeployments);
     router.get("/api/v1/deployments/:id").handler(this::getDeployment);
+    router.post("/api/v1/services/:name/rollback").handler(this::rollback);
     router.route("/api/*").handler(ctx -> error(ctx, 404, "not_found", "No such API route: " + ctx.request().method() + " " + ctx.request().path()));
     router.errorHandler(500, ctx -> {
       log.error("API failure on {}", ctx.request().path(), ctx.failure());
@@ -163,10 +167,12 @@ public final class Api extends VerticleBase {
         Deployment d = transitions.publish(Deployment.queued(id, name, new Queued(file)));
         vertx.eventBus().send(Addresses.BUILD, d);
         log.info("Queued {} of {} ({} bytes)", id, name, received[0]);
-        recorder.recorded(id).onComplete(r -> ctx.response().setStatusCode(202)
-            .putHeader(HttpHeaders.LOCATION, "/api/v1/deployments/" + id)
-            .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-            .end(transitions.json(d).encode()));
+        recorder.recorded(id)
+            .onFailure(e -> error(ctx, 507, "insufficient_storage", "Cannot record the deployment: " + e.getMessage()))
+            .onSuccess(r -> ctx.response().setStatusCode(202)
+                .putHeader(HttpHeaders.LOCATION, "/api/v1/deployments/" + id)
+                .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+                .end(transitions.json(d).encode()));
       });
     });
     req.resume();
@@ -207,6 +213,31 @@ public final class Api extends VerticleBase {
             .onSuccess(m -> ctx.json(new JsonObject().put("service", name).put("deleted", true).put("undeployed", m.body())))
             .onFailure(ctx::fail);
       }
+    });
+  }
+
+  /** Re-activates an earlier deployment (body {@code {"deployment": id}}, or empty for the previous one). */
+  private void rollback(RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    if (!validName(ctx, name)) return;
+    ctx.request().body().onFailure(ctx::fail).onSuccess(body -> {
+      String id;
+      try {
+        id = body.length() == 0 ? null : body.toJsonObject().getString("deployment");
+      } catch (RuntimeException e) {
+        error(ctx, 400, "bad_request", "The body must be empty or {\"deployment\": \"<id>\"}");
+        return;
+      }
+      reactivator.rollback(name, id)
+          .compose(d -> recorder.recorded(d).map(d))
+          .onSuccess(d -> ctx.response().setStatusCode(202)
+              .putHeader(HttpHeaders.LOCATION, "/api/v1/deployments/" + d.id())
+              .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+              .end(transitions.json(d).encode()))
+          .onFailure(e -> {
+            if (e instanceof Reactivator.Refused r) error(ctx, r.status(), r.code(), r.getMessage());
+            else ctx.fail(e);
+          });
     });
   }
 

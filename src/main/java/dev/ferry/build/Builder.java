@@ -19,6 +19,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
@@ -41,6 +42,7 @@ public final class Builder extends VerticleBase {
   private final AtomicInteger pending = new AtomicInteger();
   private WorkerExecutor workers;
   private io.micrometer.core.instrument.Timer buildDuration;
+  private BuildCache cache;
 
   public Builder(DataDir dataDir, Transitions transitions, DeploymentLog buildLog, SafeExtractor extractor, ServiceCompiler compiler,
                  DependencyResolver resolver, int concurrency) {
@@ -51,6 +53,12 @@ public final class Builder extends VerticleBase {
     this.compiler = compiler;
     this.resolver = resolver;
     this.concurrency = concurrency;
+  }
+
+  /** Reuses earlier artifacts of the same source through {@code cache}. */
+  public Builder withCache(BuildCache cache) {
+    this.cache = cache;
+    return this;
   }
 
   @Override
@@ -110,6 +118,16 @@ public final class Builder extends VerticleBase {
       if (!Files.isDirectory(src.resolve("src/main/java"))) {
         throw new StageException("The archive has no src/main/java directory (expected a Maven layout: src/main/java/**)");
       }
+      String sourceHash = BuildCache.hash(src);
+      Optional<BuildCache.Hit> hit = cache == null ? Optional.empty() : cache.find(sourceHash);
+      if (hit.isPresent()) {
+        // the same tree, pom included: the same dependencies, which the cached artifact names
+        Path jar = dataDir.artifact(d.service(), d.id());
+        BuildCache.copy(hit.get().artifact().jar(), jar);
+        buildLog.info(d.id(), "build", "Source unchanged since deployment " + hit.get().deploymentId() + " (sha256 "
+            + sourceHash.substring(0, 12) + "): reusing its artifact, nothing compiled");
+        return hit.get().artifact().at(jar);
+      }
       Resolution resolution = resolver.resolve(src, (level, line) -> buildLog.line(d.id(), level, "resolve", line));
       buildLog.info(d.id(), "compile", "Compiling src/main/java for Java " + resolution.release()
           + (resolution.classpath().isEmpty() ? "" : " with " + resolution.classpath().size() + " dependencies"));
@@ -119,7 +137,8 @@ public final class Builder extends VerticleBase {
       String sha = Packer.pack(classes, jar);
       buildLog.info(d.id(), "package", "Packed artifact " + jar.getFileName() + " (sha256 " + sha.substring(0, 12) + ")");
       log.info("Built {} ({}) in {} ms", d.service(), d.id(), (System.nanoTime() - t0) / 1_000_000);
-      return new Artifact(jar, resolution.bundled(), sha, resolution.mainVerticle());
+      return new Artifact(jar, resolution.bundled(), sha, resolution.mainVerticle())
+          .with(sourceHash, resolution.readinessPath().orElse(null));
     } catch (IOException e) {
       throw new StageException("Build failed: " + e, e);
     } finally {

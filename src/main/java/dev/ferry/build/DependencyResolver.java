@@ -188,7 +188,7 @@ public final class DependencyResolver implements AutoCloseable {
         if (onClasspath) progress.line(Level.INFO, "Running the annotation processors found on the classpath");
       }
     }
-    return new Resolution(pom.mainVerticle(), release, pom.parameters(), bundled, compileOnly, processorPath,
+    return new Resolution(pom.mainVerticle(), pom.readinessPath(), release, pom.parameters(), bundled, compileOnly, processorPath,
         pom.processorNames(), onClasspath, warnings);
   }
 

@@ -15,7 +15,7 @@ import java.util.stream.Stream;
  * {@code bundled} jars go into the service's classloader; {@code compileOnly} ones ({@code provided})
  * are on the compile classpath alone.
  */
-record Resolution(Optional<String> mainVerticle, int release, boolean parameters, List<Path> bundled,
+record Resolution(Optional<String> mainVerticle, Optional<String> readinessPath, int release, boolean parameters, List<Path> bundled,
                   List<Path> compileOnly, List<Path> processorPath, List<String> processors,
                   boolean processorsOnClasspath, List<String> warnings) {
 
@@ -23,7 +23,7 @@ record Resolution(Optional<String> mainVerticle, int release, boolean parameters
   static final int DEFAULT_RELEASE = 17;
 
   /** A service without a pom: the platform's defaults, nothing to resolve. */
-  static final Resolution NONE = new Resolution(Optional.empty(), DEFAULT_RELEASE, false, List.of(), List.of(), List.of(),
+  static final Resolution NONE = new Resolution(Optional.empty(), Optional.empty(), DEFAULT_RELEASE, false, List.of(), List.of(), List.of(),
       List.of(), false, List.of());
 
   Resolution {
@@ -47,6 +47,7 @@ record Resolution(Optional<String> mainVerticle, int release, boolean parameters
   JsonObject toJson() {
     return new JsonObject()
         .put("mainVerticle", mainVerticle.orElse(null))
+        .put("readinessPath", readinessPath.orElse(null))
         .put("release", release)
         .put("parameters", parameters)
         .put("bundled", paths(bundled))
@@ -58,7 +59,8 @@ record Resolution(Optional<String> mainVerticle, int release, boolean parameters
   }
 
   static Resolution fromJson(JsonObject json) {
-    return new Resolution(Optional.ofNullable(json.getString("mainVerticle")), json.getInteger("release"),
+    return new Resolution(Optional.ofNullable(json.getString("mainVerticle")),
+        Optional.ofNullable(json.getString("readinessPath")), json.getInteger("release"),
         json.getBoolean("parameters"), paths(json.getJsonArray("bundled")), paths(json.getJsonArray("compileOnly")),
         paths(json.getJsonArray("processorPath")), strings(json.getJsonArray("processors")),
         json.getBoolean("processorsOnClasspath"), strings(json.getJsonArray("warnings")));

@@ -70,6 +70,11 @@ final class ServicePom {
     return property("main.verticle");
   }
 
+  /** The {@code ferry.readiness.path} property: the path the runtime probes before sending traffic. */
+  Optional<String> readinessPath() {
+    return property("ferry.readiness.path");
+  }
+
   /** Dependencies in the scopes a running service needs ({@code compile}, {@code runtime}, {@code provided}). */
   List<Dependency> dependencies() {
     return model.getDependencies().stream()

@@ -19,6 +19,8 @@ public record Deployment(String id, String service, Instant createdAt, Instant u
 
   /** Service names are DNS labels. */
   public static final Pattern SERVICE_NAME = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
+  /** The timeline key of the latest reactivation. */
+  static final String REACTIVATED = "reactivated";
 
   public Deployment {
     Objects.requireNonNull(id, "id");
@@ -29,8 +31,16 @@ public record Deployment(String id, String service, Instant createdAt, Instant u
 
   /** A new deployment of {@code service}, queued with its uploaded archive. */
   public static Deployment queued(String id, String service, DeploymentState.Queued queued) {
-    Instant now = Instant.now();
+    Instant now = now();
     return new Deployment(id, service, now, now, queued, null, Map.of(queued.name(), now));
+  }
+
+  /**
+   * The time stamped on states and log lines: milliseconds, the precision the ledger keeps, so a
+   * stored timestamp equals the published one.
+   */
+  public static Instant now() {
+    return Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS);
   }
 
   /** A fresh, time-ordered id: 9 base-36 digits of milliseconds and 4 random ones. */
@@ -42,11 +52,44 @@ public record Deployment(String id, String service, Instant createdAt, Instant u
 
   /** This deployment in state {@code next}, its timeline extended. */
   public Deployment to(DeploymentState next) {
-    Instant now = Instant.now();
+    Instant now = now();
     Map<String, Instant> t = new LinkedHashMap<>(timeline);
     t.put(next.name(), now);
     Artifact a = next instanceof DeploymentState.Built b ? b.artifact() : artifact;
     return new Deployment(id, service, createdAt, now, next, a, t);
+  }
+
+  /**
+   * A stopped deployment's artifact, activated again (on rollback or restart): back to
+   * {@code built}, its timeline marked {@code reactivated}, so it wins over anything requested before.
+   */
+  public Deployment reactivated() {
+    if (artifact == null) throw new IllegalStateException("Deployment " + id + " has no artifact");
+    Deployment d = to(new DeploymentState.Stopped().reactivated(artifact));
+    Map<String, Instant> t = new LinkedHashMap<>(d.timeline);
+    t.put(REACTIVATED, d.updatedAt);
+    return new Deployment(id, service, createdAt, d.updatedAt, d.state, artifact, t);
+  }
+
+  /**
+   * When this deployment was last asked for: its upload, or its latest reactivation. Of two
+   * deployments of one service, the one asked for later takes traffic.
+   */
+  public Instant requestedAt() {
+    return timeline.getOrDefault(REACTIVATED, createdAt);
+  }
+
+  /**
+   * A deployment as its JSON describes it, in {@code state} (the JSON cannot carry a live state's
+   * classloader or archive, so the caller names the state it resumes from).
+   */
+  public static Deployment fromJson(JsonObject json, DeploymentState state) {
+    Map<String, Instant> t = new LinkedHashMap<>();
+    JsonObject stages = json.getJsonObject("timeline", new JsonObject());
+    stages.forEach(e -> t.put(e.getKey(), Instant.parse((String) e.getValue())));
+    JsonObject a = json.getJsonObject("artifact");
+    return new Deployment(json.getString("id"), json.getString("service"), Instant.parse(json.getString("createdAt")),
+        Instant.parse(json.getString("updatedAt")), state, a == null ? null : Artifact.fromJson(a), t);
   }
 
   /** The public JSON view, as the API answers and {@code ferry.events} carries. */
@@ -61,11 +104,7 @@ public record Deployment(String id, String service, Instant createdAt, Instant u
     timeline.entrySet().stream().sorted(Map.Entry.comparingByValue())
         .forEach(e -> stages.put(e.getKey(), e.getValue().toString()));
     json.put("timeline", stages);
-    if (artifact != null) {
-      json.put("artifact", new JsonObject().put("sha256", artifact.sha256()).put("path", artifact.jar().toString())
-          .put("entry", artifact.entry().orElse(null))
-          .put("dependencies", new io.vertx.core.json.JsonArray(artifact.dependencies().stream().map(Path::toString).toList())));
-    }
+    if (artifact != null) json.put("artifact", artifact.toJson());
     if (state instanceof DeploymentState.Error e) {
       json.put("stage", e.stage()).put("error", e.message());
     }

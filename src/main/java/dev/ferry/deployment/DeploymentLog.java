@@ -35,7 +35,7 @@ public final class DeploymentLog {
 
   public void line(String deploymentId, Level level, String stage, String message) {
     JsonObject line = new JsonObject()
-        .put("ts", Instant.now().toString())
+        .put("ts", Deployment.now().toString())
         .put("level", level.name().toLowerCase(java.util.Locale.ROOT))
         .put("stage", stage)
         .put("message", message)

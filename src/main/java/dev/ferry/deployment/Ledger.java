@@ -31,6 +31,12 @@ public interface Ledger extends AutoCloseable {
   /** Every live service, by name. */
   List<JsonObject> services();
 
+  /** Every deployment now in one of {@code states} (lowercase names), oldest first. */
+  List<JsonObject> inState(String... states);
+
+  /** Deployments built from a source tree of hash {@code sourceHash} (with an artifact), newest first. */
+  List<JsonObject> builtFrom(String sourceHash);
+
   @Override
   default void close() {
   }

@@ -3,26 +3,37 @@ package dev.ferry.deployment;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.WorkerExecutor;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 /**
- * The one writer of the ledger: consumes {@code ferry.events} and records every transition. Others
- * may wait, with {@link #recorded(String)}, until a deployment is in the ledger (so an API answer
- * about it can be followed by a read that finds it).
+ * The one writer of the ledger: consumes {@code ferry.events} and {@code ferry.log} and writes each
+ * on one worker thread, in the order they arrived (the ledger blocks; event loops must not). Others
+ * may wait, with {@link #recorded}, until a deployment's row is written, so an API answer about it
+ * can be followed by a read that finds it.
  */
 public final class Recorder extends VerticleBase {
 
   private static final Logger log = LoggerFactory.getLogger(Recorder.class);
 
   private final Ledger ledger;
-  private final Map<String, List<Promise<Void>>> waiting = new ConcurrentHashMap<>();
+  private final Map<String, List<Waiter>> waiting = new ConcurrentHashMap<>();
+  private WorkerExecutor writer;
+
+  /** Someone waiting for deployment {@code id}'s row to satisfy {@code written}. */
+  private record Waiter(Predicate<JsonObject> written, Promise<Void> promise) {
+  }
 
   public Recorder(Ledger ledger) {
     this.ledger = ledger;
@@ -30,42 +41,71 @@ public final class Recorder extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    // one thread, and ordered tasks from this verticle's context: writes land in event order
+    writer = vertx.createSharedWorkerExecutor("ferry-ledger", 1, 1, TimeUnit.MINUTES);
     return Future.all(
         vertx.eventBus().<JsonObject>consumer(Addresses.EVENTS, msg -> record(msg.body())).completion(),
         vertx.eventBus().<JsonObject>consumer(Addresses.LOG, msg -> appendLog(msg.body())).completion());
   }
 
+  @Override
+  public Future<?> stop() {
+    // writes already queued run before the executor closes
+    return writer.executeBlocking(() -> null, true).eventually(writer::close);
+  }
+
   private void appendLog(JsonObject line) {
-    try {
+    writer.executeBlocking(() -> {
       ledger.appendLog(line);
-    } catch (RuntimeException e) {
-      log.error("Could not store log line {}", line.encode(), e);
-    }
+      return null;
+    }, true).onFailure(e -> log.error("Could not store log line {}", line.encode(), e));
   }
 
   private void record(JsonObject event) {
-    try {
+    writer.executeBlocking(() -> {
       ledger.record(event);
-    } catch (RuntimeException e) {
-      log.error("Could not record {}", event.encode(), e);
-    }
-    String id = event.getString("id");
-    if (id != null) {
-      List<Promise<Void>> ps = waiting.remove(id);
-      if (ps != null) ps.forEach(Promise::tryComplete);
-    }
+      return null;
+    }, true).onComplete(ar -> {
+      if (ar.failed()) log.error("Could not record {}", event.encode(), ar.cause());
+      String id = event.getString("id");
+      List<Waiter> ws = id == null ? null : waiting.get(id);
+      if (ws == null) return;
+      for (Waiter w : ws) {
+        if (ar.failed()) w.promise().tryFail(ar.cause());
+        else if (w.written().test(event)) w.promise().tryComplete();
+        if (w.promise().future().isComplete()) ws.remove(w);
+      }
+      waiting.remove(id, List.of());
+    });
   }
 
-  /** Completes once deployment {@code id} is in the ledger. */
+  /** Completes once deployment {@code id} is in the ledger; fails if writing it failed. */
   public Future<Void> recorded(String id) {
+    return recorded(id, row -> true);
+  }
+
+  /** Completes once {@code d}, as it is now or as a later state, is in the ledger; fails if writing it failed. */
+  public Future<Void> recorded(Deployment d) {
+    // the ledger keeps milliseconds
+    Instant at = d.updatedAt().truncatedTo(ChronoUnit.MILLIS);
+    return recorded(d.id(), row -> !Instant.parse(row.getString("updatedAt")).isBefore(at));
+  }
+
+  private Future<Void> recorded(String id, Predicate<JsonObject> written) {
     Promise<Void> p = Promise.promise();
-    waiting.computeIfAbsent(id, k -> new CopyOnWriteArrayList<>()).add(p);
-    // it may have been recorded before we registered
-    if (ledger.deployment(id).isPresent()) {
-      waiting.remove(id);
-      p.tryComplete();
-    }
-    return p.future();
+    waiting.computeIfAbsent(id, k -> new CopyOnWriteArrayList<>()).add(new Waiter(written, p));
+    // it may have been written before we registered: look, on the writer (off the event loop)
+    writer.executeBlocking(() -> ledger.deployment(id).filter(written).isPresent(), false)
+        .onSuccess(found -> {
+          if (found) p.tryComplete();
+        });
+    return p.future().onComplete(x -> {
+      List<Waiter> ws = waiting.get(id);
+      if (ws != null) {
+        ws.removeIf(w -> w.promise() == p);
+        waiting.remove(id, List.of());
+      }
+    });
   }
 
   public Ledger ledger() {

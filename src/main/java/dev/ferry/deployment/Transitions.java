@@ -46,7 +46,7 @@ public final class Transitions {
   /** Publishes that {@code service} was deleted. */
   public void serviceDeleted(String service) {
     bus.publish(Addresses.EVENTS, new JsonObject().put("service", service).put("state", "deleted")
-        .put("updatedAt", java.time.Instant.now().toString()));
+        .put("updatedAt", Deployment.now().toString()));
   }
 
   public JsonObject json(Deployment deployment) {

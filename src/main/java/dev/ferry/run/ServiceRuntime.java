@@ -1,6 +1,7 @@
 package dev.ferry.run;
 
 import dev.ferry.deployment.Addresses;
+import dev.ferry.deployment.Artifact;
 import dev.ferry.deployment.Deployment;
 import dev.ferry.deployment.DeploymentLog;
 import dev.ferry.deployment.DeploymentState;
@@ -27,6 +28,8 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -51,6 +54,7 @@ public final class ServiceRuntime extends VerticleBase {
   private final Routes routes;
   private final long startTimeoutMs;
   private final long drainTimeoutMs;
+  private final Retention retention;
   private final Map<String, Running> running = new ConcurrentHashMap<>();
   private final Map<String, Instant> deletedAt = new ConcurrentHashMap<>();
   private HttpClient probe;
@@ -59,8 +63,10 @@ public final class ServiceRuntime extends VerticleBase {
   private record Running(Deployment deployment, Deployed state, ClassLoader loader) {
   }
 
-  public ServiceRuntime(Transitions transitions, DeploymentLog deploymentLog, Routes routes, long startTimeoutMs, long drainTimeoutMs) {
+  public ServiceRuntime(Transitions transitions, DeploymentLog deploymentLog, Routes routes, long startTimeoutMs, long drainTimeoutMs,
+                        Retention retention) {
     this.transitions = transitions;
+    this.retention = retention;
     this.deploymentLog = deploymentLog;
     this.routes = routes;
     this.startTimeoutMs = startTimeoutMs;
@@ -95,7 +101,7 @@ public final class ServiceRuntime extends VerticleBase {
       return;
     }
     Instant deleted = deletedAt.get(d.service());
-    if (deleted != null && deleted.isAfter(d.createdAt())) {
+    if (deleted != null && deleted.isAfter(d.requestedAt())) {
       Loader.close(loaded.loader());
       transitions.publish(d, loaded.failed("deploy", "The service was deleted while this deployment was in progress"));
       return;
@@ -127,7 +133,7 @@ public final class ServiceRuntime extends VerticleBase {
     deploying
         .timeout(startTimeoutMs, TimeUnit.MILLISECONDS)
         .recover(e -> Future.failedFuture(new StartFailure(startFailure(loaded, e))))
-        .compose(vid -> awaitAnswer(port, System.currentTimeMillis() + startTimeoutMs)
+        .compose(vid -> awaitReady(port, loaded.artifact().readinessPath(), System.currentTimeMillis() + startTimeoutMs)
             .recover(e -> vertx.undeploy(vid).transform(x -> Future.failedFuture(e)))
             .map(vid))
         .onSuccess(vid -> activate(d, loaded, port, vid))
@@ -156,24 +162,33 @@ public final class ServiceRuntime extends VerticleBase {
     return "The verticle " + loaded.verticleClass() + " failed to start: " + what;
   }
 
-  /** Succeeds once the service answers any HTTP request on its port; retries refused connections. */
-  private Future<Void> awaitAnswer(int port, long deadline) {
+  /**
+   * Succeeds once the service is ready: on the default path {@code /} any HTTP answer counts; on a
+   * path the service names ({@code ferry.readiness.path}) only a 2xx or 3xx answer. Retries until
+   * {@code deadline}.
+   */
+  private Future<Void> awaitReady(int port, String path, long deadline) {
     Promise<Void> p = Promise.promise();
-    tryProbe(port, deadline, p);
+    tryProbe(port, path, deadline, p);
     return p.future();
   }
 
-  private void tryProbe(int port, long deadline, Promise<Void> p) {
-    probe.request(new RequestOptions().setMethod(HttpMethod.GET).setHost(SERVICE_HOST).setPort(port).setURI("/")
+  private void tryProbe(int port, String path, long deadline, Promise<Void> p) {
+    boolean anyAnswer = Artifact.DEFAULT_READINESS_PATH.equals(path);
+    probe.request(new RequestOptions().setMethod(HttpMethod.GET).setHost(SERVICE_HOST).setPort(port).setURI(path)
             .setIdleTimeout(Math.max(1, deadline - System.currentTimeMillis())))
-        .compose(req -> req.send().compose(resp -> resp.end()))
+        .compose(req -> req.send().compose(resp -> resp.end().map(resp.statusCode())))
+        .compose(status -> anyAnswer || (status >= 200 && status < 400) ? Future.succeededFuture()
+            : Future.failedFuture("GET " + path + " answered " + status))
         .onSuccess(v -> p.complete())
         .onFailure(e -> {
           if (System.currentTimeMillis() + 20 >= deadline) {
-            p.fail(new StartFailure("The service started but did not answer HTTP on its http.port " + port
-                + " (does it listen on config().getInteger(\"http.port\")?): " + e.getMessage()));
+            p.fail(new StartFailure(anyAnswer
+                ? "The service started but did not answer HTTP on its http.port " + port
+                  + " (does it listen on config().getInteger(\"http.port\")?): " + e.getMessage()
+                : "The service did not become ready within " + startTimeoutMs + " ms: " + e.getMessage()));
           } else {
-            vertx.setTimer(20, t -> tryProbe(port, deadline, p));
+            vertx.setTimer(20, t -> tryProbe(port, path, deadline, p));
           }
         });
   }
@@ -189,7 +204,7 @@ public final class ServiceRuntime extends VerticleBase {
     Routes.Backend[] replaced = {null};
     boolean[] won = {false};
     routes.compute(d.service(), current -> {
-      if (current == null || current.deploymentId().compareTo(d.id()) < 0) {
+      if (current == null || askedBefore(current.deploymentId(), now)) {
         replaced[0] = current;
         won[0] = true;
         return mine;
@@ -207,10 +222,27 @@ public final class ServiceRuntime extends VerticleBase {
     deploymentLog.info(d.id(), "swap", replaced[0] == null ? "Taking traffic" : "Taking traffic from " + replaced[0].deploymentId());
     // the log's swap line comes before the state that ends a build watcher's stream
     transitions.publish(now);
-    if (replaced[0] != null) {
-      Running old = running.get(replaced[0].deploymentId());
-      if (old != null) drain(replaced[0]).onComplete(x -> undeploy(old, Deployed::stopped));
-    }
+    Running old = replaced[0] == null ? null : running.get(replaced[0].deploymentId());
+    Future<Void> swapped = old == null ? Future.succeededFuture()
+        : drain(replaced[0]).compose(x -> undeploy(old, Deployed::stopped));
+    swapped.onComplete(x -> keepLatestArtifacts(d.service()));
+  }
+
+  /** True if deployment {@code id} (running) was asked for before {@code d}: the later request wins. */
+  private boolean askedBefore(String id, Deployment d) {
+    Running r = running.get(id);
+    if (r == null) return true;
+    int c = r.deployment().requestedAt().compareTo(d.requestedAt());
+    return c < 0 || (c == 0 && id.compareTo(d.id()) < 0);
+  }
+
+  private void keepLatestArtifacts(String service) {
+    Set<String> live = new HashSet<>();
+    running.values().forEach(r -> {
+      if (r.deployment().service().equals(service)) live.add(r.deployment().id());
+    });
+    vertx.executeBlocking(() -> retention.keepLatest(service, live), false)
+        .onFailure(e -> log.warn("Retention for {} failed: {}", service, e.toString()));
   }
 
   /** Completes when {@code b} has no request in flight, or after the drain timeout. */
@@ -254,10 +286,16 @@ public final class ServiceRuntime extends VerticleBase {
     for (Running r : List.copyOf(running.values())) {
       if (r.deployment().service().equals(service)) stops.add(undeploy(r, Deployed::deleted));
     }
-    Future.join(stops).onComplete(x -> {
-      transitions.serviceDeleted(service);
-      msg.reply(stops.size());
-    });
+    Future.join(stops)
+        .transform(x -> vertx.executeBlocking(() -> {
+          retention.deleteAll(service);
+          return null;
+        }, false))
+        .onComplete(x -> {
+          if (x.failed()) log.warn("Could not delete the files of {}: {}", service, x.cause().toString());
+          transitions.serviceDeleted(service);
+          msg.reply(stops.size());
+        });
   }
 
   private static int freePort() throws IOException {

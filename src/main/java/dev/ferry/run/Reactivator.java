@@ -1,0 +1,192 @@
+package dev.ferry.run;
+
+import dev.ferry.DataDir;
+import dev.ferry.deployment.Addresses;
+import dev.ferry.deployment.Artifact;
+import dev.ferry.deployment.Deployment;
+import dev.ferry.deployment.DeploymentState;
+import dev.ferry.deployment.Ledger;
+import dev.ferry.deployment.Transitions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Activates stored artifacts again, without a rebuild: every service that was deployed when the
+ * platform stopped ({@link #restore}), or a service's earlier deployment ({@link #rollback}). The
+ * deployment keeps its id and goes {@code stopped → built → loaded → deployed} through the usual
+ * loader and runtime, so it takes traffic only once ready, and the one it replaces is drained.
+ * Reads the ledger on worker threads; writes only through {@code ferry.events}.
+ */
+public final class Reactivator {
+
+  /** How long a rollback waits for its target to finish draining (above run.drainTimeoutMs's default). */
+  private static final java.time.Duration DRAIN_WAIT = java.time.Duration.ofSeconds(10);
+
+  private static final Logger log = LoggerFactory.getLogger(Reactivator.class);
+  /** The message of a deployment that was mid-way when the platform stopped. */
+  public static final String INTERRUPTED = "interrupted by restart";
+
+  private final Vertx vertx;
+  private final Ledger ledger;
+  private final Transitions transitions;
+  private final DataDir dataDir;
+
+  /** Why a rollback cannot happen, with the HTTP status that says so. */
+  public static final class Refused extends RuntimeException {
+    private final int status;
+    private final String code;
+
+    Refused(int status, String code, String message) {
+      super(message, null, false, false);
+      this.status = status;
+      this.code = code;
+    }
+
+    public int status() { return status; }
+    public String code() { return code; }
+  }
+
+  public Reactivator(Vertx vertx, Ledger ledger, Transitions transitions, DataDir dataDir) {
+    this.vertx = vertx;
+    this.ledger = ledger;
+    this.transitions = transitions;
+    this.dataDir = dataDir;
+  }
+
+  /**
+   * After a restart: marks deployments caught mid-way as failed, and sends each service's current
+   * deployment to the loader again. Completes with the number of deployments sent.
+   */
+  public Future<Integer> restore() {
+    return vertx.executeBlocking(() -> {
+      for (JsonObject row : ledger.inState("queued", "built", "loaded")) interrupt(row);
+      Map<String, List<JsonObject>> deployed = new LinkedHashMap<>();
+      for (JsonObject row : ledger.inState("deployed")) {
+        deployed.computeIfAbsent(row.getString("service"), s -> new ArrayList<>()).add(row);
+      }
+      int sent = 0;
+      for (List<JsonObject> rows : deployed.values()) {
+        // the one that went live last is current; a kill mid-swap may leave an older one marked deployed
+        rows.sort(Comparator.comparing((JsonObject r) -> r.getJsonObject("timeline").getString("deployed", "")).reversed());
+        for (JsonObject older : rows.subList(1, rows.size())) {
+          transitions.publish(Deployment.fromJson(older, new DeploymentState.Stopped()), new DeploymentState.Stopped());
+        }
+        Optional<String> missing = missingArtifact(rows.get(0));
+        if (missing.isPresent()) {
+          Deployment d = Deployment.fromJson(rows.get(0), new DeploymentState.Stopped());
+          transitions.publish(d, new DeploymentState.Error("restart", missing.get()));
+          continue;
+        }
+        activate(rows.get(0));
+        sent++;
+      }
+      if (sent > 0) log.info("Restoring {} services from their stored artifacts", sent);
+      return sent;
+    }, false);
+  }
+
+  private void interrupt(JsonObject row) {
+    String state = row.getString("state");
+    JsonObject a = row.getJsonObject("artifact");
+    DeploymentState from = a == null ? new DeploymentState.Queued(dataDir.upload(row.getString("id")))
+        : new DeploymentState.Built(Artifact.fromJson(a));
+    String stage = switch (state) {
+      case "queued" -> "build";
+      case "built" -> "load";
+      default -> "deploy";
+    };
+    try {
+      Files.deleteIfExists(dataDir.upload(row.getString("id")));
+    } catch (java.io.IOException e) {
+      log.warn("Could not delete the upload of {}", row.getString("id"), e);
+    }
+    transitions.publish(Deployment.fromJson(row, from), from.failed(stage, INTERRUPTED));
+  }
+
+  /**
+   * Re-activates deployment {@code id} of {@code service} (null: the newest stopped deployment older
+   * than the current one). Completes with the deployment, now {@code built}; fails with
+   * {@link Refused} if there is nothing to roll back to.
+   */
+  public Future<Deployment> rollback(String service, String id) {
+    return vertx.executeBlocking(() -> {
+      JsonObject svc = ledger.service(service).orElseThrow(() -> new Refused(404, "not_found", "No service named " + service));
+      JsonObject current = svc.getJsonObject("current");
+      String currentId = current == null ? null : current.getString("id");
+      List<JsonObject> history = ledger.deployments(service);
+      JsonObject target;
+      if (id != null) {
+        target = history.stream().filter(d -> d.getString("id").equals(id)).findFirst()
+            .orElseThrow(() -> new Refused(404, "not_found", "No deployment " + id + " of service " + service));
+        if (id.equals(currentId)) throw new Refused(409, "conflict", "Deployment " + id + " is already serving " + service);
+        if (!servedBefore(target)) {
+          throw new Refused(409, "conflict", "Deployment " + id + " is " + target.getString("state")
+              + ": only a deployment that served before (now stopped) can be rolled back to");
+        }
+      } else {
+        target = history.stream()
+            .filter(Reactivator::servedBefore)
+            .filter(d -> currentId == null || d.getString("id").compareTo(currentId) < 0)
+            .findFirst()
+            .orElseThrow(() -> new Refused(409, "conflict", "Nothing to roll back to: " + service
+                + " has no stopped deployment older than " + (currentId == null ? "now" : currentId)));
+      }
+      target = stoppedOrRefused(target);
+      Optional<String> missing = missingArtifact(target);
+      if (missing.isPresent()) throw new Refused(409, "conflict", missing.get());
+      return activate(target);
+    }, false);
+  }
+
+  /** Stopped, or replaced and still draining (deployed, not current): it served and can serve again. */
+  private static boolean servedBefore(JsonObject d) {
+    String state = d.getString("state");
+    return "stopped".equals(state) || "deployed".equals(state) && d.getJsonObject("timeline", new JsonObject()).containsKey("deployed");
+  }
+
+  /**
+   * {@code row} once it is stopped: a deployment replaced a moment ago is still draining its
+   * requests, and the rollback waits for that (on this worker thread, bounded) rather than skip it.
+   */
+  private JsonObject stoppedOrRefused(JsonObject row) throws InterruptedException {
+    String id = row.getString("id");
+    long deadline = System.nanoTime() + DRAIN_WAIT.toNanos();
+    while (!"stopped".equals(row.getString("state"))) {
+      if (System.nanoTime() > deadline) {
+        throw new Refused(409, "conflict", "Deployment " + id + " is still " + row.getString("state") + "; try again when it has stopped");
+      }
+      Thread.sleep(20);
+      row = ledger.deployment(id).orElseThrow();
+    }
+    return row;
+  }
+
+  /** Publishes {@code row} reactivated ({@code built}) and sends it to the loader. */
+  private Deployment activate(JsonObject row) {
+    Deployment d = transitions.publish(Deployment.fromJson(row, new DeploymentState.Stopped()).reactivated());
+    vertx.eventBus().send(Addresses.LOAD, d);
+    return d;
+  }
+
+  private static Optional<String> missingArtifact(JsonObject row) {
+    JsonObject a = row.getJsonObject("artifact");
+    if (a == null) return Optional.of("Deployment " + row.getString("id") + " has no artifact");
+    Artifact artifact = Artifact.fromJson(a);
+    if (!Files.isRegularFile(artifact.jar())) {
+      return Optional.of("The artifact of deployment " + row.getString("id") + " is gone (" + artifact.jar()
+          + "): it was removed by retention or by hand");
+    }
+    return Optional.empty();
+  }
+}
