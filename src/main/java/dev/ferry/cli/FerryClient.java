@@ -50,6 +50,10 @@ final class FerryClient implements AutoCloseable {
     return json(request(HttpMethod.GET, path).send().await());
   }
 
+  JsonObject post(String path, JsonObject body) {
+    return json(request(HttpMethod.POST, path).sendJsonObject(body).await());
+  }
+
   JsonObject delete(String path) {
     return json(request(HttpMethod.DELETE, path).send().await());
   }
