@@ -42,6 +42,8 @@ public final class Config {
   public static final boolean DEFAULT_TCP_BRIDGE_ENABLED = false;
   public static final int DEFAULT_TCP_BRIDGE_PORT = 7000;
   public static final int DEFAULT_KEEP_ARTIFACTS = 5;
+  /** Calls a service's bytecode may not make ({@code Class#method}); empty turns the check off. */
+  public static final List<String> DEFAULT_FORBIDDEN_CALLS = dev.ferry.load.BytecodePolicy.DEFAULT_FORBIDDEN;
 
   private String host = DEFAULT_HOST;
   private int apiPort = DEFAULT_API_PORT;
@@ -64,6 +66,7 @@ public final class Config {
   private boolean tcpBridgeEnabled = DEFAULT_TCP_BRIDGE_ENABLED;
   private int tcpBridgePort = DEFAULT_TCP_BRIDGE_PORT;
   private int keepArtifacts = DEFAULT_KEEP_ARTIFACTS;
+  private List<String> forbiddenCalls = DEFAULT_FORBIDDEN_CALLS;
 
   public Config() {
   }
@@ -74,7 +77,7 @@ public final class Config {
         extract = section(json, "extract"), build = section(json, "build"), run = section(json, "run"),
         maven = section(json, "maven"),
         tcpBridge = section(json, "tcpBridge"),
-        artifacts = section(json, "artifacts");
+        artifacts = section(json, "artifacts"), load = section(json, "load");
     setHost(json.getString("host", host));
     setApiPort(api.getInteger("port", apiPort));
     setProxyPort(proxy.getInteger("port", proxyPort));
@@ -97,6 +100,8 @@ public final class Config {
     setTcpBridgeEnabled(tcpBridge.getBoolean("enabled", tcpBridgeEnabled));
     setTcpBridgePort(tcpBridge.getInteger("port", tcpBridgePort));
     setKeepArtifacts(artifacts.getInteger("keep", keepArtifacts));
+    JsonArray forbidden = load.getJsonArray("forbiddenCalls");
+    if (forbidden != null) setForbiddenCalls(forbidden.stream().map(String::valueOf).toList());
   }
 
   /** Defaults, then {@code file} if it exists, then {@code FERRY_*} variables from {@code env}. */
@@ -158,7 +163,8 @@ public final class Config {
             .put("remoteRepositories", new JsonArray(mavenRemoteRepositories)).put("offline", mavenOffline))
         .put("token", token)
         .put("tcpBridge", new JsonObject().put("enabled", tcpBridgeEnabled).put("port", tcpBridgePort))
-        .put("artifacts", new JsonObject().put("keep", keepArtifacts));
+        .put("artifacts", new JsonObject().put("keep", keepArtifacts))
+        .put("load", new JsonObject().put("forbiddenCalls", new JsonArray(forbiddenCalls)));
   }
 
   private static int port(int port) {
@@ -221,6 +227,8 @@ public final class Config {
   public int tcpBridgePort() { return tcpBridgePort; }
   public Config setTcpBridgePort(int v) { this.tcpBridgePort = port(v); return this; }
   /** How many of a service's newest artifacts are kept (older ones are deleted; running ones always stay). */
+  public List<String> forbiddenCalls() { return forbiddenCalls; }
+  public Config setForbiddenCalls(List<String> v) { this.forbiddenCalls = List.copyOf(v); return this; }
   public int keepArtifacts() { return keepArtifacts; }
   public Config setKeepArtifacts(int v) { this.keepArtifacts = (int) positive("artifacts.keep", v); return this; }
 }

@@ -124,7 +124,7 @@ public final class Platform {
               .compose(x -> deploy(new Builder(dataDir, transitions, deploymentLog, new SafeExtractor(config.extractMaxBytes(),
                   config.extractMaxEntries(), config.extractMaxNameLength()), compiler, resolver(), config.buildConcurrency())
                   .withCache(new BuildCache(ledger))))
-              .compose(x -> deploy(new Loader(transitions, deploymentLog)))
+              .compose(x -> deploy(new Loader(transitions, deploymentLog, new dev.ferry.load.BytecodePolicy(config.forbiddenCalls()))))
               .compose(x -> deploy(runtime))
               // platform servers bind before any service deploys (see IsolatingThreadFactory)
               .compose(x -> deployProxies())

@@ -18,17 +18,22 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Consumes {@code ferry.load}: gives a built deployment its own classloader and finds its entry. */
+/**
+ * Consumes {@code ferry.load}: checks a built deployment's bytecode against the
+ * {@link BytecodePolicy}, gives it its own classloader and finds its entry.
+ */
 public final class Loader extends VerticleBase {
 
   private static final Logger log = LoggerFactory.getLogger(Loader.class);
 
   private final Transitions transitions;
   private final DeploymentLog deploymentLog;
+  private final BytecodePolicy policy;
 
-  public Loader(Transitions transitions, DeploymentLog deploymentLog) {
+  public Loader(Transitions transitions, DeploymentLog deploymentLog, BytecodePolicy policy) {
     this.transitions = transitions;
     this.deploymentLog = deploymentLog;
+    this.policy = policy;
   }
 
   @Override
@@ -63,6 +68,8 @@ public final class Loader extends VerticleBase {
     List<Path> jars = new ArrayList<>();
     jars.add(artifact.jar());
     jars.addAll(artifact.dependencies());
+    // the service's own classes: libraries it bundles (FreeMarker has Runtime.exec) are the author's choice
+    policy.check(List.of(artifact.jar()));
     ServiceClassLoader loader = new ServiceClassLoader(service, jars, Loader.class.getClassLoader());
     try {
       return new Result(loader, EntryFinder.find(loader, artifact.jar(), artifact.entry()));
