@@ -63,8 +63,10 @@ final class LogStream {
     ctx.request().pause();
     boolean follow = "true".equalsIgnoreCase(ctx.queryParams().get("follow"));
     Watcher w = new Watcher(id, follow ? RUN_END : BUILD_END);
-    // subscribe before reading the backlog, so no line falls between the two
+    // subscribe before reading the backlog, and let the recorder store what it was sent before
+    // that, so no line falls between the two
     w.subscribe()
+        .compose(x -> vertx.eventBus().request(Addresses.FLUSH, null))
         .compose(x -> vertx.executeBlocking(() -> snapshot(id)))
         .onComplete(ar -> {
           if (ar.failed() || ar.result().isEmpty()) {

@@ -12,6 +12,11 @@ public final class Addresses {
   public static final String EVENTS = "ferry.events";
   /** Request/reply: delete a service (body: its name); the runtime answers once it is undeployed. */
   public static final String DELETE = "ferry.delete";
+  /**
+   * Request/reply: the recorder answers once everything sent to it before this request is in the
+   * ledger (a barrier for readers that must not miss a line).
+   */
+  public static final String FLUSH = "ferry.ledger.flush";
   /** Point to point: every log line of every deployment, for the recorder. */
   public static final String LOG = "ferry.log";
   /** Published per deployment: its log lines as JSON. */

@@ -45,7 +45,10 @@ public final class Recorder extends VerticleBase {
     writer = vertx.createSharedWorkerExecutor("ferry-ledger", 1, 1, TimeUnit.MINUTES);
     return Future.all(
         vertx.eventBus().<JsonObject>consumer(Addresses.EVENTS, msg -> record(msg.body())).completion(),
-        vertx.eventBus().<JsonObject>consumer(Addresses.LOG, msg -> appendLog(msg.body())).completion());
+        vertx.eventBus().<JsonObject>consumer(Addresses.LOG, msg -> appendLog(msg.body())).completion(),
+        // writes are ordered on one thread: a no-op queued now runs after every write queued before it
+        vertx.eventBus().consumer(Addresses.FLUSH, msg -> writer.executeBlocking(() -> null, true)
+            .onComplete(ar -> msg.reply(null))).completion());
   }
 
   @Override
