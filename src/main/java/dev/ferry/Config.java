@@ -37,8 +37,10 @@ public final class Config {
   /** {@code central} stands for Maven Central; other entries are http(s) or file URLs. */
   public static final List<String> DEFAULT_MAVEN_REMOTE_REPOSITORIES = List.of("central");
   public static final boolean DEFAULT_MAVEN_OFFLINE = false;
-  /** No token: the API and the event-bus bridges are open (bind them to loopback only). */
+  /** No token configured: the platform generates one on its first start into {@code <data dir>/token}. */
   public static final String DEFAULT_TOKEN = null;
+  /** Whether {@code /metrics} answers without the API token (Prometheus scrapers often cannot send one). */
+  public static final boolean DEFAULT_METRICS_PUBLIC = true;
   public static final boolean DEFAULT_TCP_BRIDGE_ENABLED = false;
   public static final int DEFAULT_TCP_BRIDGE_PORT = 7000;
   public static final int DEFAULT_KEEP_ARTIFACTS = 5;
@@ -63,6 +65,7 @@ public final class Config {
   private List<String> mavenRemoteRepositories = DEFAULT_MAVEN_REMOTE_REPOSITORIES;
   private boolean mavenOffline = DEFAULT_MAVEN_OFFLINE;
   private String token = DEFAULT_TOKEN;
+  private boolean metricsPublic = DEFAULT_METRICS_PUBLIC;
   private boolean tcpBridgeEnabled = DEFAULT_TCP_BRIDGE_ENABLED;
   private int tcpBridgePort = DEFAULT_TCP_BRIDGE_PORT;
   private int keepArtifacts = DEFAULT_KEEP_ARTIFACTS;
@@ -80,6 +83,7 @@ public final class Config {
         artifacts = section(json, "artifacts"), load = section(json, "load");
     setHost(json.getString("host", host));
     setApiPort(api.getInteger("port", apiPort));
+    setMetricsPublic(api.getBoolean("metricsPublic", metricsPublic));
     setProxyPort(proxy.getInteger("port", proxyPort));
     setProxyTimeoutMs(proxy.getLong("timeoutMs", proxyTimeoutMs));
     setProxyInstances(proxy.getInteger("instances", proxyInstances));
@@ -150,7 +154,7 @@ public final class Config {
   public JsonObject toJson() {
     return new JsonObject()
         .put("host", host)
-        .put("api", new JsonObject().put("port", apiPort))
+        .put("api", new JsonObject().put("port", apiPort).put("metricsPublic", metricsPublic))
         .put("proxy", new JsonObject().put("port", proxyPort).put("timeoutMs", proxyTimeoutMs).put("instances", proxyInstances))
         .put("domain", domain)
         .put("dataDir", dataDir.toString())
@@ -219,7 +223,11 @@ public final class Config {
   public Config setMavenRemoteRepositories(List<String> v) { this.mavenRemoteRepositories = List.copyOf(v); return this; }
   public boolean mavenOffline() { return mavenOffline; }
   public Config setMavenOffline(boolean v) { this.mavenOffline = v; return this; }
-  /** The API token; null or empty when none is required. */
+  /** Whether {@code /metrics} is open to callers without the API token. */
+  public boolean metricsPublic() { return metricsPublic; }
+  public Config setMetricsPublic(boolean metricsPublic) { this.metricsPublic = metricsPublic; return this; }
+
+  /** The configured API token; null when the platform uses (or generates) {@code <data dir>/token}. */
   public String token() { return token; }
   public Config setToken(String token) { this.token = token == null || token.isBlank() ? null : token; return this; }
   public boolean tcpBridgeEnabled() { return tcpBridgeEnabled; }

@@ -40,4 +40,6 @@ public record DataDir(Path root) {
   public Path resolutions() { return root.resolve("resolutions"); }
   /** The ledger's SQLite file. */
   public Path ledger() { return root.resolve("ledger.db"); }
+  /** The generated API token (mode 0600), when none is configured. */
+  public Path token() { return root.resolve("token"); }
 }

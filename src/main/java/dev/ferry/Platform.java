@@ -1,6 +1,7 @@
 package dev.ferry;
 
 import dev.ferry.api.Api;
+import dev.ferry.api.ApiToken;
 import dev.ferry.build.Builder;
 import dev.ferry.build.DependencyResolver;
 import dev.ferry.build.SafeExtractor;
@@ -57,6 +58,7 @@ public final class Platform {
   private Api api;
   private ServiceLogCapture serviceLogs;
   private Ledger ledger;
+  private ApiToken token;
   private Reactivator reactivator;
   private Future<Integer> restored = Future.succeededFuture(0);
 
@@ -111,6 +113,7 @@ public final class Platform {
     return vertx.executeBlocking(() -> {
           dataDir.create();
           ledger = SqliteLedger.open(dataDir.ledger());
+          token = ApiToken.resolve(config.token(), dataDir.token());
           return new ServiceCompiler(SharedClasspath.create(dataDir.sdk()));
         })
         .compose(compiler -> {
@@ -118,7 +121,7 @@ public final class Platform {
           runtime = new ServiceRuntime(transitions, deploymentLog, routes, config.startTimeoutMs(), config.drainTimeoutMs(),
               new Retention(dataDir, config.keepArtifacts()));
           reactivator = new Reactivator(vertx, ledger, transitions, dataDir);
-          api = new Api(config, dataDir, recorder, transitions, reactivator);
+          api = new Api(config, dataDir, recorder, transitions, reactivator, token);
           serviceLogs = ServiceLogCapture.install(vertx);
           return deploy(recorder)
               .compose(x -> deploy(new Builder(dataDir, transitions, deploymentLog, new SafeExtractor(config.extractMaxBytes(),

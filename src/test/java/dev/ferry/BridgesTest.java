@@ -29,7 +29,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The event-bus bridges: SockJS at /eventbus (driven by the real npm client under Node) and TCP. */
 class BridgesTest {
 
-  static final String TOKEN = "s3cret-token";
+  static final String TOKEN = TestPlatform.TOKEN;
   static TestPlatform ferry;
   static int tcpPort;
 
@@ -38,7 +38,7 @@ class BridgesTest {
     try (ServerSocket s = new ServerSocket(0)) {
       tcpPort = s.getLocalPort();
     }
-    ferry = TestPlatform.start(c -> c.setToken(TOKEN).setTcpBridgeEnabled(true).setTcpBridgePort(tcpPort));
+    ferry = TestPlatform.start(c -> c.setTcpBridgeEnabled(true).setTcpBridgePort(tcpPort));
   }
 
   @AfterAll
@@ -48,11 +48,15 @@ class BridgesTest {
 
   @Test
   void sockjs_bridge_refuses_a_handshake_without_the_token() {
-    assertEquals(401, ferry.api(HttpMethod.GET, "/eventbus/info").statusCode());
-    assertEquals(401, ferry.api(HttpMethod.GET, "/eventbus/info?token=wrong").statusCode());
-    assertEquals(200, ferry.api(HttpMethod.GET, "/eventbus/info?token=" + TOKEN).statusCode());
-    assertEquals(200, ferry.http.get(ferry.apiPort(), "127.0.0.1", "/eventbus/info")
+    assertEquals(401, anonymous("/eventbus/info").statusCode());
+    assertEquals(401, anonymous("/eventbus/info?token=wrong").statusCode());
+    assertEquals(200, anonymous("/eventbus/info?token=" + TOKEN).statusCode());
+    assertEquals(200, ferry.anonymous.get(ferry.apiPort(), "127.0.0.1", "/eventbus/info")
         .putHeader("Authorization", "Bearer " + TOKEN).send().await().statusCode());
+  }
+
+  private static io.vertx.ext.web.client.HttpResponse<io.vertx.core.buffer.Buffer> anonymous(String uri) {
+    return ferry.anonymous.get(ferry.apiPort(), "127.0.0.1", uri).send().await();
   }
 
   @Test

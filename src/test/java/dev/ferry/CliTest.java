@@ -54,7 +54,7 @@ class CliTest {
 
   static Run ferryAt(String server, String... args) {
     StringWriter out = new StringWriter(), err = new StringWriter();
-    int code = FerryCommand.commandLine(Map.of("FERRY_SERVER", server, "FERRY_CONFIG_DIR", work.resolve("config").toString()))
+    int code = FerryCommand.commandLine(Map.of("FERRY_SERVER", server, "FERRY_CONFIG_DIR", work.resolve("config").toString(), "FERRY_TOKEN", TestPlatform.TOKEN))
         .setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true)).execute(args);
     return new Run(code, out.toString(), err.toString());
   }
@@ -74,6 +74,13 @@ class CliTest {
       }
     }
     return dest;
+  }
+
+  @Test
+  void a_wrong_token_fails_with_a_message_that_says_where_the_token_comes_from() {
+    Run r = ferry("list", "--token", "not-the-token");
+    assertEquals(1, r.code(), r.toString());
+    assertTrue(r.err().contains("401") && r.err().contains("FERRY_TOKEN") && r.err().contains("<data dir>/token"), r.toString());
   }
 
   @Test
@@ -173,7 +180,7 @@ class CliTest {
     // --follow shows the running service's output until it is deleted
     StringWriter fout = new StringWriter(), ferr = new StringWriter();
     CompletableFuture<Integer> following = CompletableFuture.supplyAsync(() -> FerryCommand.commandLine(
-            Map.of("FERRY_SERVER", "http://127.0.0.1:" + ferry.apiPort()))
+            Map.of("FERRY_SERVER", "http://127.0.0.1:" + ferry.apiPort(), "FERRY_TOKEN", TestPlatform.TOKEN))
         .setOut(new PrintWriter(fout, true)).setErr(new PrintWriter(ferr, true)).execute("logs", "cli-chatty", "--follow"));
     long deadline = System.currentTimeMillis() + 20_000;
     // keep talking until the follower shows it (it may not be connected at first)
@@ -231,7 +238,7 @@ class CliTest {
       relayed.forEach(s -> ferry.vertx.runOnContext(v -> s.close()));
     });
     cutter.start();
-    int code = FerryCommand.commandLine(Map.of("FERRY_SERVER", server))
+    int code = FerryCommand.commandLine(Map.of("FERRY_SERVER", server, "FERRY_TOKEN", TestPlatform.TOKEN))
         .setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true))
         .execute(command, dir.toString(), "--progress", "plain");
     return new Run(code, out.toString(), err.toString());

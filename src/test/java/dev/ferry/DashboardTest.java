@@ -38,7 +38,7 @@ class DashboardTest {
       browser = new ProcessBuilder(CHROMIUM.toString(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
           "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
           "--user-data-dir=" + profile, "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1",
-          "http://127.0.0.1:" + ferry.apiPort() + "/").redirectErrorStream(true).start();
+          "http://127.0.0.1:" + ferry.apiPort() + "/?token=" + TestPlatform.TOKEN).redirectErrorStream(true).start();
       Page page = Page.attach(ferry, browser);
       try {
         page.waitFor("document.getElementById('services').innerText", "No services yet");

@@ -29,7 +29,8 @@ final class LogWatcher {
     LogWatcher w = new LogWatcher(ferry.vertx);
     String uri = "/api/v1/deployments/" + deploymentId + "/logs" + (query == null ? "" : "?" + query);
     CompletableFuture<WebSocket> open = new CompletableFuture<>();
-    w.client.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(ferry.apiPort()).setURI(uri))
+    w.client.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(ferry.apiPort()).setURI(uri)
+            .addHeader("Authorization", "Bearer " + TestPlatform.TOKEN))
         .onSuccess(ws -> {
           // handlers attached on the event loop, before any frame is read
           ws.textMessageHandler(t -> w.frames.add(new JsonObject(t)));

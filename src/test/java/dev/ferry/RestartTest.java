@@ -38,6 +38,8 @@ class RestartTest {
     final int apiPort;
     final int proxyPort;
     final WebClient http;
+    /** The token the server generated into its data dir on the first start (none is configured). */
+    final String token;
 
     Child(Path dataDir, int apiPort, int proxyPort, Path log, WebClient http) throws IOException {
       this.apiPort = apiPort;
@@ -58,15 +60,16 @@ class RestartTest {
           TestPlatform.sleep(50);
         }
       }
+      token = Files.readString(dataDir.resolve("token")).trim();
     }
 
     JsonObject get(String path) {
-      return http.get(apiPort, "127.0.0.1", path).send().await().bodyAsJsonObject();
+      return http.get(apiPort, "127.0.0.1", path).bearerTokenAuthentication(token).send().await().bodyAsJsonObject();
     }
 
     JsonObject deploy(String fixture, String service) throws IOException {
       HttpResponse<Buffer> r = http.post(apiPort, "127.0.0.1", "/api/v1/services/" + service + "/deployments")
-          .putHeader("content-type", "application/gzip")
+          .bearerTokenAuthentication(token).putHeader("content-type", "application/gzip")
           .sendBuffer(Buffer.buffer(Files.readAllBytes(TestPlatform.pack(fixture)))).await();
       assertEquals(202, r.statusCode(), r.bodyAsString());
       String id = r.bodyAsJsonObject().getString("id");
@@ -122,6 +125,7 @@ class RestartTest {
     try {
       Map<String, String> ids = new LinkedHashMap<>();
       Map<String, JsonArray> histories = new LinkedHashMap<>();
+      String firstToken;
       try (Child first = new Child(data, api, proxy, log, http)) {
         first.deploy("hello", "alpha");
         ids.put("alpha", first.deploy("hello", "alpha").getString("id"));
@@ -132,10 +136,12 @@ class RestartTest {
           histories.put(e.getKey(), first.get("/api/v1/services/" + e.getKey() + "/deployments").getJsonArray("deployments"));
         }
         assertEquals(2, histories.get("alpha").size());
+        firstToken = first.token;
         first.kill();
       }
 
       second = new Child(data, api, proxy, log, http);
+      assertEquals(firstToken, second.token, "the generated API token is kept across restarts");
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
       List<String> answering = new ArrayList<>();
       while (System.nanoTime() < deadline) {

@@ -87,10 +87,10 @@ class RollbackTest {
   void ferry_rollback_name_rolls_back_through_the_api() {
     String v1 = ferry.deploy("hello", "cli-rb").getString("id");
     ferry.deploy("uses-sdk", "cli-rb");
-    int code = new CommandLine(new FerryCommand()).execute("rollback", "cli-rb", "--server", "http://127.0.0.1:" + ferry.apiPort());
+    int code = new CommandLine(new FerryCommand()).execute("rollback", "cli-rb", "--server", "http://127.0.0.1:" + ferry.apiPort(), "--token", TestPlatform.TOKEN);
     assertEquals(0, code);
     assertEquals("deployed", ferry.awaitFinal(v1).getString("state"));
     assertEquals(v1, ferry.viaProxy("cli-rb", "/").bodyAsJsonObject().getString("deployment"));
-    assertEquals(1, new CommandLine(new FerryCommand()).execute("rollback", "cli-rb", "--server", "http://127.0.0.1:" + ferry.apiPort()));
+    assertEquals(1, new CommandLine(new FerryCommand()).execute("rollback", "cli-rb", "--server", "http://127.0.0.1:" + ferry.apiPort(), "--token", TestPlatform.TOKEN));
   }
 }

@@ -9,6 +9,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
+import io.vertx.ext.web.client.WebClientSession;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -28,17 +29,23 @@ public final class TestPlatform implements AutoCloseable {
 
   public static final Path FIXTURES = Path.of("src/test/resources/services");
   private static final Set<String> FINAL = Set.of("deployed", "error", "stopped", "deleted");
+  /** The API token every test platform is started with, unless a test's tweak changes it. */
+  public static final String TOKEN = "test-token-0123456789";
 
   public final Vertx vertx;
   public final Platform platform;
+  /** Sends {@code Authorization: Bearer TOKEN} with every request. */
   public final WebClient http;
+  /** Sends no token: for the public routes, the proxy and the refusals. */
+  public final WebClient anonymous;
   public final Path dataDir;
 
   private TestPlatform(Vertx vertx, Platform platform, Path dataDir) {
     this.vertx = vertx;
     this.platform = platform;
     this.dataDir = dataDir;
-    this.http = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setKeepAlive(false));
+    this.anonymous = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setKeepAlive(false));
+    this.http = WebClientSession.create(anonymous).addHeader("Authorization", "Bearer " + TOKEN);
   }
 
   public static TestPlatform start() {
@@ -50,7 +57,7 @@ public final class TestPlatform implements AutoCloseable {
     try {
       Path dir = Files.createTempDirectory("ferry-test");
       Config config = new Config().setHost("127.0.0.1").setApiPort(0).setProxyPort(0).setDataDir(dir)
-          .setStartTimeoutMs(5_000).setDrainTimeoutMs(2_000);
+          .setStartTimeoutMs(5_000).setDrainTimeoutMs(2_000).setToken(TOKEN);
       tweak.accept(config);
       Vertx vertx = Platform.newVertx();
       Platform p = Platform.start(vertx, config).await();
@@ -165,7 +172,7 @@ public final class TestPlatform implements AutoCloseable {
   public void close() {
     try {
       platform.close().await();
-      http.close();
+      anonymous.close();
       vertx.close().await();
     } finally {
       deleteTree(dataDir);

@@ -46,10 +46,12 @@ public final class Api extends VerticleBase {
   private final Ledger ledger;
   private final Transitions transitions;
   private final Reactivator reactivator;
+  private final ApiToken token;
   private HttpServer server;
 
-  public Api(Config config, DataDir dataDir, Recorder recorder, Transitions transitions, Reactivator reactivator) {
+  public Api(Config config, DataDir dataDir, Recorder recorder, Transitions transitions, Reactivator reactivator, ApiToken token) {
     this.config = config;
+    this.token = token;
     this.reactivator = reactivator;
     this.dataDir = dataDir;
     this.recorder = recorder;
@@ -61,7 +63,9 @@ public final class Api extends VerticleBase {
   public Future<?> start() {
     Router router = Router.router(vertx);
     router.get("/health").handler(ctx -> ctx.json(new JsonObject().put("status", "up")));
-    Observability observability = new Observability(vertx, config, ledger);
+    // every API call, the upload's before a byte of its body is read, needs the token
+    router.route("/api/*").handler(token::check);
+    Observability observability = new Observability(vertx, config, ledger, token);
     observability.mount(router);
     router.post("/api/v1/services/:name/deployments").handler(this::upload);
     router.get("/api/v1/services").handler(this::listServices);

@@ -9,7 +9,6 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.NetServerOptions;
 import io.vertx.ext.bridge.BridgeEventType;
@@ -17,7 +16,6 @@ import io.vertx.ext.bridge.BridgeOptions;
 import io.vertx.ext.bridge.PermittedOptions;
 import io.vertx.ext.eventbus.bridge.tcp.TcpEventBusBridge;
 import io.vertx.ext.web.Router;
-import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.StaticHandler;
 import io.vertx.ext.web.handler.sockjs.SockJSBridgeOptions;
 import io.vertx.ext.web.handler.sockjs.SockJSHandler;
@@ -25,8 +23,6 @@ import io.vertx.micrometer.PrometheusScrapingHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.Instant;
 
@@ -44,21 +40,24 @@ public final class Observability {
   private final Vertx vertx;
   private final Config config;
   private final Ledger ledger;
+  private final ApiToken token;
 
-  public Observability(Vertx vertx, Config config, Ledger ledger) {
+  public Observability(Vertx vertx, Config config, Ledger ledger, ApiToken token) {
     this.vertx = vertx;
     this.config = config;
     this.ledger = ledger;
+    this.token = token;
   }
 
-  /** Mounts the routes on the API's router; call it after the token check for {@code /api/v1}. */
+  /** Mounts the routes on the API's router; call it after the token check for {@code /api/*}. */
   public void mount(Router router) {
     LogStream logs = new LogStream(vertx, ledger, LogStream.DEFAULT_MAX_PENDING);
     router.get("/api/v1/deployments/:id/logs").handler(logs::handle);
     router.get("/api/v1/info").handler(ctx -> ctx.json(new JsonObject().put("uploadMaxBytes", config.uploadMaxBytes())
-        .put("domain", config.domain()).put("tokenRequired", config.token() != null)));
+        .put("domain", config.domain())));
+    if (!config.metricsPublic()) router.get("/metrics").handler(token::check);
     router.get("/metrics").handler(PrometheusScrapingHandler.create(Meters.registry(vertx)));
-    router.route("/eventbus/*").handler(this::checkToken);
+    router.route("/eventbus/*").handler(token::check);
     // no inbound address is permitted: a send or publish is answered access_denied
     router.route("/eventbus/*").subRouter(SockJSHandler.create(vertx).bridge(bridgeOptions(new SockJSBridgeOptions())));
     router.get("/").handler(StaticHandler.create("webroot").setCachingEnabled(false));
@@ -72,7 +71,7 @@ public final class Observability {
       JsonObject raw = event.getRawMessage();
       JsonObject headers = raw == null ? null : raw.getJsonObject("headers");
       // each registration carries the token in its headers; sends meet the (empty) inbound permissions
-      event.complete(event.type() != BridgeEventType.REGISTER || tokenMatches(headers == null ? null : headers.getString("token")));
+      event.complete(event.type() != BridgeEventType.REGISTER || token.matches(headers == null ? null : headers.getString("token")));
     });
     return tcpBridge.listen(config.tcpBridgePort(), config.host())
         .onSuccess(b -> log.info("TCP event-bus bridge on {}:{}", config.host(), config.tcpBridgePort()))
@@ -83,24 +82,6 @@ public final class Observability {
     options.addOutboundPermitted(new PermittedOptions().setAddress(Addresses.EVENTS))
         .addOutboundPermitted(new PermittedOptions().setAddressRegex(LOGS_REGEX));
     return options;
-  }
-
-  /** The SockJS handshake and every transport request carry the token (header or {@code ?token=}). */
-  private void checkToken(RoutingContext ctx) {
-    if (tokenMatches(presentedToken(ctx.request()))) ctx.next();
-    else Api.error(ctx, 401, "unauthorized", "The event-bus bridge needs the API token (Authorization: Bearer <token> or ?token=<token>)");
-  }
-
-  static String presentedToken(HttpServerRequest req) {
-    String auth = req.getHeader("Authorization");
-    if (auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7)) return auth.substring(7).trim();
-    return req.getParam("token");
-  }
-
-  boolean tokenMatches(String presented) {
-    String token = config.token();
-    if (token == null) return true;
-    return presented != null && MessageDigest.isEqual(token.getBytes(StandardCharsets.UTF_8), presented.getBytes(StandardCharsets.UTF_8));
   }
 
   /** {@code ferry_deployments_total{state}} and {@code ferry_deploy_duration_seconds}, from {@code ferry.events}. */

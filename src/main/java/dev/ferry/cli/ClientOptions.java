@@ -5,6 +5,7 @@ import picocli.CommandLine.Option;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -18,7 +19,7 @@ public final class ClientOptions {
 
   @Option(names = "--server", paramLabel = "URL", description = "Ferry API URL (FERRY_SERVER, default " + DEFAULT_SERVER + ")")
   String server;
-  @Option(names = "--token", paramLabel = "TOKEN", description = "API token (FERRY_TOKEN, or the file ~/.config/ferry/token)")
+  @Option(names = "--token", paramLabel = "TOKEN", description = "API token (FERRY_TOKEN, else ~/.config/ferry/token, else a local server's data/token)")
   String token;
   @Option(names = "--json", description = "Print JSON for scripts instead of text")
   boolean json;
@@ -34,18 +35,29 @@ public final class ClientOptions {
 
   /**
    * The token a client sends when none is given: {@code FERRY_TOKEN}, else the first line of
-   * {@code $FERRY_CONFIG_DIR/token} (default {@code ~/.config/ferry/token}); null if neither.
+   * {@code $FERRY_CONFIG_DIR/token} (default {@code ~/.config/ferry/token}), else that of the token
+   * a local server generated, {@code $FERRY_DATA_DIR/token} (default {@code data/token}); null if none.
    */
   static String tokenOf(Map<String, String> env) {
     String t = env.get("FERRY_TOKEN");
     if (t != null && !t.isBlank()) return t.trim();
-    Path dir = env.containsKey("FERRY_CONFIG_DIR") ? Path.of(env.get("FERRY_CONFIG_DIR"))
-        : Path.of(System.getProperty("user.home"), ".config", "ferry");
-    Path file = dir.resolve("token");
-    try {
-      return Files.isRegularFile(file) ? Files.readString(file).lines().findFirst().map(String::trim).orElse(null) : null;
-    } catch (IOException e) {
-      return null;
+    for (Path file : tokenFiles(env)) {
+      try {
+        if (Files.isRegularFile(file)) {
+          String first = Files.readString(file).lines().findFirst().map(String::trim).orElse("");
+          if (!first.isEmpty()) return first;
+        }
+      } catch (IOException unreadable) {
+        // another user's server: try the next place
+      }
     }
+    return null;
+  }
+
+  /** Where {@link #tokenOf} looks, in order; named in the message a 401 prints. */
+  static List<Path> tokenFiles(Map<String, String> env) {
+    Path config = env.containsKey("FERRY_CONFIG_DIR") ? Path.of(env.get("FERRY_CONFIG_DIR"))
+        : Path.of(System.getProperty("user.home"), ".config", "ferry");
+    return List.of(config.resolve("token"), Path.of(env.getOrDefault("FERRY_DATA_DIR", "data")).resolve("token"));
   }
 }

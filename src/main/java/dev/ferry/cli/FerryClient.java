@@ -149,6 +149,10 @@ final class FerryClient implements AutoCloseable {
     } catch (RuntimeException notJson) {
       msg = r.bodyAsString();
     }
+    if (r.statusCode() == 401) {
+      msg += ". Pass the server's token with --token or FERRY_TOKEN, or put it in ~/.config/ferry/token;"
+          + " a server started without one generated it into <data dir>/token";
+    }
     return new ApiException(r.statusCode(), "HTTP " + r.statusCode() + ": " + msg);
   }
 

@@ -68,7 +68,9 @@ public final class ServerCommand implements Callable<Integer> {
       String api = "http://" + hostForClients(config.host()) + ":" + platform.apiPort();
       java.io.PrintWriter out = new java.io.PrintWriter(System.out, true), err = new java.io.PrintWriter(System.err, true);
       int code;
-      try (FerryClient client = new FerryClient(api, config.token())) {
+      // the configured token, else the one the platform generated (or found) in its data dir
+      String token = config.token() != null ? config.token() : java.nio.file.Files.readString(platform.dataDir().token()).trim();
+      try (FerryClient client = new FerryClient(api, token)) {
         code = new Deployer(client, out, err, false, false).deploy(deploy, null);
       }
       if (code != 0) System.err.println("ferry: the example did not deploy; the platform keeps running");

@@ -20,6 +20,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
+import io.vertx.ext.web.client.WebClientSession;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -51,6 +52,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class Bench {
 
   private static final Set<String> FINAL = Set.of("deployed", "error", "stopped", "deleted");
+  private static final String TOKEN = "bench-token";
   private static final Path EXAMPLE = Path.of("examples", "hello");
 
   private final BenchOptions o;
@@ -90,8 +92,9 @@ public final class Bench {
     // the platform's own Vert.x, metrics and all, as users run it
     vertx = Platform.newVertx();
     try {
-      platform = Platform.start(vertx, new Config().setApiPort(0).setProxyPort(0).setDataDir(dataDir).setProxyInstances(o.proxyInstances())).await();
-      client = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1"));
+      platform = Platform.start(vertx, new Config().setApiPort(0).setProxyPort(0).setDataDir(dataDir).setToken(TOKEN).setProxyInstances(o.proxyInstances())).await();
+      client = WebClientSession.create(WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1")))
+          .addHeader("Authorization", "Bearer " + TOKEN);
       vertx.eventBus().<JsonObject>consumer(Addresses.EVENTS, m -> {
         JsonObject e = m.body();
         if (e.getString("id") != null && FINAL.contains(e.getString("state"))) promise(e.getString("id")).tryComplete(e);

@@ -14,9 +14,11 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -35,13 +37,16 @@ class ServerCommandTest {
     pb.environment().put("FERRY_API_PORT", String.valueOf(api));
     pb.environment().put("FERRY_PROXY_PORT", String.valueOf(envProxy)); // the flag wins
     pb.environment().put("FERRY_DATA_DIR", data.toString());
+    pb.environment().remove("FERRY_TOKEN");
     Process p = pb.start();
     try {
       CompletableFuture<String> upLine = new CompletableFuture<>();
+      List<String> lines = new CopyOnWriteArrayList<>();
       Thread reader = new Thread(() -> {
         try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
           String line;
           while ((line = r.readLine()) != null) {
+            lines.add(line);
             if (line.contains("Ferry is up")) upLine.complete(line);
           }
           upLine.completeExceptionally(new AssertionError("server exited without starting"));
@@ -58,6 +63,14 @@ class ServerCommandTest {
       HttpResponse<String> health = HttpClient.newHttpClient().send(
           HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + api + "/health")).build(), HttpResponse.BodyHandlers.ofString());
       assertEquals(200, health.statusCode());
+      // no token configured: one was generated into the data dir, owner-only, and shown once
+      String token = Files.readString(data.resolve("token")).trim();
+      assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(data.resolve("token"))));
+      assertEquals(1, lines.stream().filter(l -> l.contains(token)).count(), String.join("\n", lines));
+      HttpRequest list = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + api + "/api/v1/services")).build();
+      assertEquals(401, HttpClient.newHttpClient().send(list, HttpResponse.BodyHandlers.ofString()).statusCode());
+      assertEquals(200, HttpClient.newHttpClient().send(HttpRequest.newBuilder(list.uri()).header("Authorization", "Bearer " + token).build(),
+          HttpResponse.BodyHandlers.ofString()).statusCode());
     } finally {
       p.destroy();
       if (!p.waitFor(20, TimeUnit.SECONDS)) p.destroyForcibly();
