@@ -32,6 +32,12 @@ public final class Config {
   public static final int DEFAULT_BUILD_CONCURRENCY = 1;
   public static final long DEFAULT_START_TIMEOUT_MS = 10_000;
   public static final long DEFAULT_DRAIN_TIMEOUT_MS = 5_000;
+  /**
+   * How service verticles run: {@code worker} (each on a worker thread of its deployment's own pool,
+   * so a handler that blocks cannot stall the platform's event loops) or {@code event-loop} (on the
+   * shared event loops: faster, but a blocking handler stalls whatever shares its loop).
+   */
+  public static final String DEFAULT_THREADING = "worker";
   /** Resolved against the data dir, so the default lives in it; an absolute path (say ~/.m2/repository) is kept. */
   public static final String DEFAULT_MAVEN_LOCAL_REPOSITORY = "maven";
   /** {@code central} stands for Maven Central; other entries are http(s) or file URLs. */
@@ -61,6 +67,7 @@ public final class Config {
   private int buildConcurrency = DEFAULT_BUILD_CONCURRENCY;
   private long startTimeoutMs = DEFAULT_START_TIMEOUT_MS;
   private long drainTimeoutMs = DEFAULT_DRAIN_TIMEOUT_MS;
+  private String threading = DEFAULT_THREADING;
   private String mavenLocalRepository = DEFAULT_MAVEN_LOCAL_REPOSITORY;
   private List<String> mavenRemoteRepositories = DEFAULT_MAVEN_REMOTE_REPOSITORIES;
   private boolean mavenOffline = DEFAULT_MAVEN_OFFLINE;
@@ -96,6 +103,7 @@ public final class Config {
     setBuildConcurrency(build.getInteger("concurrency", buildConcurrency));
     setStartTimeoutMs(run.getLong("startTimeoutMs", startTimeoutMs));
     setDrainTimeoutMs(run.getLong("drainTimeoutMs", drainTimeoutMs));
+    setThreading(run.getString("threading", threading));
     setMavenLocalRepository(maven.getString("localRepository", mavenLocalRepository));
     JsonArray remotes = maven.getJsonArray("remoteRepositories");
     if (remotes != null) setMavenRemoteRepositories(remotes.stream().map(String::valueOf).toList());
@@ -162,7 +170,7 @@ public final class Config {
         .put("extract", new JsonObject().put("maxBytes", extractMaxBytes).put("maxEntries", extractMaxEntries)
             .put("maxNameLength", extractMaxNameLength))
         .put("build", new JsonObject().put("concurrency", buildConcurrency))
-        .put("run", new JsonObject().put("startTimeoutMs", startTimeoutMs).put("drainTimeoutMs", drainTimeoutMs))
+        .put("run", new JsonObject().put("startTimeoutMs", startTimeoutMs).put("drainTimeoutMs", drainTimeoutMs).put("threading", threading))
         .put("maven", new JsonObject().put("localRepository", mavenLocalRepository)
             .put("remoteRepositories", new JsonArray(mavenRemoteRepositories)).put("offline", mavenOffline))
         .put("token", token)
@@ -223,6 +231,17 @@ public final class Config {
   public Config setMavenRemoteRepositories(List<String> v) { this.mavenRemoteRepositories = List.copyOf(v); return this; }
   public boolean mavenOffline() { return mavenOffline; }
   public Config setMavenOffline(boolean v) { this.mavenOffline = v; return this; }
+  /** {@code worker} or {@code event-loop}: see {@link #DEFAULT_THREADING}. */
+  public String threading() { return threading; }
+  public boolean workerThreading() { return "worker".equals(threading); }
+  public Config setThreading(String threading) {
+    if (!"worker".equals(threading) && !"event-loop".equals(threading)) {
+      throw new IllegalArgumentException("run.threading must be worker or event-loop, not " + threading);
+    }
+    this.threading = threading;
+    return this;
+  }
+
   /** Whether {@code /metrics} is open to callers without the API token. */
   public boolean metricsPublic() { return metricsPublic; }
   public Config setMetricsPublic(boolean metricsPublic) { this.metricsPublic = metricsPublic; return this; }

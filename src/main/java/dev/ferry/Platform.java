@@ -19,6 +19,7 @@ import dev.ferry.proxy.Routes;
 import dev.ferry.run.ServiceLogCapture;
 import dev.ferry.run.Reactivator;
 import dev.ferry.run.Retention;
+import dev.ferry.run.Leaks;
 import dev.ferry.run.ServiceRuntime;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -51,6 +52,7 @@ public final class Platform {
   private final Config config;
   private final DataDir dataDir;
   private final Routes routes = new Routes();
+  private final Leaks leaks = new Leaks();
   private final Deque<String> deployed = new ArrayDeque<>();
   private Recorder recorder;
   private ServiceRuntime runtime;
@@ -119,9 +121,9 @@ public final class Platform {
         .compose(compiler -> {
           recorder = new Recorder(ledger);
           runtime = new ServiceRuntime(transitions, deploymentLog, routes, config.startTimeoutMs(), config.drainTimeoutMs(),
-              new Retention(dataDir, config.keepArtifacts()));
+              new Retention(dataDir, config.keepArtifacts()), config.workerThreading(), leaks);
           reactivator = new Reactivator(vertx, ledger, transitions, dataDir);
-          api = new Api(config, dataDir, recorder, transitions, reactivator, token);
+          api = new Api(config, dataDir, recorder, transitions, reactivator, token, leaks);
           serviceLogs = ServiceLogCapture.install(vertx);
           return deploy(recorder)
               .compose(x -> deploy(new Builder(dataDir, transitions, deploymentLog, new SafeExtractor(config.extractMaxBytes(),

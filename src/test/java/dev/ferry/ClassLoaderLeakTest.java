@@ -36,8 +36,9 @@ class ClassLoaderLeakTest {
         ctx.next();
       });
       for (int i = 0; i < CYCLES; i++) {
-        // services that make Vert.x start threads from their code, use Vert.x Web, or plain core
-        String fixture = List.of("uses-workers", "rest", "hello").get(i % 3);
+        // services that make Vert.x start threads from their code, use Vert.x Web, plain core, or
+        // leave periodic and one-shot timers running (Vert.x cancels them on undeploy)
+        String fixture = List.of("uses-workers", "rest", "hello", "starts-timers").get(i % 4);
         assertEquals("deployed", ferry.deploy(fixture, "churn").getString("state"));
         for (int k = 0; k < 4; k++) {
           assertEquals(200, ferry.viaProxy("churn", fixture.equals("rest") ? "/todos" : "/").statusCode());

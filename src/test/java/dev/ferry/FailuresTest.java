@@ -48,19 +48,6 @@ class FailuresTest {
   }
 
   @Test
-  void start_failure_reports_the_cause() {
-    String error = failed("fails-on-start", "fails", "deploy").getString("error");
-    assertTrue(error.contains("fixture.fails.FailsOnStart failed to start"), error);
-    assertTrue(error.contains("database password missing"), error);
-  }
-
-  @Test
-  void a_start_that_never_finishes_times_out() {
-    String error = failed("never-starts", "never", "deploy").getString("error");
-    assertTrue(error.contains("did not finish starting within 1500 ms"), error);
-  }
-
-  @Test
   void no_verticle_is_an_error() {
     String error = failed("no-verticle", "none", "load").getString("error");
     assertTrue(error.startsWith("No verticle found"), error);
@@ -91,12 +78,4 @@ class FailuresTest {
     assertTrue(error.contains("java.lang.ProcessBuilder.start") || error.contains("java.lang.Runtime.exec"), error);
   }
 
-  @Test
-  void a_failed_redeploy_leaves_the_running_version_serving() {
-    JsonObject good = ferry.deploy("hello", "steady");
-    JsonObject bad = ferry.deploy("fails-on-start", "steady");
-    assertEquals("error", bad.getString("state"));
-    JsonObject body = ferry.viaProxy("steady", "/").bodyAsJsonObject();
-    assertEquals(good.getString("id"), body.getString("deployment"));
-  }
 }

@@ -8,6 +8,7 @@ import dev.ferry.deployment.DeploymentState.Queued;
 import dev.ferry.deployment.Ledger;
 import dev.ferry.deployment.Recorder;
 import dev.ferry.deployment.Transitions;
+import dev.ferry.run.Leaks;
 import dev.ferry.run.Reactivator;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -47,10 +48,13 @@ public final class Api extends VerticleBase {
   private final Transitions transitions;
   private final Reactivator reactivator;
   private final ApiToken token;
+  private final Leaks leaks;
   private HttpServer server;
 
-  public Api(Config config, DataDir dataDir, Recorder recorder, Transitions transitions, Reactivator reactivator, ApiToken token) {
+  public Api(Config config, DataDir dataDir, Recorder recorder, Transitions transitions, Reactivator reactivator, ApiToken token,
+             Leaks leaks) {
     this.config = config;
+    this.leaks = leaks;
     this.token = token;
     this.reactivator = reactivator;
     this.dataDir = dataDir;
@@ -188,7 +192,7 @@ public final class Api extends VerticleBase {
 
   private void getService(RoutingContext ctx) {
     String name = ctx.pathParam("name");
-    read(ctx, () -> ledger.service(name).orElse(null), "No service named " + name);
+    read(ctx, () -> ledger.service(name).map(s -> withLeaks(s, leaks.ofService(name))).orElse(null), "No service named " + name);
   }
 
   private void listDeployments(RoutingContext ctx) {
@@ -201,7 +205,7 @@ public final class Api extends VerticleBase {
 
   private void getDeployment(RoutingContext ctx) {
     String id = ctx.pathParam("id");
-    read(ctx, () -> ledger.deployment(id).orElse(null), "No deployment " + id);
+    read(ctx, () -> ledger.deployment(id).map(d -> withLeaks(d, leaks.ofDeployment(id))).orElse(null), "No deployment " + id);
   }
 
   private void deleteService(RoutingContext ctx) {
@@ -243,6 +247,11 @@ public final class Api extends VerticleBase {
             else ctx.fail(e);
           });
     });
+  }
+
+  /** Adds {@code leaks} (threads a stopped deployment left running) when there are any. */
+  private static JsonObject withLeaks(JsonObject status, JsonArray leaked) {
+    return leaked.isEmpty() ? status : status.put("leaks", leaked);
   }
 
   /** Answers with what {@code query} returns, read off the event loop (the ledger may block). */

@@ -11,8 +11,10 @@ import io.vertx.core.http.PoolOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.HostAndPort;
 import io.vertx.core.net.SocketAddress;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.httpproxy.Body;
 import io.vertx.httpproxy.HttpProxy;
-import io.vertx.httpproxy.OriginRequestProvider;
 import io.vertx.httpproxy.ProxyContext;
 import io.vertx.httpproxy.ProxyInterceptor;
 import io.vertx.httpproxy.ProxyResponse;
@@ -20,12 +22,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.Locale;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The proxy port: {@code Host: <service>.<domain>} goes to the service's current deployment, via
  * vertx-http-proxy (which also passes WebSocket upgrades through). Answers itself when it cannot
- * route: no Host 400, unknown service 404; a backend that fails is 502 (vertx-http-proxy).
+ * route: no Host 400, unknown service 404; a backend that fails is 502 (vertx-http-proxy), one that
+ * sends nothing for {@code proxy.timeoutMs} is 504 and a warning naming the service.
  */
 public final class Proxy extends VerticleBase {
 
@@ -54,7 +58,11 @@ public final class Proxy extends VerticleBase {
         .setIdleTimeout((int) Math.max(1, timeoutMs / 1000)).setKeepAlive(true),
         new PoolOptions().setHttp1MaxSize(64));
     HttpProxy proxy = HttpProxy.reverseProxy(client)
-        .origin(OriginRequestProvider.selector(this::origin))
+        .origin(ctx -> origin(ctx).compose(address -> ctx.client().request(ctx.isWebSocket()
+            ? new RequestOptions().setServer(address)
+            // a service that sends nothing for timeoutMs (a blocked handler, a lost request) fails the request
+            : new RequestOptions().setServer(address).setIdleTimeout(timeoutMs))))
+        .addInterceptor(new GatewayTimeout(), false)
         .addInterceptor(new ForwardedHeaders(), true);
     return vertx.createHttpServer()
         .requestHandler(req -> route(req, proxy))
@@ -115,6 +123,24 @@ public final class Proxy extends VerticleBase {
   static void error(HttpServerResponse resp, int status, String code, String message) {
     resp.setStatusCode(status).putHeader("content-type", "application/json")
         .end(new JsonObject().put("error", code).put("message", message).encode());
+  }
+
+  /** Turns a request the service did not answer within the timeout into a 504 that names the service. */
+  private final class GatewayTimeout implements ProxyInterceptor {
+    @Override
+    public Future<ProxyResponse> handleProxyRequest(ProxyContext ctx) {
+      return ctx.sendRequest().recover(e -> {
+        if (!(e instanceof TimeoutException)) return Future.failedFuture(e);
+        HttpServerRequest in = ctx.request().proxiedRequest();
+        String service = serviceOf(in.authority());
+        log.warn("Service {} did not answer {} {} within {} ms (proxy.timeoutMs); answered 504. Is a handler blocking its thread?",
+            service, in.method(), in.path(), timeoutMs);
+        Buffer body = new JsonObject().put("error", "gateway_timeout")
+            .put("message", "Service " + service + " did not answer within " + timeoutMs + " ms").toBuffer();
+        return Future.succeededFuture(ctx.request().release().response().setStatusCode(504)
+            .putHeader("content-type", "application/json").setBody(Body.body(body)));
+      });
+    }
   }
 
   /** Sets X-Forwarded-For (appended), -Host and -Proto on the request to the service. */

@@ -13,7 +13,9 @@ import dev.ferry.proxy.Routes;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
+import io.vertx.core.ThreadingModel;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.impl.VertxThread;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
@@ -48,6 +50,8 @@ public final class ServiceRuntime extends VerticleBase {
   private static final Logger log = LoggerFactory.getLogger(ServiceRuntime.class);
   /** Services listen here; only the proxy reaches them. */
   public static final String SERVICE_HOST = "127.0.0.1";
+  /** How long a service's thread has to end after its interrupt before it is reported as a leak. */
+  static final long LEAK_GRACE_MS = 1_000;
 
   private final Transitions transitions;
   private final DeploymentLog deploymentLog;
@@ -55,6 +59,8 @@ public final class ServiceRuntime extends VerticleBase {
   private final long startTimeoutMs;
   private final long drainTimeoutMs;
   private final Retention retention;
+  private final boolean workerThreading;
+  private final Leaks leaks;
   private final Map<String, Running> running = new ConcurrentHashMap<>();
   private final Map<String, Instant> deletedAt = new ConcurrentHashMap<>();
   private HttpClient probe;
@@ -64,8 +70,10 @@ public final class ServiceRuntime extends VerticleBase {
   }
 
   public ServiceRuntime(Transitions transitions, DeploymentLog deploymentLog, Routes routes, long startTimeoutMs, long drainTimeoutMs,
-                        Retention retention) {
+                        Retention retention, boolean workerThreading, Leaks leaks) {
     this.transitions = transitions;
+    this.workerThreading = workerThreading;
+    this.leaks = leaks;
     this.retention = retention;
     this.deploymentLog = deploymentLog;
     this.routes = routes;
@@ -122,7 +130,9 @@ public final class ServiceRuntime extends VerticleBase {
         .setClassLoader(loaded.loader())
         // its own worker pool, closed on undeploy, so no shared worker thread is born holding its loader
         .setWorkerPoolName("ferry-" + d.service() + "-" + d.id())
-        .setWorkerPoolSize(4);
+        .setWorkerPoolSize(4)
+        // worker: a handler that blocks holds up only this service, not the event loops others share
+        .setThreadingModel(workerThreading ? ThreadingModel.WORKER : ThreadingModel.EVENT_LOOP);
     deploymentLog.info(d.id(), "deploy", "Deploying " + loaded.verticleClass() + " on port " + port);
     AtomicBoolean abandoned = new AtomicBoolean();
     Future<String> deploying = vertx.deployVerticle(loaded.verticleClass(), options);
@@ -268,15 +278,52 @@ public final class ServiceRuntime extends VerticleBase {
   /** Undeploys {@code r}, closes its loader and publishes {@code next}. */
   private Future<Void> undeploy(Running r, Function<Deployed, DeploymentState> next) {
     routes.remove(r.deployment().service(), r.deployment().id());
+    // a service whose thread is stuck in a handler cannot run its stop: it is abandoned after the drain timeout
     return vertx.undeploy(r.state().vertxDeploymentId())
-        .onFailure(e -> log.warn("Undeploy of {} failed: {}", r.deployment().id(), e.toString()))
+        .timeout(drainTimeoutMs, TimeUnit.MILLISECONDS)
+        .onFailure(e -> log.warn("Undeploy of {} {} failed or did not finish within {} ms (is a handler blocking its thread?): {}",
+            r.deployment().service(), r.deployment().id(), drainTimeoutMs, e.toString()))
         .eventually(() -> {
           running.remove(r.deployment().id());
           Loader.close(r.loader());
           transitions.publish(r.deployment(), next.apply(r.state()));
+          stopThreads(r);
           return Future.succeededFuture();
         })
         .mapEmpty();
+  }
+
+  /**
+   * Threads the service started itself outlive its undeploy (Vert.x cancels its timers, not its
+   * threads) and keep its classloader alive: each is interrupted once, and those still running a
+   * moment later are reported in the platform log, the deployment's log and its status.
+   */
+  private void stopThreads(Running r) {
+    List<Thread> started = threadsOf(r.loader());
+    if (started.isEmpty()) return;
+    started.forEach(Thread::interrupt);
+    String id = r.deployment().id(), service = r.deployment().service();
+    vertx.setTimer(LEAK_GRACE_MS, t -> {
+      List<Thread> alive = started.stream().filter(Thread::isAlive).toList();
+      if (alive.isEmpty()) {
+        log.info("{} {}: {} thread(s) it started stopped when interrupted", service, id, started.size());
+        return;
+      }
+      String message = "Left " + alive.size() + " thread(s) running after it stopped, still running " + LEAK_GRACE_MS
+          + " ms after an interrupt: " + alive.stream().map(Thread::getName).toList()
+          + "; they keep its classloader and everything it loaded in memory until they end";
+      log.warn("{} {}: {}", service, id, message);
+      deploymentLog.warn(id, "stop", message);
+      leaks.report(service, id, alive);
+    });
+  }
+
+  /** Live threads not made by Vert.x that belong to {@code loader}: their class or context loader. */
+  static List<Thread> threadsOf(ClassLoader loader) {
+    return Thread.getAllStackTraces().keySet().stream()
+        .filter(t -> t.isAlive() && !(t instanceof VertxThread)
+            && (t.getContextClassLoader() == loader || t.getClass().getClassLoader() == loader))
+        .toList();
   }
 
   private void onDelete(Message<String> msg) {

@@ -1,0 +1,225 @@
+package dev.ferry;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import dev.ferry.proxy.Proxy;
+import dev.ferry.run.ServiceRuntime;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Services that fail, block, throw or leave threads behind: each case runs while a healthy service
+ * is under steady requests through the proxy, and that service must not see one failure.
+ */
+class MisbehavingServicesTest {
+
+  static final long PROXY_TIMEOUT_MS = 1_000;
+  static TestPlatform ferry;
+  static Load load;
+
+  @BeforeAll
+  static void start() {
+    ferry = TestPlatform.start(c -> c.setStartTimeoutMs(1_500).setProxyTimeoutMs(PROXY_TIMEOUT_MS));
+    assertEquals("deployed", ferry.deploy("hello", "bystander").getString("state"));
+  }
+
+  @AfterAll
+  static void stop() {
+    ferry.close();
+  }
+
+  @BeforeEach
+  void startLoad() {
+    load = new Load(ferry, "bystander");
+  }
+
+  @AfterEach
+  void theBystanderNeverNoticed() {
+    Load.Result r = load.stop();
+    assertTrue(r.ok() > 0, "the bystander was under load: " + r);
+    assertEquals(0, r.failed(), "the bystander failed requests: " + r);
+  }
+
+  @Test
+  void a_start_that_throws_hangs_or_listens_on_the_wrong_port_ends_in_error_with_the_cause_and_the_previous_version_serves() {
+    String serving = ferry.deploy("hello", "victim").getString("id");
+    int running = ferry.platform.runtime().runningCount();
+    Map<String, List<String>> causes = Map.of(
+        "fails-on-start", List.of("fixture.fails.FailsOnStart failed to start", "database password missing"),
+        "never-starts", List.of("did not finish starting within 1500 ms"),
+        "wrong-port", List.of("did not answer HTTP on its http.port", "config().getInteger(\"http.port\")"));
+    causes.forEach((fixture, expected) -> {
+      JsonObject d = ferry.deploy(fixture, "victim");
+      assertEquals("error", d.getString("state"), d.encodePrettily());
+      assertEquals("deploy", d.getString("stage"), d.encodePrettily());
+      for (String part : expected) assertTrue(d.getString("error").contains(part), fixture + ": " + d.getString("error"));
+      assertEquals(serving, ferry.viaProxy("victim", "/").bodyAsJsonObject().getString("deployment"), fixture);
+      assertEquals(serving, ferry.api(HttpMethod.GET, "/api/v1/services/victim").bodyAsJsonObject()
+          .getJsonObject("current").getString("id"), fixture);
+    });
+    assertEquals(running, ferry.platform.runtime().runningCount(), "the failed starts left nothing running");
+  }
+
+  @Test
+  void a_handler_that_blocks_its_thread_is_answered_504_within_the_bound_and_the_warning_names_the_service() {
+    assertEquals("deployed", ferry.deploy("misbehaves", "blocker").getString("state"));
+    ListAppender<ILoggingEvent> proxyLog = capture(Proxy.class);
+    try {
+      long t0 = System.nanoTime();
+      HttpResponse<Buffer> r = ferry.viaProxy("blocker", "/block");
+      long tookMs = (System.nanoTime() - t0) / 1_000_000;
+      assertEquals(504, r.statusCode(), r.bodyAsString());
+      assertEquals("gateway_timeout", r.bodyAsJsonObject().getString("error"));
+      assertTrue(r.bodyAsJsonObject().getString("message").contains("blocker"), r.bodyAsString());
+      // bounded by the configured timeout, not by the handler (which blocks for 20 s)
+      assertTrue(tookMs >= PROXY_TIMEOUT_MS && tookMs < PROXY_TIMEOUT_MS + 5_000, "504 after " + tookMs + " ms");
+      assertTrue(proxyLog.list.stream().anyMatch(e -> e.getLevel() == Level.WARN && e.getFormattedMessage().contains("blocker")),
+          "a warning naming the service: " + proxyLog.list);
+      // while it is stuck, the platform and the other services answer at once
+      assertEquals(200, ferry.anonymous.get(ferry.apiPort(), "127.0.0.1", "/health").send().await().statusCode());
+      assertEquals(200, ferry.viaProxy("bystander", "/").statusCode());
+    } finally {
+      release(Proxy.class, proxyLog);
+      ferry.api(HttpMethod.DELETE, "/api/v1/services/blocker");
+    }
+  }
+
+  @Test
+  void a_vertx_web_handler_that_throws_fails_that_request_with_500_and_the_next_one_is_served() {
+    assertEquals("deployed", ferry.deploy("misbehaves", "thrower").getString("state"));
+    for (int i = 0; i < 3; i++) {
+      assertEquals(500, ferry.viaProxy("thrower", "/throw").statusCode());
+      assertEquals(200, ferry.viaProxy("thrower", "/").statusCode());
+    }
+  }
+
+  /**
+   * Vert.x core leaves a request whose handler threw unanswered (it only logs the exception), so
+   * the proxy's timeout answers it: 504 after proxy.timeoutMs, that request only.
+   */
+  @Test
+  void a_core_handler_that_throws_fails_that_request_only_by_the_proxy_timeout_and_the_next_one_is_served() {
+    assertEquals("deployed", ferry.deploy("core-throws", "core-thrower").getString("state"));
+    for (int i = 0; i < 2; i++) {
+      HttpResponse<Buffer> bad = ferry.viaProxy("core-thrower", "/throw");
+      assertEquals(504, bad.statusCode(), bad.bodyAsString());
+      assertEquals("fine", ferry.viaProxy("core-thrower", "/").bodyAsString());
+    }
+  }
+
+  @Test
+  void threads_a_service_leaves_running_are_interrupted_and_those_that_survive_are_reported() throws Exception {
+    String leaky = ferry.deploy("starts-threads", "spawner").getString("id");
+    assertEquals(2, threads("polite-worker", "stubborn-worker"));
+    ListAppender<ILoggingEvent> runtimeLog = capture(ServiceRuntime.class);
+    try {
+      ferry.deploy("hello", "spawner"); // replaces it: the leaky deployment is undeployed
+      assertEquals("stopped", ferry.awaitState(leaky, "stopped").getString("state"));
+      long deadline = System.currentTimeMillis() + 10_000;
+      JsonArray leaks = null;
+      while (System.currentTimeMillis() < deadline) {
+        leaks = ferry.api(HttpMethod.GET, "/api/v1/deployments/" + leaky).bodyAsJsonObject().getJsonArray("leaks");
+        if (leaks != null) break;
+        TestPlatform.sleep(50);
+      }
+      assertEquals(new JsonArray().add("stubborn-worker"), leaks, "the thread that ignored its interrupt is reported, not the one that stopped");
+      assertEquals(0, threads("polite-worker"), "the polite thread ended on its interrupt");
+      JsonArray serviceLeaks = ferry.api(HttpMethod.GET, "/api/v1/services/spawner").bodyAsJsonObject().getJsonArray("leaks");
+      assertEquals(new JsonObject().put("deployment", leaky).put("threads", new JsonArray().add("stubborn-worker")), serviceLeaks.getJsonObject(0));
+      assertTrue(runtimeLog.list.stream().anyMatch(e -> e.getLevel() == Level.WARN && e.getFormattedMessage().contains("spawner")
+          && e.getFormattedMessage().contains("stubborn-worker")), "a warning naming the service and the thread: " + runtimeLog.list);
+      String log = ferry.api(HttpMethod.GET, "/api/v1/deployments/" + leaky + "/logs").bodyAsString();
+      assertTrue(log.contains("stubborn-worker") && log.contains("\"level\":\"warn\""), log);
+      // the new version serves meanwhile
+      assertEquals(200, ferry.viaProxy("spawner", "/").statusCode());
+    } finally {
+      release(ServiceRuntime.class, runtimeLog);
+    }
+  }
+
+  private static long threads(String... names) {
+    List<String> wanted = List.of(names);
+    return Thread.getAllStackTraces().keySet().stream().filter(t -> t.isAlive() && wanted.contains(t.getName())).count();
+  }
+
+  static ListAppender<ILoggingEvent> capture(Class<?> source) {
+    ListAppender<ILoggingEvent> appender = new ListAppender<>();
+    appender.start();
+    ((Logger) LoggerFactory.getLogger(source)).addAppender(appender);
+    return appender;
+  }
+
+  static void release(Class<?> source, ListAppender<ILoggingEvent> appender) {
+    ((Logger) LoggerFactory.getLogger(source)).detachAppender(appender);
+  }
+
+  /** Steady GETs through the proxy to one service, two at a time, until stopped. */
+  static final class Load {
+    record Result(long ok, long failed, String firstFailure) {
+    }
+
+    private final HttpClient client;
+    private final RequestOptions request;
+    private final AtomicBoolean running = new AtomicBoolean(true);
+    private final AtomicLong ok = new AtomicLong(), failed = new AtomicLong(), inFlight = new AtomicLong();
+    private final AtomicReference<String> firstFailure = new AtomicReference<>();
+
+    Load(TestPlatform ferry, String service) {
+      Vertx vertx = ferry.vertx;
+      client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true));
+      request = new RequestOptions().setHost("127.0.0.1").setPort(ferry.proxyPort()).setURI("/")
+          .putHeader("Host", service + ".localhost").setIdleTimeout(5_000);
+      for (int i = 0; i < 2; i++) next();
+    }
+
+    // each request starts the next from its completion handler: no future chain grows
+    private void next() {
+      if (!running.get()) return;
+      inFlight.incrementAndGet();
+      client.request(request).compose(req -> req.send().compose(resp -> resp.body().map(resp.statusCode())))
+          .onComplete(ar -> {
+            if (ar.succeeded() && ar.result() == 200) {
+              ok.incrementAndGet();
+            } else {
+              failed.incrementAndGet();
+              firstFailure.compareAndSet(null, ar.succeeded() ? "status " + ar.result() : ar.cause().toString());
+            }
+            inFlight.decrementAndGet();
+            next();
+          });
+    }
+
+    Result stop() {
+      running.set(false);
+      long deadline = System.currentTimeMillis() + 10_000;
+      while (inFlight.get() > 0 && System.currentTimeMillis() < deadline) TestPlatform.sleep(10);
+      client.close().await();
+      return new Result(ok.get(), failed.get(), firstFailure.get());
+    }
+  }
+}
