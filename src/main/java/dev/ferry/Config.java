@@ -30,6 +30,8 @@ public final class Config {
   public static final int DEFAULT_EXTRACT_MAX_ENTRIES = 10_000;
   public static final int DEFAULT_EXTRACT_MAX_NAME_LENGTH = 1024;
   public static final int DEFAULT_BUILD_CONCURRENCY = 1;
+  /** Deployments that may wait for or be in a build at once; past it an upload answers 503. */
+  public static final int DEFAULT_BUILD_QUEUE_CAPACITY = 64;
   public static final long DEFAULT_START_TIMEOUT_MS = 10_000;
   public static final long DEFAULT_DRAIN_TIMEOUT_MS = 5_000;
   /**
@@ -65,6 +67,7 @@ public final class Config {
   private int extractMaxEntries = DEFAULT_EXTRACT_MAX_ENTRIES;
   private int extractMaxNameLength = DEFAULT_EXTRACT_MAX_NAME_LENGTH;
   private int buildConcurrency = DEFAULT_BUILD_CONCURRENCY;
+  private int buildQueueCapacity = DEFAULT_BUILD_QUEUE_CAPACITY;
   private long startTimeoutMs = DEFAULT_START_TIMEOUT_MS;
   private long drainTimeoutMs = DEFAULT_DRAIN_TIMEOUT_MS;
   private String threading = DEFAULT_THREADING;
@@ -101,6 +104,7 @@ public final class Config {
     setExtractMaxEntries(extract.getInteger("maxEntries", extractMaxEntries));
     setExtractMaxNameLength(extract.getInteger("maxNameLength", extractMaxNameLength));
     setBuildConcurrency(build.getInteger("concurrency", buildConcurrency));
+    setBuildQueueCapacity(build.getInteger("queueCapacity", buildQueueCapacity));
     setStartTimeoutMs(run.getLong("startTimeoutMs", startTimeoutMs));
     setDrainTimeoutMs(run.getLong("drainTimeoutMs", drainTimeoutMs));
     setThreading(run.getString("threading", threading));
@@ -169,7 +173,7 @@ public final class Config {
         .put("upload", new JsonObject().put("maxBytes", uploadMaxBytes))
         .put("extract", new JsonObject().put("maxBytes", extractMaxBytes).put("maxEntries", extractMaxEntries)
             .put("maxNameLength", extractMaxNameLength))
-        .put("build", new JsonObject().put("concurrency", buildConcurrency))
+        .put("build", new JsonObject().put("concurrency", buildConcurrency).put("queueCapacity", buildQueueCapacity))
         .put("run", new JsonObject().put("startTimeoutMs", startTimeoutMs).put("drainTimeoutMs", drainTimeoutMs).put("threading", threading))
         .put("maven", new JsonObject().put("localRepository", mavenLocalRepository)
             .put("remoteRepositories", new JsonArray(mavenRemoteRepositories)).put("offline", mavenOffline))
@@ -221,6 +225,8 @@ public final class Config {
   public Config setExtractMaxNameLength(int v) { this.extractMaxNameLength = (int) positive("extract.maxNameLength", v); return this; }
   public int buildConcurrency() { return buildConcurrency; }
   public Config setBuildConcurrency(int v) { this.buildConcurrency = (int) positive("build.concurrency", v); return this; }
+  public int buildQueueCapacity() { return buildQueueCapacity; }
+  public Config setBuildQueueCapacity(int v) { this.buildQueueCapacity = (int) positive("build.queueCapacity", v); return this; }
   public long startTimeoutMs() { return startTimeoutMs; }
   public Config setStartTimeoutMs(long v) { this.startTimeoutMs = positive("run.startTimeoutMs", v); return this; }
   public long drainTimeoutMs() { return drainTimeoutMs; }

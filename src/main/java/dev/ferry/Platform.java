@@ -2,6 +2,7 @@ package dev.ferry;
 
 import dev.ferry.api.Api;
 import dev.ferry.api.ApiToken;
+import dev.ferry.build.BuildQueue;
 import dev.ferry.build.Builder;
 import dev.ferry.build.DependencyResolver;
 import dev.ferry.build.SafeExtractor;
@@ -53,6 +54,7 @@ public final class Platform {
   private final DataDir dataDir;
   private final Routes routes = new Routes();
   private final Leaks leaks = new Leaks();
+  private BuildQueue buildQueue;
   private final Deque<String> deployed = new ArrayDeque<>();
   private Recorder recorder;
   private ServiceRuntime runtime;
@@ -116,6 +118,7 @@ public final class Platform {
           dataDir.create();
           ledger = SqliteLedger.open(dataDir.ledger());
           token = ApiToken.resolve(config.token(), dataDir.token());
+          buildQueue = new BuildQueue(config.buildQueueCapacity());
           return new ServiceCompiler(SharedClasspath.create(dataDir.sdk()));
         })
         .compose(compiler -> {
@@ -123,11 +126,11 @@ public final class Platform {
           runtime = new ServiceRuntime(transitions, deploymentLog, routes, config.startTimeoutMs(), config.drainTimeoutMs(),
               new Retention(dataDir, config.keepArtifacts()), config.workerThreading(), leaks);
           reactivator = new Reactivator(vertx, ledger, transitions, dataDir);
-          api = new Api(config, dataDir, recorder, transitions, reactivator, token, leaks);
+          api = new Api(config, dataDir, recorder, transitions, reactivator, token, leaks, buildQueue);
           serviceLogs = ServiceLogCapture.install(vertx);
           return deploy(recorder)
               .compose(x -> deploy(new Builder(dataDir, transitions, deploymentLog, new SafeExtractor(config.extractMaxBytes(),
-                  config.extractMaxEntries(), config.extractMaxNameLength()), compiler, resolver(), config.buildConcurrency())
+                  config.extractMaxEntries(), config.extractMaxNameLength()), compiler, resolver(), config.buildConcurrency(), buildQueue)
                   .withCache(new BuildCache(ledger))))
               .compose(x -> deploy(new Loader(transitions, deploymentLog, new dev.ferry.load.BytecodePolicy(config.forbiddenCalls()))))
               .compose(x -> deploy(runtime))

@@ -73,4 +73,89 @@ class BuildQueueTest {
       throw new IllegalStateException(e);
     }
   }
+
+  /** A service whose compile takes a while: many generated classes; {@code variant} changes its source hash. */
+  static java.nio.file.Path slowService(int variant) throws java.io.IOException {
+    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("slow-service");
+    java.nio.file.Path pkg = java.nio.file.Files.createDirectories(dir.resolve("src/main/java/slow"));
+    java.nio.file.Files.copy(TestPlatform.FIXTURES.resolve("hello/src/main/java/fixture/hello/Hello.java"), pkg.resolve("Hello.txt"));
+    String hello = java.nio.file.Files.readString(pkg.resolve("Hello.txt")).replace("package fixture.hello;", "package slow;");
+    java.nio.file.Files.delete(pkg.resolve("Hello.txt"));
+    java.nio.file.Files.writeString(pkg.resolve("Hello.java"), hello + "\n// variant " + variant + "\n");
+    for (int c = 0; c < 150; c++) {
+      StringBuilder b = new StringBuilder("package slow;\npublic class Gen" + c + " {\n");
+      for (int m = 0; m < 40; m++) {
+        b.append("  public static java.util.List<String> m").append(m).append("(java.util.Map<String, Integer> in) {\n")
+            .append("    return in.entrySet().stream().filter(e -> e.getValue() > ").append(m)
+            .append(").map(e -> e.getKey() + \"").append(c).append("\").sorted().toList();\n  }\n");
+      }
+      java.nio.file.Files.writeString(pkg.resolve("Gen" + c + ".java"), b.append("}\n").toString());
+    }
+    java.nio.file.Path archive = TestPlatform.packDir(dir);
+    TestPlatform.deleteTree(dir);
+    return archive;
+  }
+
+  @Test
+  void over_the_queue_capacity_uploads_answer_503_with_retry_after_and_every_accepted_one_finishes() throws Exception {
+    try (TestPlatform ferry = TestPlatform.start(c -> c.setBuildConcurrency(1).setBuildQueueCapacity(2))) {
+      int n = 6;
+      List<byte[]> bodies = new ArrayList<>();
+      for (int i = 0; i < n; i++) bodies.add(java.nio.file.Files.readAllBytes(slowService(i)));
+      // all at once, from the event loop, before any build can finish
+      List<io.vertx.core.Future<HttpResponse<Buffer>>> sent = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        sent.add(ferry.http.post(ferry.apiPort(), "127.0.0.1", "/api/v1/services/q" + i + "/deployments")
+            .putHeader("content-type", "application/gzip").sendBuffer(Buffer.buffer(bodies.get(i))));
+      }
+      List<String> accepted = new ArrayList<>();
+      List<String> refusedServices = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        HttpResponse<Buffer> r = sent.get(i).await();
+        if (r.statusCode() == 202) {
+          accepted.add(r.bodyAsJsonObject().getString("id"));
+        } else {
+          assertEquals(503, r.statusCode(), r.bodyAsString());
+          assertEquals("overloaded", r.bodyAsJsonObject().getString("error"));
+          assertTrue(Integer.parseInt(r.getHeader("Retry-After")) > 0, "Retry-After: " + r.getHeader("Retry-After"));
+          refusedServices.add("q" + i);
+        }
+      }
+      assertEquals(2, accepted.size(), "the queue holds two");
+      assertEquals(n - 2, refusedServices.size());
+      // a refused upload left nothing: no deployment, no file
+      for (String s : refusedServices) {
+        assertEquals(404, ferry.api(io.vertx.core.http.HttpMethod.GET, "/api/v1/services/" + s).statusCode(), s);
+      }
+      // none accepted is lost
+      for (String id : accepted) assertEquals("deployed", ferry.awaitFinal(id).getString("state"), id);
+      try (var uploads = java.nio.file.Files.list(ferry.platform.dataDir().uploads())) {
+        assertEquals(0, uploads.count(), "uploads are gone once built; refused ones were never stored");
+      }
+      // the queue has room again
+      HttpResponse<Buffer> again = ferry.upload("q-again", TestPlatform.pack("hello"));
+      assertEquals(202, again.statusCode(), again.bodyAsString());
+      assertEquals("deployed", ferry.awaitFinal(again.bodyAsJsonObject().getString("id")).getString("state"));
+    }
+  }
+
+  @Test
+  void two_deploys_of_one_service_at_once_end_with_the_later_serving_and_the_earlier_stopped() {
+    try (TestPlatform ferry = TestPlatform.start(c -> c.setBuildConcurrency(2))) {
+      java.nio.file.Path[] fixtures = {TestPlatform.pack("hello"), TestPlatform.pack("slow-ready")};
+      for (int round = 0; round < 4; round++) {
+        java.nio.file.Path first = fixtures[round % 2], second = fixtures[(round + 1) % 2];
+        String earlier = ferry.upload("race", first).bodyAsJsonObject().getString("id");
+        String later = ferry.upload("race", second).bodyAsJsonObject().getString("id");
+        JsonObject l = ferry.awaitFinal(later);
+        assertEquals("deployed", l.getString("state"), "round " + round + ": " + l.encodePrettily());
+        assertEquals("stopped", ferry.awaitState(earlier, "stopped").getString("state"), "round " + round);
+        JsonObject service = ferry.api(io.vertx.core.http.HttpMethod.GET, "/api/v1/services/race").bodyAsJsonObject();
+        assertEquals(later, service.getJsonObject("current").getString("id"), "round " + round);
+        for (int k = 0; k < 5; k++) {
+          assertEquals(later, ferry.viaProxy("race", "/").bodyAsJsonObject().getString("deployment"), "round " + round);
+        }
+      }
+    }
+  }
 }

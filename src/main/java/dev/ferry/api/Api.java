@@ -2,6 +2,7 @@ package dev.ferry.api;
 
 import dev.ferry.Config;
 import dev.ferry.DataDir;
+import dev.ferry.build.BuildQueue;
 import dev.ferry.deployment.Addresses;
 import dev.ferry.deployment.Deployment;
 import dev.ferry.deployment.DeploymentState.Queued;
@@ -38,6 +39,8 @@ public final class Api extends VerticleBase {
   /** Names a service may not take: they are, or will be, the platform's own hosts. */
   public static final Set<String> RESERVED = Set.of("api", "www", "ferry", "admin", "dashboard", "metrics", "health",
       "eventbus", "proxy", "localhost");
+  /** What a 503 asks a client to wait: about the time a build takes. */
+  static final int RETRY_AFTER_SECONDS = 5;
   private static final Set<String> ARCHIVE_TYPES = Set.of("application/gzip", "application/x-gzip",
       "application/x-tar+gzip", "application/x-compressed-tar", "application/octet-stream");
 
@@ -49,11 +52,13 @@ public final class Api extends VerticleBase {
   private final Reactivator reactivator;
   private final ApiToken token;
   private final Leaks leaks;
+  private final BuildQueue queue;
   private HttpServer server;
 
   public Api(Config config, DataDir dataDir, Recorder recorder, Transitions transitions, Reactivator reactivator, ApiToken token,
-             Leaks leaks) {
+             Leaks leaks, BuildQueue queue) {
     this.config = config;
+    this.queue = queue;
     this.leaks = leaks;
     this.token = token;
     this.reactivator = reactivator;
@@ -117,10 +122,18 @@ public final class Api extends VerticleBase {
         return;
       }
     }
+    if (!queue.tryEnter()) {
+      ctx.response().putHeader(HttpHeaders.RETRY_AFTER, String.valueOf(RETRY_AFTER_SECONDS));
+      refuse(ctx, 503, "overloaded", queue.size() + " deployments are waiting for a build (build.queueCapacity "
+          + queue.capacity() + "); retry in a few seconds");
+      return;
+    }
+    // from here every way out gives the place back, or queues the deployment, whose build gives it back
     String id = Deployment.newId();
     Path file = dataDir.upload(id);
     vertx.fileSystem().open(file.toString(), new OpenOptions().setCreateNew(true).setWrite(true))
         .onFailure(e -> {
+          queue.leave();
           log.error("Cannot store upload {}", file, e);
           refuse(ctx, 507, "insufficient_storage", "Cannot store the upload: " + e.getMessage());
         })
@@ -133,6 +146,7 @@ public final class Api extends VerticleBase {
     boolean[] failed = {false};
     Runnable discard = () -> {
       failed[0] = true;
+      queue.leave();
       req.handler(null);
       af.close().onComplete(x -> vertx.fileSystem().delete(file.toString()));
     };
@@ -169,6 +183,7 @@ public final class Api extends VerticleBase {
         return;
       }
       af.close().onFailure(e -> {
+        queue.leave();
         vertx.fileSystem().delete(file.toString());
         error(ctx, 507, "insufficient_storage", "Cannot store the upload: " + e.getMessage());
       }).onSuccess(x -> {

@@ -21,7 +21,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 
 /**
@@ -39,13 +38,14 @@ public final class Builder extends VerticleBase {
   private final ServiceCompiler compiler;
   private final DependencyResolver resolver;
   private final int concurrency;
-  private final AtomicInteger pending = new AtomicInteger();
+  private final BuildQueue queue;
   private WorkerExecutor workers;
   private io.micrometer.core.instrument.Timer buildDuration;
   private BuildCache cache;
 
   public Builder(DataDir dataDir, Transitions transitions, DeploymentLog buildLog, SafeExtractor extractor, ServiceCompiler compiler,
-                 DependencyResolver resolver, int concurrency) {
+                 DependencyResolver resolver, int concurrency, BuildQueue queue) {
+    this.queue = queue;
     this.dataDir = dataDir;
     this.transitions = transitions;
     this.buildLog = buildLog;
@@ -77,20 +77,15 @@ public final class Builder extends VerticleBase {
     }));
   }
 
-  /** Builds not yet finished, running or waiting. */
-  public int pending() {
-    return pending.get();
-  }
-
   private void onQueued(Message<Deployment> msg) {
     Deployment d = msg.body();
     if (!(d.state() instanceof Queued queued)) {
       log.error("Builder got {} in state {}", d.id(), d.state().name());
+      queue.leave();
       return;
     }
-    pending.incrementAndGet();
     workers.executeBlocking(() -> build(d, queued), false).onComplete(ar -> {
-      pending.decrementAndGet();
+      queue.leave();
       if (ar.succeeded()) {
         Deployment built = transitions.publish(d, queued.built(ar.result()));
         vertx.eventBus().send(Addresses.LOAD, built);

@@ -107,7 +107,7 @@ public final class SafeExtractor {
     }
     if (name.length() > maxNameLength) {
       throw new ExtractionException("Archive entry name is longer than " + maxNameLength + " characters: "
-          + quote(name.substring(0, 60)) + "...");
+          + quote(name.substring(0, Math.min(60, name.length()))) + "...");
     }
     if (name.indexOf('\0') >= 0 || name.indexOf('\\') >= 0) {
       throw new ExtractionException("Archive entry " + quote(name) + " has a forbidden character");
