@@ -92,7 +92,7 @@ public final class Bench {
     // the platform's own Vert.x, metrics and all, as users run it
     vertx = Platform.newVertx();
     try {
-      platform = Platform.start(vertx, new Config().setApiPort(0).setProxyPort(0).setDataDir(dataDir).setToken(TOKEN).setProxyInstances(o.proxyInstances())).await();
+      platform = Platform.start(vertx, new Config().setApiPort(0).setProxyPort(0).setDataDir(dataDir).setToken(TOKEN).setProxyInstances(o.proxyInstances()).setThreading(o.threading())).await();
       client = WebClientSession.create(WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1")))
           .addHeader("Authorization", "Bearer " + TOKEN);
       vertx.eventBus().<JsonObject>consumer(Addresses.EVENTS, m -> {
@@ -240,7 +240,7 @@ public final class Bench {
       progress("proxy run " + (i + 1) + ": direct " + fmt(d.requestsPerSecond()) + " req/s, proxied " + fmt(p.requestsPerSecond()) + " req/s");
     }
     String gen = (wrk ? "wrk -t1" : "in-JVM Vert.x load loop") + " -c" + o.proxyConnections() + ", " + o.proxySeconds() + " s per run, "
-        + platform.config().effectiveProxyInstances() + " proxy event loops";
+        + platform.config().effectiveProxyInstances() + " proxy event loops, run.threading " + o.threading();
     row("direct to the service", Stats.of(directRps).summary(0) + " req/s", "p50 " + fmt2(Stats.of(d50).median()) + " ms, p99 " + fmt2(Stats.of(d99).median()) + " ms; " + gen);
     row("through the proxy", Stats.of(proxiedRps).summary(0) + " req/s", "p50 " + fmt2(Stats.of(p50).median()) + " ms, p99 " + fmt2(Stats.of(p99).median()) + " ms; errors " + errors);
     Stats r = Stats.of(ratios);

@@ -6,11 +6,11 @@ import java.util.List;
 
 /** What {@code scripts/bench} measures and how often; {@code --quick} shrinks everything for a smoke run. */
 record BenchOptions(boolean quick, int warmDeploys, int activations, List<Integer> density, int churn,
-                    int proxyRuns, int proxySeconds, int proxyConnections, int proxyInstances, Path out) {
+                    int proxyRuns, int proxySeconds, int proxyConnections, int proxyInstances, String threading, Path out) {
 
   static final String USAGE = """
       usage: scripts/bench [--quick] [--density=100,500] [--churn=500] [--warm=20] [--activations=20]
-                           [--proxy-runs=3] [--proxy-seconds=5] [--connections=32] [--proxy-instances=0] [--out=FILE]""";
+                           [--proxy-runs=3] [--proxy-seconds=5] [--connections=32] [--proxy-instances=0] [--threading=worker|event-loop] [--out=FILE]""";
 
   static BenchOptions parse(String... args) {
     boolean quick = List.of(args).contains("--quick");
@@ -18,6 +18,7 @@ record BenchOptions(boolean quick, int warmDeploys, int activations, List<Intege
     int secs = quick ? 3 : 5, conns = 32, instances = 0;
     List<Integer> density = quick ? List.of(20) : List.of(100, 500);
     Path out = Path.of("target", "bench-results.md");
+    String threading = dev.ferry.Config.DEFAULT_THREADING;
     for (String a : args) {
       if (a.equals("--quick")) continue;
       int eq = a.indexOf('=');
@@ -32,6 +33,7 @@ record BenchOptions(boolean quick, int warmDeploys, int activations, List<Intege
         case "connections" -> conns = positive(key, v);
         case "proxy-instances" -> instances = positive(key, v);
         case "out" -> out = Path.of(v);
+        case "threading" -> threading = new dev.ferry.Config().setThreading(v).threading();
         case "density" -> {
           List<Integer> ns = new ArrayList<>();
           for (String n : v.split(",")) ns.add(positive(key, n.trim()));
@@ -41,7 +43,7 @@ record BenchOptions(boolean quick, int warmDeploys, int activations, List<Intege
         default -> throw new IllegalArgumentException("unknown option --" + key + "\n" + USAGE);
       }
     }
-    return new BenchOptions(quick, warm, act, density, churn, runs, secs, conns, instances, out);
+    return new BenchOptions(quick, warm, act, density, churn, runs, secs, conns, instances, threading, out);
   }
 
   private static int positive(String key, String v) {
