@@ -1,6 +1,9 @@
 package dev.ferry.load;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.security.CodeSigner;
+import java.security.CodeSource;
 import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.file.Path;
@@ -75,6 +78,40 @@ public final class ServiceClassLoader extends URLClassLoader {
       }
       if (resolve) resolveClass(c);
       return c;
+    }
+  }
+
+  /** Defines the class from the service's jars, with its request handlers guarded (see {@link HandlerGuard}). */
+  @Override
+  protected Class<?> findClass(String name) throws ClassNotFoundException {
+    URL url = findResource(name.replace('.', '/') + ".class");
+    if (url == null) throw new ClassNotFoundException(name);
+    byte[] guarded;
+    // through getResourceAsStream, so the jar it opens is closed with this loader
+    try (InputStream in = getResourceAsStream(name.replace('.', '/') + ".class")) {
+      guarded = HandlerGuard.rewrite(in.readAllBytes());
+    } catch (IOException | RuntimeException e) {
+      throw new ClassNotFoundException("Cannot read " + name + " from " + url, e);
+    }
+    if (guarded == null) return super.findClass(name);
+    int dot = name.lastIndexOf('.');
+    if (dot > 0 && getDefinedPackage(name.substring(0, dot)) == null) {
+      try {
+        definePackage(name.substring(0, dot), null, null, null, null, null, null, null);
+      } catch (IllegalArgumentException definedMeanwhile) {
+        // another thread defined it
+      }
+    }
+    return defineClass(name, guarded, 0, guarded.length, new CodeSource(codeBase(url), (CodeSigner[]) null));
+  }
+
+  /** The jar a class URL ({@code jar:file:/x.jar!/a/B.class}) comes from. */
+  private static URL codeBase(URL classUrl) {
+    try {
+      String s = classUrl.toString();
+      return s.startsWith("jar:") ? new URL(s.substring(4, s.indexOf("!/"))) : classUrl;
+    } catch (java.net.MalformedURLException e) {
+      return classUrl;
     }
   }
 
