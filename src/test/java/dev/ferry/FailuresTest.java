@@ -59,23 +59,4 @@ class FailuresTest {
     assertTrue(error.contains("fixture.Helper, fixture.Main"), error);
     assertTrue(error.contains("main.verticle"), error);
   }
-
-  @Test
-  void system_exit_is_refused_at_load_naming_the_class_and_the_call() {
-    String error = failed("calls-exit", "quitter", "load").getString("error");
-    assertTrue(error.contains("fixture.exit.Quitter calls java.lang.System.exit"), error);
-  }
-
-  @Test
-  void runtime_halt_by_method_reference_is_refused_too() {
-    String error = failed("halts-by-reference", "halter", "load").getString("error");
-    assertTrue(error.contains("calls java.lang.Runtime.halt"), error);
-  }
-
-  @Test
-  void starting_a_process_is_refused() {
-    String error = failed("runs-process", "shell", "load").getString("error");
-    assertTrue(error.contains("java.lang.ProcessBuilder.start") || error.contains("java.lang.Runtime.exec"), error);
-  }
-
 }

@@ -74,11 +74,37 @@ class HostileUploadsTest {
   }
 
   /**
+   * Asserts the sandbox is as {@code before} (but for {@code exceptBuildOf}'s build dir), allowing
+   * a moment for a refused upload's file to be deleted: the answer may come before the delete.
+   */
+  static void assertUnchanged(Map<String, String> before, String exceptBuildOf) throws IOException {
+    long deadline = System.currentTimeMillis() + 5_000;
+    Map<String, String> now = snapshot(exceptBuildOf);
+    while (!now.equals(before) && System.currentTimeMillis() < deadline) {
+      TestPlatform.sleep(20);
+      now = snapshot(exceptBuildOf);
+    }
+    assertEquals(before, now, "the file system outside the build dir changed");
+  }
+
+  /** A snapshot once no upload from an earlier test is still being received or deleted. */
+  static Map<String, String> settled() throws IOException {
+    long deadline = System.currentTimeMillis() + 5_000;
+    while (System.currentTimeMillis() < deadline) {
+      try (Stream<Path> uploads = Files.list(sandbox.resolve("data/uploads"))) {
+        if (uploads.findAny().isEmpty()) break;
+      }
+      TestPlatform.sleep(20);
+    }
+    return snapshot(null);
+  }
+
+  /**
    * Uploads {@code archive}, expects it accepted and ending in {@code error} at {@code stage} with
    * a message containing each of {@code expected}, and the sandbox unchanged but for the build dir.
    */
   static JsonObject refused(String service, byte[] archive, String stage, String... expected) throws IOException {
-    Map<String, String> before = snapshot(null);
+    Map<String, String> before = settled();
     HttpResponse<Buffer> r = ferry.upload(service, Buffer.buffer(archive), "application/gzip");
     assertEquals(202, r.statusCode(), r.bodyAsString());
     String id = r.bodyAsJsonObject().getString("id");
@@ -86,7 +112,7 @@ class HostileUploadsTest {
     assertEquals("error", d.getString("state"), d.encodePrettily());
     assertEquals(stage, d.getString("stage"), d.encodePrettily());
     for (String e : expected) assertTrue(d.getString("error").contains(e), "expected '" + e + "' in: " + d.getString("error"));
-    assertEquals(before, snapshot(id), "the file system outside the build dir changed");
+    assertUnchanged(before, id);
     assertEquals("untouched", Files.readString(outside.resolve("canary")));
     return d;
   }
@@ -192,42 +218,41 @@ class HostileUploadsTest {
   }
 
   @Test
-  void reserved_service_names_answer_400() {
+  void reserved_service_names_answer_400() throws IOException {
+    Map<String, String> before = settled();
     for (String reserved : new String[] {"api", "www", "ferry", "admin"}) {
       HttpResponse<Buffer> r = ferry.upload(reserved, TestPlatform.pack("hello"));
       assertEquals(400, r.statusCode(), reserved);
       assertTrue(r.bodyAsJsonObject().getString("message").contains("reserved"), r.bodyAsString());
     }
-  }
-
-  private static long uploadsOnDisk() throws IOException {
-    try (Stream<java.nio.file.Path> s = Files.list(ferry.platform.dataDir().uploads())) {
-      return s.count();
-    }
+    assertUnchanged(before, null);
   }
 
   @Test
-  void invalid_service_names_answer_400() {
+  void invalid_service_names_answer_400() throws IOException {
+    Map<String, String> before = settled();
     for (String bad : new String[] {"Hello", "-x", "x-", "a_b", "a.b", "x".repeat(64)}) {
       HttpResponse<Buffer> r = ferry.upload(bad, TestPlatform.pack("hello"));
       assertEquals(400, r.statusCode(), bad);
       assertTrue(r.bodyAsJsonObject().getString("message").contains("DNS label"), r.bodyAsString());
     }
+    assertUnchanged(before, null);
   }
 
   @Test
   void a_body_over_the_limit_answers_413_and_leaves_no_file() throws IOException {
+    Map<String, String> before = settled();
     byte[] big = new byte[200 * 1024];
     new java.util.Random(1).nextBytes(big);
     HttpResponse<Buffer> r = ferry.upload("big", Buffer.buffer(big), "application/gzip");
     assertEquals(413, r.statusCode());
     assertEquals("too_large", r.bodyAsJsonObject().getString("error"));
-    TestPlatform.sleep(200);
-    assertEquals(0, uploadsOnDisk());
+    assertUnchanged(before, null);
   }
 
   @Test
   void a_chunked_body_over_the_limit_answers_413_while_streaming() throws IOException {
+    Map<String, String> before = settled();
     byte[] chunk = new byte[16 * 1024];
     var stream = new io.vertx.core.streams.ReadStream<Buffer>() {
       int left = 20;
@@ -253,21 +278,25 @@ class HostileUploadsTest {
       r = null;
     }
     if (r != null) assertEquals(413, r.statusCode());
-    TestPlatform.sleep(200);
-    assertEquals(0, uploadsOnDisk());
+    assertUnchanged(before, null);
   }
 
   @Test
-  void an_empty_body_answers_400() {
+  void an_empty_body_answers_400() throws IOException {
+    Map<String, String> before = settled();
     HttpResponse<Buffer> r = ferry.upload("empty", Buffer.buffer(), "application/gzip");
     assertEquals(400, r.statusCode());
     assertTrue(r.bodyAsJsonObject().getString("message").contains("empty"));
+    assertUnchanged(before, null);
   }
 
   @Test
-  void a_wrong_content_type_answers_415() {
+  void a_wrong_content_type_answers_415() throws IOException {
+    Map<String, String> before = settled();
     HttpResponse<Buffer> r = ferry.upload("typed", Buffer.buffer("{}"), "application/json");
     assertEquals(415, r.statusCode());
+    assertTrue(r.bodyAsJsonObject().getString("message").contains("application/gzip"), r.bodyAsString());
+    assertUnchanged(before, null);
   }
 
   @Test

@@ -4,6 +4,9 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import dev.ferry.deployment.Addresses;
+import dev.ferry.deployment.Deployment;
+import dev.ferry.deployment.DeploymentState;
 import dev.ferry.proxy.Proxy;
 import dev.ferry.run.ServiceRuntime;
 import io.vertx.core.Vertx;
@@ -22,8 +25,12 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
+import java.lang.ref.PhantomReference;
+import java.lang.ref.Reference;
+import java.lang.ref.ReferenceQueue;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -83,6 +90,45 @@ class MisbehavingServicesTest {
           .getJsonObject("current").getString("id"), fixture);
     });
     assertEquals(running, ferry.platform.runtime().runningCount(), "the failed starts left nothing running");
+  }
+
+  @Test
+  void exit_halt_and_starting_processes_are_refused_at_load_naming_the_class_and_the_call() {
+    Map<String, String> calls = Map.of(
+        "calls-exit", "fixture.exit.Quitter calls java.lang.System.exit",
+        "halts-by-reference", "calls java.lang.Runtime.halt",
+        "runs-process", "calls java.lang.ProcessBuilder.start");
+    calls.forEach((fixture, expected) -> {
+      JsonObject d = ferry.deploy(fixture, "caller");
+      assertEquals("error", d.getString("state"), d.encodePrettily());
+      assertEquals("load", d.getString("stage"), d.encodePrettily());
+      assertTrue(d.getString("error").contains(expected), fixture + ": " + d.getString("error"));
+    });
+  }
+
+  @Test
+  void timers_a_service_leaves_running_are_cancelled_when_it_is_deleted_and_its_classloader_is_collected() throws Exception {
+    ReferenceQueue<ClassLoader> queue = new ReferenceQueue<>();
+    List<Reference<ClassLoader>> refs = new CopyOnWriteArrayList<>();
+    ferry.vertx.eventBus().addOutboundInterceptor(ctx -> {
+      if (Addresses.RUN.equals(ctx.message().address()) && ctx.body() instanceof Deployment d && d.service().equals("ticker")
+          && d.state() instanceof DeploymentState.Loaded loaded) {
+        refs.add(new PhantomReference<>(loaded.loader(), queue));
+      }
+      ctx.next();
+    });
+    assertEquals("deployed", ferry.deploy("starts-timers", "ticker").getString("state"));
+    long ticks = Long.parseLong(ferry.viaProxy("ticker", "/").bodyAsString());
+    TestPlatform.sleep(100);
+    assertTrue(Long.parseLong(ferry.viaProxy("ticker", "/").bodyAsString()) > ticks, "its periodic timer runs");
+    assertEquals(200, ferry.api(HttpMethod.DELETE, "/api/v1/services/ticker").statusCode());
+    assertEquals(1, refs.size());
+    Reference<?> collected = null;
+    for (int round = 0; round < 50 && collected == null; round++) {
+      System.gc();
+      collected = queue.remove(100);
+    }
+    assertTrue(collected != null, "the classloader of a service with live timers is still reachable after delete");
   }
 
   @Test
