@@ -1,7 +1,5 @@
 package dev.ferry;
 
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import dev.ferry.api.ApiToken;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
@@ -138,8 +136,7 @@ class AuthTest {
   @Test
   void without_a_configured_token_one_is_generated_into_the_data_dir_owner_only_and_kept_across_restarts() throws Exception {
     Path data = Files.createTempDirectory("ferry-token");
-    ListAppender<ILoggingEvent> log = MisbehavingServicesTest.capture(ApiToken.class);
-    try {
+    try (LogCapture log = LogCapture.of(ApiToken.class)) {
       String generated;
       try (TestPlatform first = TestPlatform.start(c -> c.setToken(null).setDataDir(data))) {
         Path file = data.resolve("token");
@@ -147,16 +144,14 @@ class AuthTest {
         generated = Files.readString(file).trim();
         assertTrue(generated.length() >= 43, generated);
         assertNotEquals(TestPlatform.TOKEN, generated);
-        String token = generated;
-        assertEquals(1, log.list.stream().filter(e -> e.getFormattedMessage().contains(token)).count(), "printed once: " + log.list);
+        assertEquals(1, log.count(null, generated), "printed once: " + log);
         assertEquals(401, first.api(HttpMethod.GET, "/api/v1/services").statusCode(), "the test token is not it");
         assertEquals(200, first.anonymous.get(first.apiPort(), "127.0.0.1", "/api/v1/services")
             .bearerTokenAuthentication(generated).send().await().statusCode());
       }
       try (TestPlatform second = TestPlatform.start(c -> c.setToken(null).setDataDir(data))) {
         assertEquals(generated, Files.readString(data.resolve("token")).trim());
-        String token = generated;
-        assertEquals(1, log.list.stream().filter(e -> e.getFormattedMessage().contains(token)).count(), "not printed again: " + log.list);
+        assertEquals(1, log.count(null, generated), "not printed again: " + log);
         assertEquals(200, second.anonymous.get(second.apiPort(), "127.0.0.1", "/api/v1/services")
             .bearerTokenAuthentication(generated).send().await().statusCode());
       }
@@ -168,7 +163,6 @@ class AuthTest {
       }
       assertFalse(Files.list(data).anyMatch(p -> p.getFileName().toString().startsWith(".token")), "no temp file left");
     } finally {
-      MisbehavingServicesTest.release(ApiToken.class, log);
       TestPlatform.deleteTree(data);
     }
   }

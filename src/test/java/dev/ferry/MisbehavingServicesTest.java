@@ -1,9 +1,6 @@
 package dev.ferry;
 
 import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import dev.ferry.deployment.Addresses;
 import dev.ferry.deployment.Deployment;
 import dev.ferry.deployment.DeploymentState;
@@ -23,7 +20,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.slf4j.LoggerFactory;
 
 import java.lang.ref.PhantomReference;
 import java.lang.ref.Reference;
@@ -134,8 +130,7 @@ class MisbehavingServicesTest {
   @Test
   void a_handler_that_blocks_its_thread_is_answered_504_within_the_bound_and_the_warning_names_the_service() {
     assertEquals("deployed", ferry.deploy("misbehaves", "blocker").getString("state"));
-    ListAppender<ILoggingEvent> proxyLog = capture(Proxy.class);
-    try {
+    try (LogCapture proxyLog = LogCapture.of(Proxy.class)) {
       long t0 = System.nanoTime();
       HttpResponse<Buffer> r = ferry.viaProxy("blocker", "/block");
       long tookMs = (System.nanoTime() - t0) / 1_000_000;
@@ -144,13 +139,11 @@ class MisbehavingServicesTest {
       assertTrue(r.bodyAsJsonObject().getString("message").contains("blocker"), r.bodyAsString());
       // bounded by the configured timeout, not by the handler (which blocks for 20 s)
       assertTrue(tookMs >= PROXY_TIMEOUT_MS && tookMs < PROXY_TIMEOUT_MS + 5_000, "504 after " + tookMs + " ms");
-      assertTrue(proxyLog.list.stream().anyMatch(e -> e.getLevel() == Level.WARN && e.getFormattedMessage().contains("blocker")),
-          "a warning naming the service: " + proxyLog.list);
+      assertTrue(proxyLog.count(Level.WARN, "blocker") > 0, "a warning naming the service: " + proxyLog);
       // while it is stuck, the platform and the other services answer at once
       assertEquals(200, ferry.anonymous.get(ferry.apiPort(), "127.0.0.1", "/health").send().await().statusCode());
       assertEquals(200, ferry.viaProxy("bystander", "/").statusCode());
     } finally {
-      release(Proxy.class, proxyLog);
       ferry.api(HttpMethod.DELETE, "/api/v1/services/blocker");
     }
   }
@@ -184,8 +177,7 @@ class MisbehavingServicesTest {
   void threads_a_service_leaves_running_are_interrupted_and_those_that_survive_are_reported() throws Exception {
     String leaky = ferry.deploy("starts-threads", "spawner").getString("id");
     assertEquals(2, threads("polite-worker", "stubborn-worker"));
-    ListAppender<ILoggingEvent> runtimeLog = capture(ServiceRuntime.class);
-    try {
+    try (LogCapture runtimeLog = LogCapture.of(ServiceRuntime.class)) {
       ferry.deploy("hello", "spawner"); // replaces it: the leaky deployment is undeployed
       assertEquals("stopped", ferry.awaitState(leaky, "stopped").getString("state"));
       long deadline = System.currentTimeMillis() + 10_000;
@@ -199,31 +191,17 @@ class MisbehavingServicesTest {
       assertEquals(0, threads("polite-worker"), "the polite thread ended on its interrupt");
       JsonArray serviceLeaks = ferry.api(HttpMethod.GET, "/api/v1/services/spawner").bodyAsJsonObject().getJsonArray("leaks");
       assertEquals(new JsonObject().put("deployment", leaky).put("threads", new JsonArray().add("stubborn-worker")), serviceLeaks.getJsonObject(0));
-      assertTrue(runtimeLog.list.stream().anyMatch(e -> e.getLevel() == Level.WARN && e.getFormattedMessage().contains("spawner")
-          && e.getFormattedMessage().contains("stubborn-worker")), "a warning naming the service and the thread: " + runtimeLog.list);
+      assertTrue(runtimeLog.count(Level.WARN, "spawner", "stubborn-worker") > 0, "a warning naming the service and the thread: " + runtimeLog);
       String log = ferry.api(HttpMethod.GET, "/api/v1/deployments/" + leaky + "/logs").bodyAsString();
       assertTrue(log.contains("stubborn-worker") && log.contains("\"level\":\"warn\""), log);
       // the new version serves meanwhile
       assertEquals(200, ferry.viaProxy("spawner", "/").statusCode());
-    } finally {
-      release(ServiceRuntime.class, runtimeLog);
     }
   }
 
   private static long threads(String... names) {
     List<String> wanted = List.of(names);
     return Thread.getAllStackTraces().keySet().stream().filter(t -> t.isAlive() && wanted.contains(t.getName())).count();
-  }
-
-  static ListAppender<ILoggingEvent> capture(Class<?> source) {
-    ListAppender<ILoggingEvent> appender = new ListAppender<>();
-    appender.start();
-    ((Logger) LoggerFactory.getLogger(source)).addAppender(appender);
-    return appender;
-  }
-
-  static void release(Class<?> source, ListAppender<ILoggingEvent> appender) {
-    ((Logger) LoggerFactory.getLogger(source)).detachAppender(appender);
   }
 
   /** Steady GETs through the proxy to one service, two at a time, until stopped. */
