@@ -1,6 +1,9 @@
 package dev.ferry;
 
+import dev.ferry.deployment.Addresses;
+import dev.ferry.deployment.Deployment;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.EventBus;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
@@ -93,6 +96,26 @@ class LogsTest {
       assertEquals(end, w.frames.get(w.frames.size() - 1), "the final frame comes last");
     }
     assertTrue(stored.stream().anyMatch(l -> l.contains(" swap ")), stored.toString());
+  }
+
+  @Test
+  void a_line_stored_in_time_for_the_backlog_but_heard_live_after_the_socket_opened_is_sent_once() {
+    // a build thread stores a line, then publishes it: a watcher can join in between, and then has
+    // the line in its backlog and hears it live once its socket is open; here that order is forced
+    String id = ferry.deploy("hello", "logs-late").getString("id");
+    EventBus bus = ferry.platform.vertx().eventBus();
+    JsonObject line = new JsonObject().put("ts", Deployment.now().toString()).put("level", "info")
+        .put("stage", "service").put("message", "stored first, heard late").put("deployment", id);
+    bus.send(Addresses.LOG, line);
+    bus.request(Addresses.FLUSH, null).await();
+    LogWatcher w = LogWatcher.open(ferry, id, "follow=true");
+    w.await(f -> "stored first, heard late".equals(f.getString("message")));
+    bus.publish(Addresses.logs(id), line);
+    bus.publish(Addresses.logs(id), line.copy().put("message", "after it"));
+    w.await(f -> "after it".equals(f.getString("message")));
+    assertEquals(1, w.lines().stream().filter(l -> "stored first, heard late".equals(l.getString("message"))).count(), w.lines().toString());
+    w.close();
+    ferry.api(HttpMethod.DELETE, "/api/v1/services/logs-late");
   }
 
   @Test

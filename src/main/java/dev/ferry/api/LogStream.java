@@ -109,6 +109,12 @@ final class LogStream {
     private final List<MessageConsumer<JsonObject>> consumers = new ArrayList<>();
     /** Lines heard before the socket was open. */
     private final List<JsonObject> early = new ArrayList<>();
+    /**
+     * The backlog's lines not yet heard live. A line is stored before it is published, so one
+     * stored in time for the backlog can still be heard live afterwards, even once the socket is
+     * open; each is heard at most once, so it leaves the set when it is.
+     */
+    private final Set<String> unheard = new HashSet<>();
     private final ArrayDeque<String> pending = new ArrayDeque<>();
     private ServerWebSocket socket;
     private long dropped;
@@ -142,14 +148,11 @@ final class LogStream {
       });
       ws.exceptionHandler(e -> ws.close());
       // the backlog in full, then what was heard meanwhile that the backlog does not hold
-      Set<String> seen = new HashSet<>();
       for (JsonObject l : s.lines()) {
-        seen.add(identity(l));
+        unheard.add(identity(l));
         pending.add(l.encode());
       }
-      for (JsonObject line : early) {
-        if (!seen.contains(identity(line))) enqueue(line.encode());
-      }
+      for (JsonObject line : early) live(line);
       early.clear();
       if (end == null && endStates.contains(s.deployment().getString("state"))) end = s.deployment();
       pump();
@@ -160,9 +163,14 @@ final class LogStream {
         if (early.size() < maxPending) early.add(line);
         else dropped++;
       } else {
-        enqueue(line.encode());
+        live(line);
         pump();
       }
+    }
+
+    /** Queues a line heard live unless the backlog already held it. */
+    private void live(JsonObject line) {
+      if (!unheard.remove(identity(line))) enqueue(line.encode());
     }
 
     private void onEvent(JsonObject event) {
