@@ -35,11 +35,26 @@ public final class Config {
   public static final long DEFAULT_START_TIMEOUT_MS = 10_000;
   public static final long DEFAULT_DRAIN_TIMEOUT_MS = 5_000;
   /**
-   * How service verticles run: {@code worker} (each on a worker thread of its deployment's own pool,
-   * so a handler that blocks cannot stall the platform's event loops) or {@code event-loop} (on the
-   * shared event loops: faster, but a blocking handler stalls whatever shares its loop).
+   * How a service's verticle runs in its runner: {@code event-loop} (what Vert.x users expect; a
+   * blocking handler stalls only its own runner) or {@code worker} (on worker threads of its Vert.x).
    */
-  public static final String DEFAULT_THREADING = "worker";
+  public static final String DEFAULT_THREADING = "event-loop";
+  /** {@code process}: a runner JVM per service; {@code shared}: trusted services share one runner JVM, each on a Vert.x of its own. */
+  public static final String DEFAULT_ISOLATION = "process";
+  /** Idle runners started ahead, so a deploy, rollback or restart does not wait for a JVM to start. */
+  public static final int DEFAULT_WARM_RUNNERS = 2;
+  /** The heap of a service's runner ({@code -Xmx}); a service's pom may ask for another ({@code ferry.memoryMb}). */
+  public static final int DEFAULT_MEMORY_MB = 256;
+  /** The heap of the shared runner, which holds every service in {@code shared} isolation. */
+  public static final int DEFAULT_SHARED_MEMORY_MB = 1024;
+  /** Ports services are given; outside Linux's default ephemeral range (32768-60999). */
+  public static final String DEFAULT_PORT_RANGE = "20000-29999";
+  /** How long a runner keeps serving without its control plane (waiting to be re-adopted) before it exits. */
+  public static final long DEFAULT_ORPHAN_GRACE_MS = 60_000;
+  /** Event loops of each service's Vert.x in a runner of its own; 0 means one per core. Shared runners give each service one. */
+  public static final int DEFAULT_EVENT_LOOPS = 0;
+  /** Whether runners start from a class-data-sharing archive made on the first start (faster JVM start). */
+  public static final boolean DEFAULT_CDS = true;
   /** Resolved against the data dir, so the default lives in it; an absolute path (say ~/.m2/repository) is kept. */
   public static final String DEFAULT_MAVEN_LOCAL_REPOSITORY = "maven";
   /** {@code central} stands for Maven Central; other entries are http(s) or file URLs. */
@@ -71,6 +86,16 @@ public final class Config {
   private long startTimeoutMs = DEFAULT_START_TIMEOUT_MS;
   private long drainTimeoutMs = DEFAULT_DRAIN_TIMEOUT_MS;
   private String threading = DEFAULT_THREADING;
+  private String isolation = DEFAULT_ISOLATION;
+  private int warmRunners = DEFAULT_WARM_RUNNERS;
+  private int memoryMb = DEFAULT_MEMORY_MB;
+  private int sharedMemoryMb = DEFAULT_SHARED_MEMORY_MB;
+  private String portRange = DEFAULT_PORT_RANGE;
+  private long orphanGraceMs = DEFAULT_ORPHAN_GRACE_MS;
+  private int eventLoops = DEFAULT_EVENT_LOOPS;
+  private boolean cds = DEFAULT_CDS;
+  private List<String> jvmOptions = List.of();
+  private Path cacheDir;
   private String mavenLocalRepository = DEFAULT_MAVEN_LOCAL_REPOSITORY;
   private List<String> mavenRemoteRepositories = DEFAULT_MAVEN_REMOTE_REPOSITORIES;
   private boolean mavenOffline = DEFAULT_MAVEN_OFFLINE;
@@ -108,6 +133,17 @@ public final class Config {
     setStartTimeoutMs(run.getLong("startTimeoutMs", startTimeoutMs));
     setDrainTimeoutMs(run.getLong("drainTimeoutMs", drainTimeoutMs));
     setThreading(run.getString("threading", threading));
+    setIsolation(run.getString("isolation", isolation));
+    setWarmRunners(run.getInteger("warmRunners", warmRunners));
+    setMemoryMb(run.getInteger("memoryMb", memoryMb));
+    setSharedMemoryMb(run.getInteger("sharedMemoryMb", sharedMemoryMb));
+    setPortRange(run.getString("portRange", portRange));
+    setOrphanGraceMs(run.getLong("orphanGraceMs", orphanGraceMs));
+    setEventLoops(run.getInteger("eventLoops", eventLoops));
+    setCds(run.getBoolean("cds", cds));
+    JsonArray jvm = run.getJsonArray("jvmOptions");
+    if (jvm != null) setJvmOptions(jvm.stream().map(String::valueOf).toList());
+    if (run.getString("cacheDir") != null) setCacheDir(Path.of(run.getString("cacheDir")));
     setMavenLocalRepository(maven.getString("localRepository", mavenLocalRepository));
     JsonArray remotes = maven.getJsonArray("remoteRepositories");
     if (remotes != null) setMavenRemoteRepositories(remotes.stream().map(String::valueOf).toList());
@@ -174,7 +210,10 @@ public final class Config {
         .put("extract", new JsonObject().put("maxBytes", extractMaxBytes).put("maxEntries", extractMaxEntries)
             .put("maxNameLength", extractMaxNameLength))
         .put("build", new JsonObject().put("concurrency", buildConcurrency).put("queueCapacity", buildQueueCapacity))
-        .put("run", new JsonObject().put("startTimeoutMs", startTimeoutMs).put("drainTimeoutMs", drainTimeoutMs).put("threading", threading))
+        .put("run", new JsonObject().put("startTimeoutMs", startTimeoutMs).put("drainTimeoutMs", drainTimeoutMs).put("threading", threading)
+            .put("isolation", isolation).put("warmRunners", warmRunners).put("memoryMb", memoryMb).put("sharedMemoryMb", sharedMemoryMb)
+            .put("portRange", portRange).put("orphanGraceMs", orphanGraceMs).put("eventLoops", eventLoops).put("cds", cds)
+            .put("jvmOptions", new JsonArray(jvmOptions)).put("cacheDir", cacheDir == null ? null : cacheDir.toString()))
         .put("maven", new JsonObject().put("localRepository", mavenLocalRepository)
             .put("remoteRepositories", new JsonArray(mavenRemoteRepositories)).put("offline", mavenOffline))
         .put("token", token)
@@ -239,7 +278,37 @@ public final class Config {
   public Config setMavenOffline(boolean v) { this.mavenOffline = v; return this; }
   /** {@code worker} or {@code event-loop}: see {@link #DEFAULT_THREADING}. */
   public String threading() { return threading; }
-  public boolean workerThreading() { return "worker".equals(threading); }
+  /** {@code process} or {@code shared}: see {@link #DEFAULT_ISOLATION}. */
+  public String isolation() { return isolation; }
+  public Config setIsolation(String v) { this.isolation = dev.ferry.deployment.RunSettings.isolation(v); return this; }
+  public int warmRunners() { return warmRunners; }
+  public Config setWarmRunners(int v) {
+    if (v < 0) throw new IllegalArgumentException("run.warmRunners must not be negative: " + v);
+    this.warmRunners = v;
+    return this;
+  }
+  public int memoryMb() { return memoryMb; }
+  public Config setMemoryMb(int v) { this.memoryMb = (int) positive("run.memoryMb", v); return this; }
+  public int sharedMemoryMb() { return sharedMemoryMb; }
+  public Config setSharedMemoryMb(int v) { this.sharedMemoryMb = (int) positive("run.sharedMemoryMb", v); return this; }
+  public String portRange() { return portRange; }
+  public Config setPortRange(String v) { dev.ferry.run.PortRange.parse(v); this.portRange = v; return this; }
+  public long orphanGraceMs() { return orphanGraceMs; }
+  public Config setOrphanGraceMs(long v) { this.orphanGraceMs = positive("run.orphanGraceMs", v); return this; }
+  public int eventLoops() { return eventLoops; }
+  public Config setEventLoops(int v) {
+    if (v < 0) throw new IllegalArgumentException("run.eventLoops must not be negative: " + v);
+    this.eventLoops = v;
+    return this;
+  }
+  public boolean cds() { return cds; }
+  public Config setCds(boolean v) { this.cds = v; return this; }
+  /** Extra JVM options for every runner (say {@code -XX:+UseZGC}), after Ferry's own. */
+  public List<String> jvmOptions() { return jvmOptions; }
+  public Config setJvmOptions(List<String> v) { this.jvmOptions = List.copyOf(v); return this; }
+  /** Where the runner's jar and class-data-sharing archive are kept: {@code run.cacheDir}, else {@code <dataDir>/cache}. */
+  public Path cacheDir() { return cacheDir != null ? cacheDir : dataDir.resolve("cache"); }
+  public Config setCacheDir(Path v) { this.cacheDir = v; return this; }
   public Config setThreading(String threading) {
     if (!"worker".equals(threading) && !"event-loop".equals(threading)) {
       throw new IllegalArgumentException("run.threading must be worker or event-loop, not " + threading);

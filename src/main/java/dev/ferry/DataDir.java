@@ -38,6 +38,8 @@ public record DataDir(Path root) {
   public Path artifacts(String service) { return root.resolve("artifacts").resolve(service); }
   public Path sdk() { return root.resolve("sdk"); }
   public Path resolutions() { return root.resolve("resolutions"); }
+  /** One directory per runner process: its socket, its JVM's output, its registry entry. */
+  public Path runners() { return root.resolve("runners"); }
   /** The ledger's SQLite file. */
   public Path ledger() { return root.resolve("ledger.db"); }
   /** The generated API token (mode 0600), when none is configured. */

@@ -17,10 +17,10 @@ import dev.ferry.deployment.Transitions;
 import dev.ferry.load.Loader;
 import dev.ferry.proxy.Proxy;
 import dev.ferry.proxy.Routes;
-import dev.ferry.run.ServiceLogCapture;
 import dev.ferry.run.Reactivator;
 import dev.ferry.run.Retention;
-import dev.ferry.run.Leaks;
+import dev.ferry.run.Runners;
+import dev.ferry.run.LiveStatus;
 import dev.ferry.run.ServiceRuntime;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -36,13 +36,16 @@ import io.vertx.micrometer.MicrometerMetricsOptions;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.List;
 
 /**
- * One running Ferry: the pipeline's verticles on one Vert.x, deployed in the order a deployment
- * flows (recorder, builder, loader, runtime, proxy, API) and undeployed in reverse. Once up, it
- * activates again every service the ledger says was deployed (see {@link Reactivator#restore}).
+ * One running Ferry's control plane: the pipeline's verticles on one Vert.x of its own (recorder,
+ * builder, runtime and its runners, loader, proxy, API), undeployed in reverse; service code runs
+ * only in runner processes. Once up, it adopts the runners a previous control plane left serving
+ * and activates again every other service the ledger says was deployed (see {@link Reactivator#restore}).
  */
 public final class Platform {
 
@@ -53,14 +56,13 @@ public final class Platform {
   private final Config config;
   private final DataDir dataDir;
   private final Routes routes = new Routes();
-  private final Leaks leaks = new Leaks();
+  private final LiveStatus live = new LiveStatus();
   private BuildQueue buildQueue;
   private final Deque<String> deployed = new ArrayDeque<>();
   private Recorder recorder;
   private ServiceRuntime runtime;
   private Proxy proxy;
   private Api api;
-  private ServiceLogCapture serviceLogs;
   private Ledger ledger;
   private ApiToken token;
   private Reactivator reactivator;
@@ -114,31 +116,35 @@ public final class Platform {
     Transitions.registerCodec(vertx);
     Transitions transitions = new Transitions(vertx, this::urlOf);
     DeploymentLog deploymentLog = new DeploymentLog(vertx);
+    List<Path>[] runnerClasspath = new List[1];
     return vertx.executeBlocking(() -> {
           dataDir.create();
           ledger = SqliteLedger.open(dataDir.ledger());
           token = ApiToken.resolve(config.token(), dataDir.token());
           buildQueue = new BuildQueue(config.buildQueueCapacity());
+          // services the ledger says serve are expected from the first request on: the proxy holds, never 404s them
+          for (var row : ledger.inState("deployed")) routes.expect(row.getString("service"), ServiceRuntime.RESTORE_EXPECTED_MS);
+          runnerClasspath[0] = SharedClasspath.runnerClasspath(config.cacheDir());
           return new ServiceCompiler(SharedClasspath.create(dataDir.sdk()));
         })
         .compose(compiler -> {
           recorder = new Recorder(ledger);
-          runtime = new ServiceRuntime(transitions, deploymentLog, routes, config.startTimeoutMs(), config.drainTimeoutMs(),
-              new Retention(dataDir, config.keepArtifacts()), config.workerThreading(), leaks);
+          Runners runners = new Runners(vertx, config, dataDir.runners(), runnerClasspath[0]);
+          runtime = new ServiceRuntime(transitions, deploymentLog, routes, config, new Retention(dataDir, config.keepArtifacts()), live,
+              runners);
           reactivator = new Reactivator(vertx, ledger, transitions, dataDir);
-          api = new Api(config, dataDir, recorder, transitions, reactivator, token, leaks, buildQueue);
-          serviceLogs = ServiceLogCapture.install(vertx);
+          api = new Api(config, dataDir, recorder, transitions, reactivator, token, live, buildQueue);
           return deploy(recorder)
               .compose(x -> deploy(new Builder(dataDir, transitions, deploymentLog, new SafeExtractor(config.extractMaxBytes(),
                   config.extractMaxEntries(), config.extractMaxNameLength()), compiler, resolver(), config.buildConcurrency(), buildQueue)
                   .withCache(new BuildCache(ledger))))
-              .compose(x -> deploy(new Loader(transitions, deploymentLog, new dev.ferry.load.BytecodePolicy(config.forbiddenCalls()))))
               .compose(x -> deploy(runtime))
-              // platform servers bind before any service deploys (see IsolatingThreadFactory)
+              .compose(x -> deploy(new Loader(transitions, deploymentLog, new dev.ferry.load.BytecodePolicy(config.forbiddenCalls()),
+                  runners, config.startTimeoutMs())))
               .compose(x -> deployProxies())
               .compose(x -> deploy(api));
         })
-        .onSuccess(x -> restored = reactivator.restore()
+        .onSuccess(x -> restored = reactivator.restore(runtime)
             .onFailure(e -> log.error("Could not restore the services of the ledger", e)))
         .recover(e -> close().transform(x -> Future.failedFuture(e)))
         .mapEmpty();
@@ -147,7 +153,7 @@ public final class Platform {
   /** {@code proxy.instances} proxy verticles sharing the proxy port, one event loop each. */
   private Future<String> deployProxies() {
     java.util.function.Supplier<Deployable> next = () -> {
-      Proxy p = new Proxy(routes, config.domain(), config.host(), config.proxyPort(), config.proxyTimeoutMs());
+      Proxy p = new Proxy(routes, config.domain(), config.host(), config.proxyPort(), config.proxyTimeoutMs(), config.startTimeoutMs());
       if (proxy == null) proxy = p;
       return p;
     };
@@ -167,7 +173,6 @@ public final class Platform {
 
   /** Stops every service and the platform; closes Vert.x if the platform made it. */
   public Future<Void> close() {
-    if (serviceLogs != null) serviceLogs.close();
     Future<Void> f = Future.succeededFuture();
     while (!deployed.isEmpty()) {
       String id = deployed.pop();

@@ -25,12 +25,15 @@ import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A platform killed with SIGKILL and started again on its data dir serves what it served, from the ledger. */
 class RestartTest {
 
-  private static final Set<String> FINAL = Set.of("deployed", "error", "stopped", "deleted");
+  private static final Set<String> FINAL = Set.of("deployed", "error", "stopped", "deleted", "crashed");
+  /** How long runners left without a platform keep serving, in these tests. */
+  static final long ORPHAN_GRACE_MS = 4_000;
 
   /** {@code ferry server} in a child JVM, on fixed loopback ports and a data dir. */
   static final class Child implements AutoCloseable {
@@ -45,10 +48,14 @@ class RestartTest {
       this.apiPort = apiPort;
       this.proxyPort = proxyPort;
       this.http = http;
+      // the suite's runner cache, and a grace period a test can wait out
+      Path config = dataDir.resolveSibling("ferry.json");
+      Files.writeString(config, new JsonObject().put("run", new JsonObject().put("cacheDir", TestPlatform.RUNNER_CACHE.toString())
+          .put("orphanGraceMs", ORPHAN_GRACE_MS)).encode());
       String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
       process = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), "dev.ferry.Main", "server",
           "--host", "127.0.0.1", "--api-port", String.valueOf(apiPort), "--proxy-port", String.valueOf(proxyPort),
-          "--data-dir", dataDir.toString())
+          "--data-dir", dataDir.toString(), "--config", config.toString())
           .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
       while (true) {
@@ -84,12 +91,33 @@ class RestartTest {
 
     /** The deployment id {@code service} answers with through the proxy, or null if it does not answer. */
     String answeringId(String service) {
+      JsonObject answer = answer(service);
+      return answer == null ? null : answer.getString("deployment");
+    }
+
+    /** What {@code service} answers through the proxy, or null if it does not answer 200. */
+    JsonObject answer(String service) {
       try {
         HttpResponse<Buffer> r = http.get(proxyPort, "127.0.0.1", "/").putHeader("Host", service + ".localhost").send().await();
-        return r.statusCode() == 200 ? r.bodyAsJsonObject().getString("deployment") : null;
+        return r.statusCode() == 200 ? r.bodyAsJsonObject() : null;
       } catch (Exception e) {
         return null;
       }
+    }
+
+    /** Waits until every service of {@code ids} answers with its id; returns those that do. */
+    List<String> awaitAnswering(Map<String, String> ids) {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      List<String> answering = new ArrayList<>();
+      while (System.nanoTime() < deadline) {
+        answering.clear();
+        for (var e : ids.entrySet()) {
+          if (e.getValue().equals(answeringId(e.getKey()))) answering.add(e.getKey());
+        }
+        if (answering.size() == ids.size()) break;
+        TestPlatform.sleep(50);
+      }
+      return answering;
     }
 
     void kill() throws InterruptedException {
@@ -112,8 +140,16 @@ class RestartTest {
     }
   }
 
+  /** Services deployed on a first platform, killed with SIGKILL: their ids, pids and histories. */
+  private record Before(Map<String, String> ids, Map<String, Long> pids, Map<String, JsonArray> histories, String token) {
+  }
+
+  private static Before deployAndKill(Child first) throws Exception {
+    return deployAndKillWith(first, new ArrayList<>());
+  }
+
   @Test
-  void after_sigkill_and_start_on_the_same_data_dir_every_service_answers_with_its_id_and_history() throws Exception {
+  void after_sigkill_the_restarted_platform_adopts_the_runners_still_serving_without_restarting_them() throws Exception {
     Path dir = Files.createTempDirectory("ferry-restart");
     Path data = dir.resolve("data");
     Path log = dir.resolve("server.log");
@@ -123,54 +159,116 @@ class RestartTest {
     WebClient http = WebClient.create(vertx, new WebClientOptions().setKeepAlive(false));
     Child second = null;
     try {
-      Map<String, String> ids = new LinkedHashMap<>();
-      Map<String, JsonArray> histories = new LinkedHashMap<>();
-      String firstToken;
+      Before before;
       try (Child first = new Child(data, api, proxy, log, http)) {
-        first.deploy("hello", "alpha");
-        ids.put("alpha", first.deploy("hello", "alpha").getString("id"));
-        ids.put("beta", first.deploy("hello", "beta").getString("id"));
-        ids.put("gamma", first.deploy("slow-ready", "gamma").getString("id"));
-        for (var e : ids.entrySet()) {
-          assertEquals(e.getValue(), first.answeringId(e.getKey()));
-          histories.put(e.getKey(), first.get("/api/v1/services/" + e.getKey() + "/deployments").getJsonArray("deployments"));
-        }
-        assertEquals(2, histories.get("alpha").size());
-        firstToken = first.token;
-        first.kill();
+        before = deployAndKill(first);
       }
+      // the services outlive their control plane
+      for (long pid : before.pids.values()) assertTrue(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "runner " + pid);
 
       second = new Child(data, api, proxy, log, http);
-      assertEquals(firstToken, second.token, "the generated API token is kept across restarts");
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-      List<String> answering = new ArrayList<>();
-      while (System.nanoTime() < deadline) {
-        answering.clear();
-        for (var e : ids.entrySet()) {
-          if (e.getValue().equals(second.answeringId(e.getKey()))) answering.add(e.getKey());
-        }
-        if (answering.size() == ids.size()) break;
-        TestPlatform.sleep(50);
+      assertEquals(before.token, second.token, "the generated API token is kept across restarts");
+      assertEquals(List.copyOf(before.ids.keySet()), second.awaitAnswering(before.ids), "services answering with their ids after the restart");
+      for (var e : before.pids.entrySet()) {
+        assertEquals(e.getValue(), second.answer(e.getKey()).getLong("pid"), e.getKey() + " is served by the same runner process");
       }
-      assertEquals(List.copyOf(ids.keySet()), answering, "services answering with their ids after the restart");
-      for (var e : ids.entrySet()) {
-        JsonArray before = histories.get(e.getKey());
+      for (var e : before.ids.entrySet()) {
+        JsonArray was = before.histories.get(e.getKey());
         JsonArray after = second.get("/api/v1/services/" + e.getKey() + "/deployments").getJsonArray("deployments");
-        assertEquals(before.stream().map(d -> ((JsonObject) d).getString("id")).toList(),
+        assertEquals(was.stream().map(d -> ((JsonObject) d).getString("id")).toList(),
             after.stream().map(d -> ((JsonObject) d).getString("id")).toList());
         JsonObject current = after.getJsonObject(0);
         assertEquals("deployed", current.getString("state"));
-        // activated from the stored artifact: the same jar, reactivated, nothing rebuilt
-        assertEquals(before.getJsonObject(0).getJsonObject("artifact"), current.getJsonObject("artifact"));
-        assertTrue(current.getJsonObject("timeline").containsKey("reactivated"), current.encodePrettily());
+        assertFalse(current.getJsonObject("timeline").containsKey("reactivated"), "adopted, not activated again: " + current.encodePrettily());
         assertEquals(e.getValue(), second.get("/api/v1/services/" + e.getKey()).getJsonObject("current").getString("id"));
+        String deploymentLog = http.get(api, "127.0.0.1", "/api/v1/deployments/" + e.getValue() + "/logs").bearerTokenAuthentication(second.token)
+            .send().await().bodyAsString();
+        assertTrue(deploymentLog.contains("Adopted after the platform restarted"), deploymentLog);
       }
       assertEquals("stopped", second.get("/api/v1/services/alpha/deployments").getJsonArray("deployments").getJsonObject(1).getString("state"));
+    } finally {
+      if (second != null) second.close();
+      http.close();
+      vertx.close().await();
+      TestPlatform.deleteTree(dir);
+    }
+  }
+
+  @Test
+  void after_sigkill_of_the_platform_and_its_runners_every_service_is_activated_again_from_its_stored_artifact() throws Exception {
+    Path dir = Files.createTempDirectory("ferry-restart");
+    Path data = dir.resolve("data");
+    Path log = dir.resolve("server.log");
+    int api = freePort();
+    int proxy = freePort();
+    Vertx vertx = Vertx.vertx();
+    WebClient http = WebClient.create(vertx, new WebClientOptions().setKeepAlive(false));
+    Child second = null;
+    try {
+      Before before;
+      try (Child first = new Child(data, api, proxy, log, http)) {
+        List<ProcessHandle> runners = new ArrayList<>();
+        before = deployAndKillWith(first, runners);
+        for (ProcessHandle r : runners) {
+          r.destroyForcibly();
+          r.onExit().get(10, TimeUnit.SECONDS);
+        }
+      }
+      second = new Child(data, api, proxy, log, http);
+      assertEquals(List.copyOf(before.ids.keySet()), second.awaitAnswering(before.ids), "services answering with their ids after the restart");
+      for (var e : before.ids.entrySet()) {
+        JsonArray was = before.histories.get(e.getKey());
+        JsonObject current = second.get("/api/v1/services/" + e.getKey() + "/deployments").getJsonArray("deployments").getJsonObject(0);
+        assertEquals("deployed", current.getString("state"));
+        // activated from the stored artifact: the same jar, reactivated, nothing rebuilt
+        assertEquals(was.getJsonObject(0).getJsonObject("artifact"), current.getJsonObject("artifact"));
+        assertTrue(current.getJsonObject("timeline").containsKey("reactivated"), current.encodePrettily());
+      }
+      for (var e : before.pids.entrySet()) assertNotEquals(e.getValue(), second.answer(e.getKey()).getLong("pid"), "a new runner");
       // the slow-ready service kept its readiness path: it answers only once ready
       HttpResponse<Buffer> gamma = http.get(proxy, "127.0.0.1", "/").putHeader("Host", "gamma.localhost").send().await();
       assertTrue(gamma.bodyAsJsonObject().getBoolean("ready"), gamma.bodyAsString());
     } finally {
       if (second != null) second.close();
+      http.close();
+      vertx.close().await();
+      TestPlatform.deleteTree(dir);
+    }
+  }
+
+  /** {@link #deployAndKill}, noting the runner processes the platform had (its children) before the kill. */
+  private static Before deployAndKillWith(Child first, List<ProcessHandle> runners) throws Exception {
+    Map<String, String> ids = new LinkedHashMap<>();
+    first.deploy("hello", "alpha");
+    ids.put("alpha", first.deploy("hello", "alpha").getString("id"));
+    ids.put("beta", first.deploy("hello", "beta").getString("id"));
+    ids.put("gamma", first.deploy("slow-ready", "gamma").getString("id"));
+    Map<String, JsonArray> histories = new LinkedHashMap<>();
+    for (String s : ids.keySet()) histories.put(s, first.get("/api/v1/services/" + s + "/deployments").getJsonArray("deployments"));
+    Map<String, Long> pids = new LinkedHashMap<>();
+    for (String s : List.of("alpha", "beta")) pids.put(s, first.answer(s).getLong("pid"));
+    runners.addAll(first.process.children().toList());
+    first.kill();
+    return new Before(ids, pids, histories, first.token);
+  }
+
+  @Test
+  void runners_no_platform_adopts_exit_after_the_grace_period() throws Exception {
+    Path dir = Files.createTempDirectory("ferry-orphans");
+    Path data = dir.resolve("data");
+    Vertx vertx = Vertx.vertx();
+    WebClient http = WebClient.create(vertx, new WebClientOptions().setKeepAlive(false));
+    try (Child first = new Child(data, freePort(), freePort(), dir.resolve("server.log"), http)) {
+      first.deploy("hello", "alpha");
+      List<ProcessHandle> runners = first.process.children().toList();
+      assertFalse(runners.isEmpty(), "the platform runs its services (and warm runners) as child processes");
+      first.kill();
+      long killed = System.nanoTime();
+      for (ProcessHandle r : runners) r.onExit().get(ORPHAN_GRACE_MS + 10_000, TimeUnit.MILLISECONDS);
+      long waited = (System.nanoTime() - killed) / 1_000_000;
+      assertTrue(waited >= ORPHAN_GRACE_MS - 1_000, "the runners waited out their grace period (" + waited + " ms) before exiting");
+      assertTrue(runners.stream().noneMatch(ProcessHandle::isAlive), "no runner outlives the grace period");
+    } finally {
       http.close();
       vertx.close().await();
       TestPlatform.deleteTree(dir);

@@ -31,6 +31,8 @@ public final class TestPlatform implements AutoCloseable {
   private static final Set<String> FINAL = Set.of("deployed", "error", "stopped", "deleted");
   /** The API token every test platform is started with, unless a test's tweak changes it. */
   public static final String TOKEN = "test-token-0123456789";
+  /** Where every test platform keeps the runner jar and its class-data-sharing archive. */
+  public static final Path RUNNER_CACHE = Path.of("target", "runner-cache").toAbsolutePath();
 
   public final Vertx vertx;
   public final Platform platform;
@@ -57,7 +59,9 @@ public final class TestPlatform implements AutoCloseable {
     try {
       Path dir = Files.createTempDirectory("ferry-test");
       Config config = new Config().setHost("127.0.0.1").setApiPort(0).setProxyPort(0).setDataDir(dir)
-          .setStartTimeoutMs(5_000).setDrainTimeoutMs(2_000).setToken(TOKEN);
+          .setStartTimeoutMs(10_000).setDrainTimeoutMs(2_000).setToken(TOKEN)
+          // one runner jar and class-data-sharing archive for the whole suite, made by the first platform
+          .setCacheDir(RUNNER_CACHE).setOrphanGraceMs(20_000);
       tweak.accept(config);
       Vertx vertx = Platform.newVertx();
       Platform p = Platform.start(vertx, config).await();
@@ -128,6 +132,15 @@ public final class TestPlatform implements AutoCloseable {
       sleep(20);
     } while (System.nanoTime() < deadline);
     return d;
+  }
+
+  /** Waits until exactly {@code n} deployments have a runner (a replaced one is stopped after its drain). */
+  public void awaitRunning(int n) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (platform.runtime().runningCount() != n) {
+      if (System.nanoTime() > deadline) throw new AssertionError("running: " + platform.runtime().runningCount() + ", wanted " + n);
+      sleep(20);
+    }
   }
 
   /** Packs {@code dir} (any service tree) into a tar.gz in the temp dir. */

@@ -51,7 +51,7 @@ class ZeroDowntimeTest {
       assertTrue(seen.size() > 10, "answers came from " + seen);
       String current = ferry.api(HttpMethod.GET, "/api/v1/services/steady").bodyAsJsonObject().getJsonObject("current").getString("id");
       assertEquals(ids.get(ids.size() - 3), current);
-      assertEquals(1, ferry.platform.runtime().runningCount());
+      ferry.awaitRunning(1);
     }
   }
 

@@ -9,7 +9,7 @@ import dev.ferry.deployment.DeploymentState.Queued;
 import dev.ferry.deployment.Ledger;
 import dev.ferry.deployment.Recorder;
 import dev.ferry.deployment.Transitions;
-import dev.ferry.run.Leaks;
+import dev.ferry.run.LiveStatus;
 import dev.ferry.run.Reactivator;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -51,15 +51,15 @@ public final class Api extends VerticleBase {
   private final Transitions transitions;
   private final Reactivator reactivator;
   private final ApiToken token;
-  private final Leaks leaks;
+  private final LiveStatus live;
   private final BuildQueue queue;
   private HttpServer server;
 
   public Api(Config config, DataDir dataDir, Recorder recorder, Transitions transitions, Reactivator reactivator, ApiToken token,
-             Leaks leaks, BuildQueue queue) {
+             LiveStatus live, BuildQueue queue) {
     this.config = config;
     this.queue = queue;
-    this.leaks = leaks;
+    this.live = live;
     this.token = token;
     this.reactivator = reactivator;
     this.dataDir = dataDir;
@@ -83,6 +83,7 @@ public final class Api extends VerticleBase {
     router.get("/api/v1/services/:name/deployments").handler(this::listDeployments);
     router.get("/api/v1/deployments/:id").handler(this::getDeployment);
     router.post("/api/v1/services/:name/rollback").handler(this::rollback);
+    router.post("/api/v1/services/:name/restart").handler(this::restart);
     router.route("/api/*").handler(ctx -> error(ctx, 404, "not_found", "No such API route: " + ctx.request().method() + " " + ctx.request().path()));
     router.errorHandler(500, ctx -> {
       log.error("API failure on {}", ctx.request().path(), ctx.failure());
@@ -207,7 +208,7 @@ public final class Api extends VerticleBase {
 
   private void getService(RoutingContext ctx) {
     String name = ctx.pathParam("name");
-    read(ctx, () -> ledger.service(name).map(s -> withLeaks(s, leaks.ofService(name))).orElse(null), "No service named " + name);
+    read(ctx, () -> ledger.service(name).map(s -> live.addToService(s, name)).orElse(null), "No service named " + name);
   }
 
   private void listDeployments(RoutingContext ctx) {
@@ -220,7 +221,7 @@ public final class Api extends VerticleBase {
 
   private void getDeployment(RoutingContext ctx) {
     String id = ctx.pathParam("id");
-    read(ctx, () -> ledger.deployment(id).map(d -> withLeaks(d, leaks.ofDeployment(id))).orElse(null), "No deployment " + id);
+    read(ctx, () -> ledger.deployment(id).map(d -> live.addTo(d, id)).orElse(null), "No deployment " + id);
   }
 
   private void deleteService(RoutingContext ctx) {
@@ -232,8 +233,10 @@ public final class Api extends VerticleBase {
       } else if (ar.result().isEmpty()) {
         error(ctx, 404, "not_found", "No service named " + name);
       } else {
+        // answered once the deletion is in the ledger, so a read that follows sees it
         vertx.eventBus().<Integer>request(Addresses.DELETE, name)
-            .onSuccess(m -> ctx.json(new JsonObject().put("service", name).put("deleted", true).put("undeployed", m.body())))
+            .compose(m -> vertx.eventBus().request(Addresses.FLUSH, null).map(m.body()))
+            .onSuccess(n -> ctx.json(new JsonObject().put("service", name).put("deleted", true).put("undeployed", n)))
             .onFailure(ctx::fail);
       }
     });
@@ -251,22 +254,29 @@ public final class Api extends VerticleBase {
         error(ctx, 400, "bad_request", "The body must be empty or {\"deployment\": \"<id>\"}");
         return;
       }
-      reactivator.rollback(name, id)
-          .compose(d -> recorder.recorded(d).map(d))
-          .onSuccess(d -> ctx.response().setStatusCode(202)
-              .putHeader(HttpHeaders.LOCATION, "/api/v1/deployments/" + d.id())
-              .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-              .end(transitions.json(d).encode()))
-          .onFailure(e -> {
-            if (e instanceof Reactivator.Refused r) error(ctx, r.status(), r.code(), r.getMessage());
-            else ctx.fail(e);
-          });
+      activated(ctx, reactivator.rollback(name, id));
     });
   }
 
-  /** Adds {@code leaks} (threads a stopped deployment left running) when there are any. */
-  private static JsonObject withLeaks(JsonObject status, JsonArray leaked) {
-    return leaked.isEmpty() ? status : status.put("leaks", leaked);
+  /** Starts a crashed service again (its newest deployment, which crashed), without rebuilding. */
+  private void restart(RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    if (!validName(ctx, name)) return;
+    activated(ctx, reactivator.restart(name));
+  }
+
+  /** Answers 202 with a deployment activated again, once recorded; or the reason it could not be. */
+  private void activated(RoutingContext ctx, Future<Deployment> activation) {
+    activation
+        .compose(d -> recorder.recorded(d).map(d))
+        .onSuccess(d -> ctx.response().setStatusCode(202)
+            .putHeader(HttpHeaders.LOCATION, "/api/v1/deployments/" + d.id())
+            .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+            .end(transitions.json(d).encode()))
+        .onFailure(e -> {
+          if (e instanceof Reactivator.Refused r) error(ctx, r.status(), r.code(), r.getMessage());
+          else ctx.fail(e);
+        });
   }
 
   /** Answers with what {@code query} returns, read off the event loop (the ledger may block). */

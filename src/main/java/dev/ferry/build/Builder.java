@@ -133,7 +133,7 @@ public final class Builder extends VerticleBase {
       buildLog.info(d.id(), "package", "Packed artifact " + jar.getFileName() + " (sha256 " + sha.substring(0, 12) + ")");
       log.info("Built {} ({}) in {} ms", d.service(), d.id(), (System.nanoTime() - t0) / 1_000_000);
       return new Artifact(jar, resolution.bundled(), sha, resolution.mainVerticle())
-          .with(sourceHash, resolution.readinessPath().orElse(null));
+          .with(sourceHash, resolution.readinessPath().orElse(null), resolution.settings());
     } catch (IOException e) {
       throw new StageException("Build failed: " + e, e);
     } finally {

@@ -189,7 +189,7 @@ public final class DependencyResolver implements AutoCloseable {
       }
     }
     return new Resolution(pom.mainVerticle(), pom.readinessPath(), release, pom.parameters(), bundled, compileOnly, processorPath,
-        pom.processorNames(), onClasspath, warnings);
+        pom.processorNames(), onClasspath, warnings, pom.runSettings());
   }
 
   private List<ArtifactResult> resolve(Context ctx, RepositorySystemSession session, List<Dependency> dependencies,

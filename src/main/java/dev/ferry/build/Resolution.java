@@ -1,5 +1,6 @@
 package dev.ferry.build;
 
+import dev.ferry.deployment.RunSettings;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -17,14 +18,14 @@ import java.util.stream.Stream;
  */
 record Resolution(Optional<String> mainVerticle, Optional<String> readinessPath, int release, boolean parameters, List<Path> bundled,
                   List<Path> compileOnly, List<Path> processorPath, List<String> processors,
-                  boolean processorsOnClasspath, List<String> warnings) {
+                  boolean processorsOnClasspath, List<String> warnings, RunSettings settings) {
 
   /** The release a service compiles for when its pom does not say. */
   static final int DEFAULT_RELEASE = 17;
 
   /** A service without a pom: the platform's defaults, nothing to resolve. */
   static final Resolution NONE = new Resolution(Optional.empty(), Optional.empty(), DEFAULT_RELEASE, false, List.of(), List.of(), List.of(),
-      List.of(), false, List.of());
+      List.of(), false, List.of(), RunSettings.DEFAULT);
 
   Resolution {
     bundled = List.copyOf(bundled);
@@ -55,7 +56,8 @@ record Resolution(Optional<String> mainVerticle, Optional<String> readinessPath,
         .put("processorPath", paths(processorPath))
         .put("processors", new JsonArray(processors))
         .put("processorsOnClasspath", processorsOnClasspath)
-        .put("warnings", new JsonArray(warnings));
+        .put("warnings", new JsonArray(warnings))
+        .put("settings", settings.toJson());
   }
 
   static Resolution fromJson(JsonObject json) {
@@ -63,7 +65,7 @@ record Resolution(Optional<String> mainVerticle, Optional<String> readinessPath,
         Optional.ofNullable(json.getString("readinessPath")), json.getInteger("release"),
         json.getBoolean("parameters"), paths(json.getJsonArray("bundled")), paths(json.getJsonArray("compileOnly")),
         paths(json.getJsonArray("processorPath")), strings(json.getJsonArray("processors")),
-        json.getBoolean("processorsOnClasspath"), strings(json.getJsonArray("warnings")));
+        json.getBoolean("processorsOnClasspath"), strings(json.getJsonArray("warnings")), RunSettings.fromJson(json.getJsonObject("settings")));
   }
 
   private static JsonArray paths(List<Path> paths) {

@@ -70,6 +70,15 @@ final class ServicePom {
     return property("main.verticle");
   }
 
+  /** The {@code ferry.isolation}, {@code ferry.memoryMb} and {@code ferry.port} properties: how the service asks to be run. */
+  dev.ferry.deployment.RunSettings runSettings() throws StageException {
+    try {
+      return dev.ferry.deployment.RunSettings.fromProperties(this::property);
+    } catch (IllegalArgumentException e) {
+      throw new StageException("pom.xml: " + e.getMessage());
+    }
+  }
+
   /** The {@code ferry.readiness.path} property: the path the runtime probes before sending traffic. */
   Optional<String> readinessPath() {
     return property("ferry.readiness.path");

@@ -26,11 +26,11 @@ public final class SharedClasspath {
 
   /** One class from each shared library. */
   private static final List<String> ANCHORS = List.of(
-      "io.vertx.core.Vertx", "io.vertx.core.logging.Logger", "io.vertx.ext.web.Router",
+      "io.vertx.core.Vertx", "io.vertx.core.logging.Logger", "io.vertx.core.internal.logging.LoggerFactory", "io.vertx.ext.web.Router",
       "io.vertx.ext.web.client.WebClient", "io.vertx.ext.web.codec.BodyCodec", "io.vertx.ext.auth.User",
       "io.vertx.ext.bridge.BridgeOptions", "io.vertx.uritemplate.UriTemplate", "io.vertx.httpproxy.HttpProxy",
       "com.fasterxml.jackson.core.JsonFactory",
-      "io.netty.util.concurrent.Future", "io.netty.buffer.ByteBuf", "io.netty.channel.Channel",
+      "io.netty.util.concurrent.Future", "io.netty.buffer.ByteBuf", "io.netty.channel.Channel", "io.netty.channel.unix.DomainSocketAddress",
       "io.netty.handler.codec.ByteToMessageDecoder", "io.netty.handler.codec.http.HttpHeaders",
       "io.netty.handler.codec.http2.Http2Headers", "io.netty.handler.ssl.SslContext",
       "io.netty.resolver.AddressResolver", "io.netty.handler.proxy.ProxyHandler",
@@ -38,12 +38,20 @@ public final class SharedClasspath {
       "io.netty.handler.codec.dns.DnsRecord", "io.netty.handler.codec.compression.ZlibEncoder");
 
   private static final String SDK_PATH = "dev/ferry/sdk/";
+  private static final String RUNNER_PATH = "dev/ferry/runner/";
 
   private SharedClasspath() {
   }
 
   /** The shared jars plus an SDK jar written to {@code workDir}. */
   public static List<Path> create(Path workDir) throws IOException {
+    List<Path> paths = new ArrayList<>(libraries());
+    paths.add(writeSdkJar(workDir.resolve("ferry-sdk.jar")));
+    return List.copyOf(paths);
+  }
+
+  /** The jars of the libraries shared with services. */
+  private static List<Path> libraries() {
     Set<Path> paths = new LinkedHashSet<>();
     ClassLoader cl = SharedClasspath.class.getClassLoader();
     for (String anchor : ANCHORS) {
@@ -53,8 +61,50 @@ public final class SharedClasspath {
         // a library the platform does not carry; services cannot use it either
       }
     }
-    paths.add(writeSdkJar(workDir.resolve("ferry-sdk.jar")));
     return List.copyOf(paths);
+  }
+
+  /**
+   * A runner process's classpath: a jar of the runner's own classes and the SDK (named after its
+   * content, so it is written once and a class-data-sharing archive made against it stays valid),
+   * ASM (the runner rewrites service bytecode), and the shared libraries. Nothing else of the platform.
+   */
+  public static List<Path> runnerClasspath(Path cacheDir) throws IOException {
+    List<Path> paths = new ArrayList<>();
+    paths.add(writeRunnerJar(cacheDir));
+    paths.add(codeSource(org.objectweb.asm.ClassReader.class));
+    paths.addAll(libraries());
+    return List.copyOf(paths);
+  }
+
+  private static Path writeRunnerJar(Path cacheDir) throws IOException {
+    Files.createDirectories(cacheDir);
+    Path tmp = Files.createTempFile(cacheDir, "runner", ".jar.tmp");
+    try {
+      try (OutputStream os = Files.newOutputStream(tmp); JarOutputStream out = new JarOutputStream(os)) {
+        copyPackages(codeSource(dev.ferry.runner.RunnerMain.class), out, RUNNER_PATH, SDK_PATH);
+      }
+      String sha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(tmp)));
+      Path jar = cacheDir.resolve("runner-" + sha.substring(0, 16) + ".jar");
+      if (Files.isRegularFile(jar)) return jar;
+      Files.move(tmp, jar, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      return jar;
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+  }
+
+  /** Copies the class files of {@code packages} (paths like {@code dev/ferry/sdk/}) from {@code source}, a jar or a directory. */
+  private static void copyPackages(Path source, JarOutputStream out, String... packages) throws IOException {
+    if (Files.isDirectory(source)) {
+      for (String p : packages) copyTree(source, source.resolve(p), out);
+    } else {
+      try (FileSystem fs = FileSystems.newFileSystem(source)) {
+        for (String p : packages) copyTree(fs.getPath("/"), fs.getPath("/" + p), out);
+      }
+    }
   }
 
   static Path codeSource(Class<?> c) {
@@ -71,13 +121,7 @@ public final class SharedClasspath {
     Files.createDirectories(jar.getParent());
     Path tmp = Files.createTempFile(jar.getParent(), "sdk", ".jar");
     try (OutputStream os = Files.newOutputStream(tmp); JarOutputStream out = new JarOutputStream(os)) {
-      if (Files.isDirectory(source)) {
-        copyTree(source, source.resolve(SDK_PATH), out);
-      } else {
-        try (FileSystem fs = FileSystems.newFileSystem(source)) {
-          copyTree(fs.getPath("/"), fs.getPath("/" + SDK_PATH), out);
-        }
-      }
+      copyPackages(source, out, SDK_PATH);
     }
     Files.move(tmp, jar, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
     return jar;
@@ -89,7 +133,10 @@ public final class SharedClasspath {
       s.filter(Files::isRegularFile).sorted().forEach(files::add);
     }
     for (Path f : files) {
-      out.putNextEntry(new JarEntry(root.relativize(f).toString().replace('\\', '/')));
+      JarEntry entry = new JarEntry(root.relativize(f).toString().replace('\\', '/'));
+      // a fixed time: the same classes give the same jar, byte for byte
+      entry.setTime(0);
+      out.putNextEntry(entry);
       try (InputStream in = Files.newInputStream(f)) {
         in.transferTo(out);
       }

@@ -60,12 +60,12 @@ public record Deployment(String id, String service, Instant createdAt, Instant u
   }
 
   /**
-   * A stopped deployment's artifact, activated again (on rollback or restart): back to
+   * A stopped or crashed deployment's artifact, activated again (on rollback or restart): back to
    * {@code built}, its timeline marked {@code reactivated}, so it wins over anything requested before.
    */
   public Deployment reactivated() {
     if (artifact == null) throw new IllegalStateException("Deployment " + id + " has no artifact");
-    Deployment d = to(new DeploymentState.Stopped().reactivated(artifact));
+    Deployment d = to(new DeploymentState.Built(artifact));
     Map<String, Instant> t = new LinkedHashMap<>(d.timeline);
     t.put(REACTIVATED, d.updatedAt);
     return new Deployment(id, service, createdAt, d.updatedAt, d.state, artifact, t);
@@ -110,6 +110,10 @@ public record Deployment(String id, String service, Instant createdAt, Instant u
     }
     if (state instanceof DeploymentState.Deployed d) {
       json.put("url", url).put("port", d.port());
+    }
+    if (state instanceof DeploymentState.Crashed c) {
+      json.put("causes", new io.vertx.core.json.JsonArray(c.causes()))
+          .put("error", "Crashed " + c.causes().size() + " times in a row; the last: " + c.causes().get(c.causes().size() - 1));
     }
     return json;
   }

@@ -1,6 +1,7 @@
 package dev.ferry.deployment;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -9,7 +10,8 @@ import java.util.Objects;
  *
  * <pre>
  * Queued ─► Built ─► Loaded ─► Deployed ─► Stopped ─► (Built again on rollback)
- *    └────────┴────────┴──► Error          └─► Deleted
+ *    └────────┴────────┴──► Error          ├─► Crashed ─► (Built again on rollback or restart)
+ *                                          └─► Deleted
  * </pre>
  */
 public sealed interface DeploymentState {
@@ -46,28 +48,43 @@ public sealed interface DeploymentState {
 
     public String name() { return "built"; }
 
-    public Loaded loaded(ClassLoader loader, String verticleClass) { return new Loaded(artifact, loader, verticleClass); }
+    public Loaded loaded(String runner, String verticleClass) { return new Loaded(artifact, runner, verticleClass); }
   }
 
-  /** The service's own classloader and the verticle class to deploy. */
-  record Loaded(Artifact artifact, ClassLoader loader, String verticleClass) implements DeploymentState {
+  /** The runner holding the service's classloader, and the entry verticle class it found there. */
+  record Loaded(Artifact artifact, String runner, String verticleClass) implements DeploymentState {
     public Loaded {
-      Objects.requireNonNull(loader, "loader");
+      Objects.requireNonNull(runner, "runner");
       Objects.requireNonNull(verticleClass, "verticleClass");
     }
 
     public String name() { return "loaded"; }
 
-    public Deployed deployed(int port, String vertxDeploymentId) { return new Deployed(port, vertxDeploymentId); }
+    public Deployed deployed(int port) { return new Deployed(port, runner); }
   }
 
-  /** Running on {@code port} as Vert.x deployment {@code vertxDeploymentId}. */
-  record Deployed(int port, String vertxDeploymentId) implements DeploymentState {
+  /** Running in runner {@code runner}, its servers on {@code port} (the one the proxy routes to). */
+  record Deployed(int port, String runner) implements DeploymentState {
     public String name() { return "deployed"; }
 
     public Stopped stopped() { return new Stopped(); }
 
     public Deleted deleted() { return new Deleted(); }
+
+    /** Its runner crashed too often to be restarted again; {@code causes} are the last crashes' exit causes. */
+    public Crashed crashed(List<String> causes) { return new Crashed(causes); }
+  }
+
+  /** The runner crashed too often in a short time to be restarted; its artifact may be activated again. */
+  record Crashed(List<String> causes) implements DeploymentState {
+    public Crashed {
+      causes = List.copyOf(causes);
+      if (causes.isEmpty()) throw new IllegalArgumentException("a crash has a cause");
+    }
+
+    public String name() { return "crashed"; }
+
+    public Built reactivated(Artifact artifact) { return new Built(artifact); }
   }
 
   /** The stage that failed and a message a person can act on. */

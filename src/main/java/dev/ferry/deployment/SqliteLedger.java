@@ -35,15 +35,15 @@ public final class SqliteLedger implements Ledger {
   private static final Logger log = LoggerFactory.getLogger(SqliteLedger.class);
 
   /** The schema's migrations, in order; version N is the N-th. Never edit one that shipped: add one. */
-  static final List<String> MIGRATIONS = List.of("001-ledger.sql");
+  static final List<String> MIGRATIONS = List.of("001-ledger.sql", "002-runners.sql");
   /** Stage timestamps kept in columns of their own ({@code <stage>_at}). */
   private static final List<String> STAGES = List.of("queued", "built", "loaded", "deployed", "stopped", "error",
-      "deleted", Deployment.REACTIVATED);
+      "deleted", "crashed", Deployment.REACTIVATED);
   /** Fixed-width timestamps, so that text order is time order. */
   private static final DateTimeFormatter TS = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
   private static final String COLUMNS = "id, service, state, created_at, updated_at, queued_at, built_at, loaded_at, "
-      + "deployed_at, stopped_at, error_at, deleted_at, reactivated_at, error_stage, error, artifact_path, "
-      + "artifact_sha256, entry, dependencies, source_hash, readiness_path, port, url";
+      + "deployed_at, stopped_at, error_at, deleted_at, crashed_at, reactivated_at, error_stage, error, artifact_path, "
+      + "artifact_sha256, entry, dependencies, source_hash, readiness_path, port, url, run_settings, crash_causes";
 
   private final Path file;
   private final Connection db;
@@ -186,6 +186,8 @@ public final class SqliteLedger implements Ledger {
     v.add(a == null ? null : a.getString("readinessPath"));
     v.add(e.getInteger("port"));
     v.add(e.getString("url"));
+    v.add(a == null ? null : a.getJsonObject("settings", new JsonObject()).encode());
+    v.add(e.getJsonArray("causes") == null ? null : e.getJsonArray("causes").encode());
     String marks = "?, ".repeat(v.size() - 1) + "?";
     StringBuilder set = new StringBuilder();
     for (String c : COLUMNS.split(", ")) {
@@ -302,10 +304,12 @@ public final class SqliteLedger implements Ledger {
     if (path != null) {
       json.put("artifact", new JsonObject().put("sha256", rs.getString("artifact_sha256")).put("path", path)
           .put("entry", rs.getString("entry")).put("dependencies", new JsonArray(rs.getString("dependencies")))
-          .put("sourceHash", rs.getString("source_hash")).put("readinessPath", rs.getString("readiness_path")));
+          .put("sourceHash", rs.getString("source_hash")).put("readinessPath", rs.getString("readiness_path"))
+          .put("settings", rs.getString("run_settings") == null ? new JsonObject() : new JsonObject(rs.getString("run_settings"))));
     }
     if ("error".equals(state)) json.put("stage", rs.getString("error_stage")).put("error", rs.getString("error"));
     if ("deployed".equals(state)) json.put("url", rs.getString("url")).put("port", rs.getInt("port"));
+    if ("crashed".equals(state)) json.put("causes", new JsonArray(rs.getString("crash_causes"))).put("error", rs.getString("error"));
     return json;
   }
 

@@ -1,26 +1,26 @@
 package dev.ferry.load;
 
-import dev.ferry.deployment.StageException;
 import dev.ferry.deployment.Addresses;
-import dev.ferry.deployment.Artifact;
 import dev.ferry.deployment.Deployment;
 import dev.ferry.deployment.DeploymentLog;
 import dev.ferry.deployment.DeploymentState.Built;
+import dev.ferry.deployment.StageException;
 import dev.ferry.deployment.Transitions;
+import dev.ferry.run.Runner;
+import dev.ferry.run.Runners;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
  * Consumes {@code ferry.load}: checks a built deployment's bytecode against the
- * {@link BytecodePolicy}, gives it its own classloader and finds its entry.
+ * {@link BytecodePolicy} (here, reading class files: no service code runs in the control plane),
+ * then gives it a runner, which opens the artifact in a classloader of its own and finds the entry
+ * verticle without initialising any class.
  */
 public final class Loader extends VerticleBase {
 
@@ -29,11 +29,15 @@ public final class Loader extends VerticleBase {
   private final Transitions transitions;
   private final DeploymentLog deploymentLog;
   private final BytecodePolicy policy;
+  private final Runners runners;
+  private final long timeoutMs;
 
-  public Loader(Transitions transitions, DeploymentLog deploymentLog, BytecodePolicy policy) {
+  public Loader(Transitions transitions, DeploymentLog deploymentLog, BytecodePolicy policy, Runners runners, long timeoutMs) {
     this.transitions = transitions;
     this.deploymentLog = deploymentLog;
     this.policy = policy;
+    this.runners = runners;
+    this.timeoutMs = timeoutMs;
   }
 
   @Override
@@ -47,46 +51,31 @@ public final class Loader extends VerticleBase {
       log.error("Loader got {} in state {}", d.id(), d.state().name());
       return;
     }
-    vertx.executeBlocking(() -> load(d.service(), built.artifact()), false).onComplete(ar -> {
-      if (ar.succeeded()) {
-        deploymentLog.info(d.id(), "load", "Entry verticle: " + ar.result().verticle());
-        Deployment loaded = transitions.publish(d, built.loaded(ar.result().loader(), ar.result().verticle()));
-        vertx.eventBus().send(Addresses.RUN, loaded);
-      } else {
-        Throwable e = ar.cause();
-        if (!(e instanceof StageException)) log.error("Load of {} failed unexpectedly", d.id(), e);
-        deploymentLog.error(d.id(), "load", String.valueOf(e.getMessage()));
-        transitions.publish(d, built.failed("load", e instanceof StageException ? e.getMessage() : "Internal load failure: " + e));
-      }
-    });
-  }
-
-  private record Result(ServiceClassLoader loader, String verticle) {
-  }
-
-  private Result load(String service, Artifact artifact) throws StageException {
-    List<Path> jars = new ArrayList<>();
-    jars.add(artifact.jar());
-    jars.addAll(artifact.dependencies());
     // the service's own classes: libraries it bundles (FreeMarker has Runtime.exec) are the author's choice
-    policy.check(List.of(artifact.jar()));
-    ServiceClassLoader loader = new ServiceClassLoader(service, jars, Loader.class.getClassLoader());
-    try {
-      return new Result(loader, EntryFinder.find(loader, artifact.jar(), artifact.entry()));
-    } catch (StageException | RuntimeException e) {
-      close(loader);
-      throw e;
-    }
+    vertx.executeBlocking(() -> {
+          policy.check(List.of(built.artifact().jar()));
+          return null;
+        }, false)
+        .compose(x -> runners.acquire(built.artifact().settings()))
+        .compose(runner -> runner.load(d.id(), d.service(), built.artifact(), timeoutMs)
+            .map(entry -> new Loaded(runner, entry))
+            .onFailure(e -> runners.release(runner, 1_000)))
+        .onComplete(ar -> {
+          if (ar.succeeded()) {
+            Runner runner = ar.result().runner();
+            deploymentLog.info(d.id(), "load", "Entry verticle: " + ar.result().entry() + ", loaded in " + runner);
+            Deployment loaded = transitions.publish(d, built.loaded(runner.id(), ar.result().entry()));
+            vertx.eventBus().send(Addresses.RUN, loaded);
+          } else {
+            Throwable e = ar.cause();
+            boolean expected = e instanceof StageException || e instanceof Runner.Refused;
+            if (!expected) log.error("Load of {} failed unexpectedly", d.id(), e);
+            deploymentLog.error(d.id(), "load", String.valueOf(e.getMessage()));
+            transitions.publish(d, built.failed("load", expected ? e.getMessage() : "Internal load failure: " + e));
+          }
+        });
   }
 
-  /** Closes a loader's jars; the loader itself goes once nothing refers to it. */
-  public static void close(ClassLoader loader) {
-    if (loader instanceof ServiceClassLoader s) {
-      try {
-        s.close();
-      } catch (IOException e) {
-        log.warn("Could not close {}", s, e);
-      }
-    }
+  private record Loaded(Runner runner, String entry) {
   }
 }

@@ -28,8 +28,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 /**
  * The proxy port: {@code Host: <service>.<domain>} goes to the service's current deployment, via
  * vertx-http-proxy (which also passes WebSocket upgrades through). Answers itself when it cannot
- * route: no Host 400, unknown service 404; a backend that fails is 502 (vertx-http-proxy), one that
- * sends nothing for {@code proxy.timeoutMs} is 504 and a warning naming the service.
+ * route: no Host 400, unknown service 404; a service on its way (being restored after a restart,
+ * or restarted after a crash) holds the request until it serves, or 503 with {@code Retry-After};
+ * a crashed one is 503; a backend that fails is 502 (vertx-http-proxy), one that sends nothing for
+ * {@code proxy.timeoutMs} is 504 and a warning naming the service.
  */
 public final class Proxy extends VerticleBase {
 
@@ -40,11 +42,14 @@ public final class Proxy extends VerticleBase {
   private final String host;
   private final int port;
   private final long timeoutMs;
+  private final long waitMs;
   private HttpServer server;
   private ProxyMeters meters;
 
-  public Proxy(Routes routes, String domain, String host, int port, long timeoutMs) {
+  /** {@code waitMs}: how long a request for a service on its way (restored, restarted) waits for it before 503. */
+  public Proxy(Routes routes, String domain, String host, int port, long timeoutMs, long waitMs) {
     this.routes = routes;
+    this.waitMs = waitMs;
     this.domainSuffix = "." + domain.toLowerCase(Locale.ROOT);
     this.host = host;
     this.port = port;
@@ -84,11 +89,25 @@ public final class Proxy extends VerticleBase {
           : "Host " + req.authority().host() + " is not <service>" + domainSuffix);
       return;
     }
-    Routes.Backend backend = routes.get(service);
-    if (backend == null) {
-      error(req.response(), 404, "not_found", "No service named " + service + " is deployed");
+    if (routes.get(service) != null) {
+      forward(req, service, proxy);
       return;
     }
+    // on its way (restored after a restart, restarted after a crash) or down: never "no such service"
+    req.pause();
+    routes.await(service, waitMs).onComplete(ar -> {
+      if (ar.succeeded() && ar.result() != null) {
+        forward(req, service, proxy);
+      } else if (ar.failed()) {
+        req.response().putHeader("Retry-After", "5");
+        error(req.response(), 503, "unavailable", ar.cause().getMessage());
+      } else {
+        error(req.response(), 404, "not_found", "No service named " + service + " is deployed");
+      }
+    });
+  }
+
+  private void forward(HttpServerRequest req, String service, HttpProxy proxy) {
     long t0 = System.nanoTime();
     req.response().bodyEndHandler(v -> meters.record(service, req.response().getStatusCode(), System.nanoTime() - t0));
     proxy.handle(req);

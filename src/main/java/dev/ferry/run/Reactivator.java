@@ -65,17 +65,18 @@ public final class Reactivator {
   }
 
   /**
-   * After a restart: marks deployments caught mid-way as failed, and sends each service's current
-   * deployment to the loader again. Completes with the number of deployments sent.
+   * After a restart: marks deployments caught mid-way as failed; adopts each service's current
+   * deployment where its runner still serves it (nothing restarts), and sends the others to the
+   * loader again. Completes with the number of services restored (adopted or sent).
    */
-  public Future<Integer> restore() {
+  public Future<Integer> restore(ServiceRuntime runtime) {
     return vertx.executeBlocking(() -> {
       for (JsonObject row : ledger.inState("queued", "built", "loaded")) interrupt(row);
       Map<String, List<JsonObject>> deployed = new LinkedHashMap<>();
       for (JsonObject row : ledger.inState("deployed")) {
         deployed.computeIfAbsent(row.getString("service"), s -> new ArrayList<>()).add(row);
       }
-      int sent = 0;
+      List<JsonObject> currents = new ArrayList<>();
       for (List<JsonObject> rows : deployed.values()) {
         // the one that went live last is current; a kill mid-swap may leave an older one marked deployed
         rows.sort(Comparator.comparing((JsonObject r) -> r.getJsonObject("timeline").getString("deployed", "")).reversed());
@@ -88,12 +89,17 @@ public final class Reactivator {
           transitions.publish(d, new DeploymentState.Error("restart", missing.get()));
           continue;
         }
-        activate(rows.get(0));
-        sent++;
+        currents.add(rows.get(0));
       }
-      if (sent > 0) log.info("Restoring {} services from their stored artifacts", sent);
-      return sent;
-    }, false);
+      return currents;
+    }, false).compose(currents -> runtime.adopt(currents).map(rest -> {
+      rest.forEach(this::activate);
+      if (!currents.isEmpty()) {
+        log.info("Restoring {} services: {} still served by their runners, {} started again from their stored artifacts",
+            currents.size(), currents.size() - rest.size(), rest.size());
+      }
+      return currents.size();
+    }));
   }
 
   private void interrupt(JsonObject row) {
@@ -135,12 +141,15 @@ public final class Reactivator {
               + ": only a deployment that served before (now stopped) can be rolled back to");
         }
       } else {
+        // older than what serves, or, when it crashed, than what crashed
+        String pivot = currentId != null ? currentId : history.stream().filter(d -> "crashed".equals(d.getString("state")))
+            .map(d -> d.getString("id")).findFirst().orElse(null);
         target = history.stream()
             .filter(Reactivator::servedBefore)
-            .filter(d -> currentId == null || d.getString("id").compareTo(currentId) < 0)
+            .filter(d -> pivot == null || d.getString("id").compareTo(pivot) < 0)
             .findFirst()
             .orElseThrow(() -> new Refused(409, "conflict", "Nothing to roll back to: " + service
-                + " has no stopped deployment older than " + (currentId == null ? "now" : currentId)));
+                + " has no stopped deployment older than " + (pivot == null ? "now" : pivot)));
       }
       target = stoppedOrRefused(target);
       Optional<String> missing = missingArtifact(target);
@@ -149,10 +158,28 @@ public final class Reactivator {
     }, false);
   }
 
-  /** Stopped, or replaced and still draining (deployed, not current): it served and can serve again. */
+  /**
+   * Starts a crashed service again: re-activates its newest deployment if that one crashed.
+   * Completes with the deployment, now {@code built}.
+   */
+  public Future<Deployment> restart(String service) {
+    return vertx.executeBlocking(() -> {
+      JsonObject svc = ledger.service(service).orElseThrow(() -> new Refused(404, "not_found", "No service named " + service));
+      JsonObject latest = svc.getJsonObject("latest");
+      if (latest == null || !"crashed".equals(latest.getString("state"))) {
+        throw new Refused(409, "conflict", "Service " + service + " has not crashed (its latest deployment is "
+            + (latest == null ? "none" : latest.getString("state")) + "): redeploy or roll back instead");
+      }
+      Optional<String> missing = missingArtifact(latest);
+      if (missing.isPresent()) throw new Refused(409, "conflict", missing.get());
+      return activate(latest);
+    }, false);
+  }
+
+  /** Stopped, crashed, or replaced and still draining (deployed, not current): it served and can serve again. */
   private static boolean servedBefore(JsonObject d) {
     String state = d.getString("state");
-    return "stopped".equals(state) || "deployed".equals(state) && d.getJsonObject("timeline", new JsonObject()).containsKey("deployed");
+    return "stopped".equals(state) || "crashed".equals(state) || "deployed".equals(state) && d.getJsonObject("timeline", new JsonObject()).containsKey("deployed");
   }
 
   /**
@@ -162,7 +189,7 @@ public final class Reactivator {
   private JsonObject stoppedOrRefused(JsonObject row) throws InterruptedException {
     String id = row.getString("id");
     long deadline = System.nanoTime() + DRAIN_WAIT.toNanos();
-    while (!"stopped".equals(row.getString("state"))) {
+    while (!"stopped".equals(row.getString("state")) && !"crashed".equals(row.getString("state"))) {
       if (System.nanoTime() > deadline) {
         throw new Refused(409, "conflict", "Deployment " + id + " is still " + row.getString("state") + "; try again when it has stopped");
       }

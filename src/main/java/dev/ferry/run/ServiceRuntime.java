@@ -1,5 +1,6 @@
 package dev.ferry.run;
 
+import dev.ferry.Config;
 import dev.ferry.deployment.Addresses;
 import dev.ferry.deployment.Artifact;
 import dev.ferry.deployment.Deployment;
@@ -8,99 +9,95 @@ import dev.ferry.deployment.DeploymentState;
 import dev.ferry.deployment.DeploymentState.Deployed;
 import dev.ferry.deployment.DeploymentState.Loaded;
 import dev.ferry.deployment.Transitions;
-import dev.ferry.load.Loader;
 import dev.ferry.proxy.Routes;
-import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
-import io.vertx.core.ThreadingModel;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.impl.VertxThread;
 import io.vertx.core.eventbus.Message;
-import io.vertx.core.http.HttpClient;
-import io.vertx.core.http.HttpClientOptions;
-import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.RequestOptions;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
-import java.util.Set;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.Set;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 
 /**
- * Consumes {@code ferry.run}: deploys a loaded service's verticle on a free loopback port, waits
- * until it answers, routes its service to it, then drains and undeploys the deployment it
- * replaced. Also answers {@code ferry.delete}. The newest deployment of a service always wins: one
- * that finishes after a newer one is already serving is stopped at once.
+ * Consumes {@code ferry.run}: starts a loaded deployment's verticle in its runner on a port of
+ * {@code run.portRange}, waits until it is ready, routes its service to it, then drains and stops
+ * the deployment it replaced (its runner exits). Supervises what runs: a runner that dies is
+ * restarted with backoff (see {@link Crashes}). Also answers {@code ferry.delete}. The newest
+ * deployment of a service always wins: one that finishes after a newer one is serving is stopped.
+ * Everything here runs on this verticle's context.
  */
 public final class ServiceRuntime extends VerticleBase {
 
   private static final Logger log = LoggerFactory.getLogger(ServiceRuntime.class);
   /** Services listen here; only the proxy reaches them. */
   public static final String SERVICE_HOST = "127.0.0.1";
-  /** How long a service's thread has to end after its interrupt before it is reported as a leak. */
-  static final long LEAK_GRACE_MS = 1_000;
+  /** How much longer than {@code run.startTimeoutMs} the control plane waits for a runner's own answer. */
+  static final long CHANNEL_SLACK_MS = 2_000;
+  /** How long the proxy holds requests for a service being restored after a restart before answering 503. */
+  public static final long RESTORE_EXPECTED_MS = 120_000;
 
   private final Transitions transitions;
   private final DeploymentLog deploymentLog;
   private final Routes routes;
-  private final long startTimeoutMs;
-  private final long drainTimeoutMs;
+  private final Config config;
   private final Retention retention;
-  private final boolean workerThreading;
-  private final Leaks leaks;
-  private final Map<String, Running> running = new ConcurrentHashMap<>();
-  private final Map<String, Instant> deletedAt = new ConcurrentHashMap<>();
-  private HttpClient probe;
+  private final LiveStatus live;
+  private final Runners runners;
+  private final PortRange ports;
+  private final Map<String, Running> running = new java.util.concurrent.ConcurrentHashMap<>();
+  private final Map<String, Instant> deletedAt = new HashMap<>();
+  private final Set<String> listening = new HashSet<>();
+  private Readiness readiness;
+  private io.vertx.core.Context context;
+  private Crashes crashes;
+  private RunnerMeters meters;
 
-  /** A deployment that is running: what is needed to stop it and let its classloader go. */
-  private record Running(Deployment deployment, Deployed state, ClassLoader loader) {
-  }
-
-  public ServiceRuntime(Transitions transitions, DeploymentLog deploymentLog, Routes routes, long startTimeoutMs, long drainTimeoutMs,
-                        Retention retention, boolean workerThreading, Leaks leaks) {
+  public ServiceRuntime(Transitions transitions, DeploymentLog deploymentLog, Routes routes, Config config, Retention retention,
+                        LiveStatus live, Runners runners) {
     this.transitions = transitions;
-    this.workerThreading = workerThreading;
-    this.leaks = leaks;
-    this.retention = retention;
     this.deploymentLog = deploymentLog;
     this.routes = routes;
-    this.startTimeoutMs = startTimeoutMs;
-    this.drainTimeoutMs = drainTimeoutMs;
+    this.config = config;
+    this.retention = retention;
+    this.live = live;
+    this.runners = runners;
+    this.ports = PortRange.parse(config.portRange());
   }
 
   @Override
   public Future<?> start() {
-    probe = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(false).setConnectTimeout(1000));
-    return Future.all(
+    context = vertx.getOrCreateContext();
+    ports.checkAgainstEphemeral();
+    readiness = new Readiness(vertx, config.startTimeoutMs());
+    crashes = new Crashes(this);
+    meters = new RunnerMeters(dev.ferry.Meters.registry(vertx), this);
+    return runners.start().compose(x -> Future.all(
         vertx.eventBus().<Deployment>consumer(Addresses.RUN, this::onLoaded).completion(),
-        vertx.eventBus().<String>consumer(Addresses.DELETE, this::onDelete).completion());
+        vertx.eventBus().<String>consumer(Addresses.DELETE, this::onDelete).completion()));
   }
 
   @Override
   public Future<?> stop() {
-    // services are child deployments of this verticle: Vert.x has undeployed them already
-    running.values().forEach(r -> Loader.close(r.loader()));
-    running.clear();
-    return probe.close();
+    return runners.close(config.drainTimeoutMs()).eventually(readiness::close);
   }
 
-  /** How many deployments are running now. */
+  /** How many deployments have a runner now (starting or serving). */
   public int runningCount() {
     return running.size();
   }
+
+  // ---- starting --------------------------------------------------------------------------------
 
   private void onLoaded(Message<Deployment> msg) {
     Deployment d = msg.body();
@@ -108,113 +105,73 @@ public final class ServiceRuntime extends VerticleBase {
       log.error("Runtime got {} in state {}", d.id(), d.state().name());
       return;
     }
+    Runner runner = runners.get(loaded.runner());
     Instant deleted = deletedAt.get(d.service());
-    if (deleted != null && deleted.isAfter(d.requestedAt())) {
-      Loader.close(loaded.loader());
-      transitions.publish(d, loaded.failed("deploy", "The service was deleted while this deployment was in progress"));
+    String refusal = runner == null ? "Its runner " + loaded.runner() + " is gone"
+        : deleted != null && deleted.isAfter(d.requestedAt()) ? "The service was deleted while this deployment was in progress" : null;
+    int port = refusal != null ? -1 : takePort();
+    if (refusal != null || port < 0) {
+      if (runner != null) runners.release(runner, config.drainTimeoutMs());
+      transitions.publish(d, loaded.failed("deploy", refusal != null ? refusal : "No free port left in run.portRange " + config.portRange()));
       return;
     }
-    int port;
+    Running r = new Running(d, loaded.artifact(), port, runner);
+    running.put(d.id(), r);
+    deploymentLog.info(d.id(), "deploy", "Starting " + loaded.verticleClass() + " in " + runner + " on port " + port);
+    startIn(r, runner)
+        .onSuccess(v -> activate(r, loaded))
+        .onFailure(e -> {
+          running.remove(d.id());
+          runners.release(runner, config.drainTimeoutMs());
+          ports.release(port);
+          // a runner that died while starting says why better than the channel it closed
+          String why = runner.ended().isComplete() ? "The " + runner + " " + runner.ended().result() : e.getMessage();
+          log.warn("Deployment {} of {} failed to start: {}", d.id(), d.service(), why);
+          deploymentLog.error(d.id(), "deploy", why);
+          transitions.publish(d, loaded.failed("deploy", why));
+        });
+  }
+
+  private int takePort() {
     try {
-      port = freePort();
-    } catch (IOException e) {
-      Loader.close(loaded.loader());
-      transitions.publish(d, loaded.failed("deploy", "No free port: " + e.getMessage()));
-      return;
+      return ports.take();
+    } catch (IllegalStateException e) {
+      return -1;
     }
-    JsonObject config = new JsonObject()
-        .put("http.port", port).put("http.host", SERVICE_HOST)
+  }
+
+  /** Starts {@code r}'s verticle in {@code runner} (where it is loaded) and waits until it is ready. */
+  Future<Void> startIn(Running r, Runner runner) {
+    listen(runner);
+    r.runner = runner;
+    r.bound = Promise.promise();
+    long deadline = System.currentTimeMillis() + config.startTimeoutMs();
+    Deployment d = r.deployment;
+    JsonObject serviceConfig = new JsonObject().put("http.port", r.port).put("http.host", SERVICE_HOST)
         .put("ferry.service", d.service()).put("ferry.deployment", d.id());
-    DeploymentOptions options = new DeploymentOptions()
-        .setConfig(config)
-        .setClassLoader(loaded.loader())
-        // its own worker pool, closed on undeploy, so no shared worker thread is born holding its loader
-        .setWorkerPoolName("ferry-" + d.service() + "-" + d.id())
-        .setWorkerPoolSize(4)
-        // worker: a handler that blocks holds up only this service, not the event loops others share
-        .setThreadingModel(workerThreading ? ThreadingModel.WORKER : ThreadingModel.EVENT_LOOP);
-    deploymentLog.info(d.id(), "deploy", "Deploying " + loaded.verticleClass() + " on port " + port);
-    AtomicBoolean abandoned = new AtomicBoolean();
-    Future<String> deploying = vertx.deployVerticle(loaded.verticleClass(), options);
-    // a start that finishes after we gave up on it is undone
-    deploying.onSuccess(vid -> {
-      if (abandoned.get()) vertx.undeploy(vid);
-    });
-    deploying
-        .timeout(startTimeoutMs, TimeUnit.MILLISECONDS)
-        .recover(e -> Future.failedFuture(new StartFailure(startFailure(loaded, e))))
-        .compose(vid -> awaitReady(port, loaded.artifact().readinessPath(), System.currentTimeMillis() + startTimeoutMs)
-            .recover(e -> vertx.undeploy(vid).transform(x -> Future.failedFuture(e)))
-            .map(vid))
-        .onSuccess(vid -> activate(d, loaded, port, vid))
-        .onFailure(e -> {
-          abandoned.set(true);
-          Loader.close(loaded.loader());
-          log.warn("Deployment {} of {} failed to start: {}", d.id(), d.service(), e.getMessage());
-          deploymentLog.error(d.id(), "deploy", e.getMessage());
-          transitions.publish(d, loaded.failed("deploy", e.getMessage()));
-        });
-  }
-
-  private static final class StartFailure extends RuntimeException {
-    StartFailure(String message) {
-      super(message, null, false, false);
-    }
-  }
-
-  private String startFailure(Loaded loaded, Throwable e) {
-    if (e instanceof java.util.concurrent.TimeoutException || e instanceof io.vertx.core.impl.NoStackTraceTimeoutException) {
-      return "The verticle " + loaded.verticleClass() + " did not finish starting within " + startTimeoutMs + " ms";
-    }
-    Throwable root = e;
-    while (root.getCause() != null && root.getCause() != root) root = root.getCause();
-    String what = root == e ? e.toString() : e + " (caused by " + root + ")";
-    return "The verticle " + loaded.verticleClass() + " failed to start: " + what;
-  }
-
-  /**
-   * Succeeds once the service is ready: on the default path {@code /} any HTTP answer counts; on a
-   * path the service names ({@code ferry.readiness.path}) only a 2xx or 3xx answer. Retries until
-   * {@code deadline}.
-   */
-  private Future<Void> awaitReady(int port, String path, long deadline) {
-    Promise<Void> p = Promise.promise();
-    tryProbe(port, path, deadline, p);
-    return p.future();
-  }
-
-  private void tryProbe(int port, String path, long deadline, Promise<Void> p) {
-    boolean anyAnswer = Artifact.DEFAULT_READINESS_PATH.equals(path);
-    probe.request(new RequestOptions().setMethod(HttpMethod.GET).setHost(SERVICE_HOST).setPort(port).setURI(path)
-            .setIdleTimeout(Math.max(1, deadline - System.currentTimeMillis())))
-        .compose(req -> req.send().compose(resp -> resp.end().map(resp.statusCode())))
-        .compose(status -> anyAnswer || (status >= 200 && status < 400) ? Future.succeededFuture()
-            : Future.failedFuture("GET " + path + " answered " + status))
-        .onSuccess(v -> p.complete())
-        .onFailure(e -> {
-          if (System.currentTimeMillis() + 20 >= deadline) {
-            p.fail(new StartFailure(anyAnswer
-                ? "The service started but did not answer HTTP on its http.port " + port
-                  + " (does it listen on config().getInteger(\"http.port\")?): " + e.getMessage()
-                : "The service did not become ready within " + startTimeoutMs + " ms: " + e.getMessage()));
-          } else {
-            vertx.setTimer(20, t -> tryProbe(port, path, deadline, p));
-          }
-        });
+    JsonObject start = new JsonObject().put("deployment", d.id()).put("config", serviceConfig).put("port", r.port)
+        .put("routedRequest", r.artifact.settings().port().isPresent() ? r.artifact.settings().port().getAsInt() : null)
+        .put("threading", config.threading());
+    return runner.request("start", start, config.startTimeoutMs() + CHANNEL_SLACK_MS)
+        .recover(e -> Future.failedFuture(new Runner.Refused(e instanceof TimeoutException
+            ? "The verticle of " + d.service() + " did not finish starting within " + config.startTimeoutMs() + " ms"
+            : e.getMessage())))
+        .compose(x -> readiness.await(r.bound.future(), r.port, r.artifact.readinessPath(), deadline));
   }
 
   /** Routes the service to the new deployment unless a newer one is already serving. */
-  private void activate(Deployment d, Loaded loaded, int port, String vid) {
-    Deployed deployed = loaded.deployed(port, vid);
-    deploymentLog.info(d.id(), "ready", "Answered HTTP on port " + port);
-    Deployment now = d.to(deployed);
-    Running r = new Running(now, deployed, loaded.loader());
-    running.put(d.id(), r);
-    Routes.Backend mine = new Routes.Backend(d.id(), port);
+  private void activate(Running r, Loaded loaded) {
+    Deployment d = r.deployment;
+    Deployed deployed = loaded.deployed(r.port);
+    r.deployment = d.to(deployed);
+    r.serving = true;
+    deploymentLog.info(d.id(), "ready", r.artifact.readinessPath() == null ? "Listening on port " + r.port
+        : "GET " + r.artifact.readinessPath() + " answered on port " + r.port);
+    Routes.Backend mine = new Routes.Backend(d.id(), r.port);
     Routes.Backend[] replaced = {null};
     boolean[] won = {false};
     routes.compute(d.service(), current -> {
-      if (current == null || askedBefore(current.deploymentId(), now)) {
+      if (current == null || askedBefore(current.deploymentId(), r.deployment)) {
         replaced[0] = current;
         won[0] = true;
         return mine;
@@ -223,18 +180,19 @@ public final class ServiceRuntime extends VerticleBase {
     });
     // "deployed" is published only once routed, so whoever sees it reaches this version
     if (!won[0]) {
-      transitions.publish(now);
+      transitions.publish(r.deployment);
       log.info("{} {} finished after a newer deployment; stopping it", d.service(), d.id());
-      undeploy(r, Deployed::stopped);
+      stop(r, Deployed::stopped);
       return;
     }
-    log.info("{} {} is deployed on port {}", d.service(), d.id(), port);
+    log.info("{} {} is deployed in {} on port {}", d.service(), d.id(), r.runner, r.port);
+    meters.track(d.service());
     deploymentLog.info(d.id(), "swap", replaced[0] == null ? "Taking traffic" : "Taking traffic from " + replaced[0].deploymentId());
     // the log's swap line comes before the state that ends a build watcher's stream
-    transitions.publish(now);
+    transitions.publish(r.deployment);
     Running old = replaced[0] == null ? null : running.get(replaced[0].deploymentId());
     Future<Void> swapped = old == null ? Future.succeededFuture()
-        : drain(replaced[0]).compose(x -> undeploy(old, Deployed::stopped));
+        : drain(replaced[0]).compose(x -> stop(old, Deployed::stopped));
     swapped.onComplete(x -> keepLatestArtifacts(d.service()));
   }
 
@@ -242,23 +200,25 @@ public final class ServiceRuntime extends VerticleBase {
   private boolean askedBefore(String id, Deployment d) {
     Running r = running.get(id);
     if (r == null) return true;
-    int c = r.deployment().requestedAt().compareTo(d.requestedAt());
+    int c = r.deployment.requestedAt().compareTo(d.requestedAt());
     return c < 0 || (c == 0 && id.compareTo(d.id()) < 0);
   }
 
   private void keepLatestArtifacts(String service) {
     Set<String> live = new HashSet<>();
     running.values().forEach(r -> {
-      if (r.deployment().service().equals(service)) live.add(r.deployment().id());
+      if (r.deployment.service().equals(service)) live.add(r.deployment.id());
     });
     vertx.executeBlocking(() -> retention.keepLatest(service, live), false)
         .onFailure(e -> log.warn("Retention for {} failed: {}", service, e.toString()));
   }
 
+  // ---- stopping --------------------------------------------------------------------------------
+
   /** Completes when {@code b} has no request in flight, or after the drain timeout. */
   private Future<Void> drain(Routes.Backend b) {
     Promise<Void> p = Promise.promise();
-    long deadline = System.currentTimeMillis() + drainTimeoutMs;
+    long deadline = System.currentTimeMillis() + config.drainTimeoutMs();
     // one grace period first, for requests that picked the old backend just before the swap
     vertx.setTimer(20, t -> checkDrained(b, deadline, p));
     return p.future();
@@ -268,62 +228,44 @@ public final class ServiceRuntime extends VerticleBase {
     if (b.inFlight() <= 0) {
       p.complete();
     } else if (System.currentTimeMillis() >= deadline) {
-      log.warn("Deployment {} still had {} requests in flight after {} ms; stopping it", b.deploymentId(), b.inFlight(), drainTimeoutMs);
+      log.warn("Deployment {} still had {} requests in flight after {} ms; stopping it", b.deploymentId(), b.inFlight(),
+          config.drainTimeoutMs());
       p.complete();
     } else {
       vertx.setTimer(10, t -> checkDrained(b, deadline, p));
     }
   }
 
-  /** Undeploys {@code r}, closes its loader and publishes {@code next}. */
-  private Future<Void> undeploy(Running r, Function<Deployed, DeploymentState> next) {
-    routes.remove(r.deployment().service(), r.deployment().id());
-    // a service whose thread is stuck in a handler cannot run its stop: it is abandoned after the drain timeout
-    return vertx.undeploy(r.state().vertxDeploymentId())
-        .timeout(drainTimeoutMs, TimeUnit.MILLISECONDS)
-        .onFailure(e -> log.warn("Undeploy of {} {} failed or did not finish within {} ms (is a handler blocking its thread?): {}",
-            r.deployment().service(), r.deployment().id(), drainTimeoutMs, e.toString()))
-        .eventually(() -> {
-          running.remove(r.deployment().id());
-          Loader.close(r.loader());
-          transitions.publish(r.deployment(), next.apply(r.state()));
-          stopThreads(r);
-          return Future.succeededFuture();
+  /** Stops {@code r} in its runner (bounded by the drain timeout), lets the runner go and publishes {@code next}. */
+  Future<Void> stop(Running r, Function<Deployed, DeploymentState> next) {
+    r.stopping = true;
+    routes.remove(r.deployment.service(), r.deployment.id());
+    long bound = config.drainTimeoutMs();
+    return r.runner.request("stop", new JsonObject().put("deployment", r.deployment.id()).put("timeoutMs", bound), bound + CHANNEL_SLACK_MS)
+        .map(reply -> reply.getJsonArray("leaks", new JsonArray()))
+        .otherwise(e -> {
+          log.warn("Stopping {} {} in {} failed or did not finish within {} ms (is a handler blocking its thread?): {}",
+              r.deployment.service(), r.deployment.id(), r.runner, bound, e.getMessage());
+          return new JsonArray();
+        })
+        .compose(leaked -> runners.release(r.runner, bound).transform(x -> Future.succeededFuture(leaked)))
+        .onSuccess(leaked -> {
+          running.remove(r.deployment.id());
+          ports.release(r.port);
+          live.ended(r.deployment.id());
+          // a runner of its own exits, and the threads with it
+          if (!leaked.isEmpty() && r.runner.shared) reportLeaks(r, leaked);
+          if (r.deployment.state() instanceof Deployed deployed) transitions.publish(r.deployment, next.apply(deployed));
         })
         .mapEmpty();
   }
 
-  /**
-   * Threads the service started itself outlive its undeploy (Vert.x cancels its timers, not its
-   * threads) and keep its classloader alive: each is interrupted once, and those still running a
-   * moment later are reported in the platform log, the deployment's log and its status.
-   */
-  private void stopThreads(Running r) {
-    List<Thread> started = threadsOf(r.loader());
-    if (started.isEmpty()) return;
-    started.forEach(Thread::interrupt);
-    String id = r.deployment().id(), service = r.deployment().service();
-    vertx.setTimer(LEAK_GRACE_MS, t -> {
-      List<Thread> alive = started.stream().filter(Thread::isAlive).toList();
-      if (alive.isEmpty()) {
-        log.info("{} {}: {} thread(s) it started stopped when interrupted", service, id, started.size());
-        return;
-      }
-      String message = "Left " + alive.size() + " thread(s) running after it stopped, still running " + LEAK_GRACE_MS
-          + " ms after an interrupt: " + alive.stream().map(Thread::getName).toList()
-          + "; they keep its classloader and everything it loaded in memory until they end";
-      log.warn("{} {}: {}", service, id, message);
-      deploymentLog.warn(id, "stop", message);
-      leaks.report(service, id, alive);
-    });
-  }
-
-  /** Live threads not made by Vert.x that belong to {@code loader}: their class or context loader. */
-  static List<Thread> threadsOf(ClassLoader loader) {
-    return Thread.getAllStackTraces().keySet().stream()
-        .filter(t -> t.isAlive() && !(t instanceof VertxThread)
-            && (t.getContextClassLoader() == loader || t.getClass().getClassLoader() == loader))
-        .toList();
+  private void reportLeaks(Running r, JsonArray threads) {
+    String message = "Left " + threads.size() + " thread(s) running after it stopped, still running " + 1_000
+        + " ms after an interrupt: " + threads + "; they keep its classloader and everything it loaded in memory until they end";
+    log.warn("{} {}: {}", r.deployment.service(), r.deployment.id(), message);
+    deploymentLog.warn(r.deployment.id(), "stop", message);
+    live.leaked(r.deployment.service(), r.deployment.id(), r.runner.id, threads.stream().map(String::valueOf).toList());
   }
 
   private void onDelete(Message<String> msg) {
@@ -331,8 +273,9 @@ public final class ServiceRuntime extends VerticleBase {
     deletedAt.put(service, Instant.now());
     List<Future<Void>> stops = new ArrayList<>();
     for (Running r : List.copyOf(running.values())) {
-      if (r.deployment().service().equals(service)) stops.add(undeploy(r, Deployed::deleted));
+      if (r.deployment.service().equals(service) && !r.stopping) stops.add(stop(r, Deployed::deleted));
     }
+    routes.forget(service);
     Future.join(stops)
         .transform(x -> vertx.executeBlocking(() -> {
           retention.deleteAll(service);
@@ -345,9 +288,162 @@ public final class ServiceRuntime extends VerticleBase {
         });
   }
 
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(SERVICE_HOST))) {
-      return s.getLocalPort();
+  // ---- runners: their events, their end, adoption ------------------------------------------------
+
+  /** Hears {@code runner}'s events and its end (once per runner). */
+  void listen(Runner runner) {
+    if (!listening.add(runner.id)) return;
+    runner.events(e -> onEvent(runner, e));
+    runner.ended().onSuccess(cause -> {
+      listening.remove(runner.id);
+      live.runnerEnded(runner.id);
+      // asked to exit (replaced, deleted, the platform stopping): no crash
+      if (runner.exiting()) return;
+      for (Running r : List.copyOf(running.values())) {
+        if (r.runner == runner) crashes.crashed(r, runner + " " + cause);
+      }
+    });
+  }
+
+  /** A runner's event counts only for a deployment that runner hosts: a runner cannot speak for another's. */
+  private void onEvent(Runner runner, JsonObject e) {
+    String id = e.getString("deployment");
+    Running r = id == null ? soleOn(runner) : running.get(id);
+    if (r == null || r.runner != runner) {
+      if ("log".equals(e.getString("ev"))) log.debug("{}: {}", runner, e.getString("message"));
+      return;
+    }
+    switch (e.getString("ev")) {
+      case "log" -> {
+        if (runner.budget.take()) {
+          String dropped = runner.budget.droppedNotice();
+          if (dropped != null) deploymentLog.warn(r.deployment.id(), "runner", dropped);
+          deploymentLog.line(r.deployment.id(), level(e.getString("level")), e.getString("stage", "service"), e.getString("message", ""));
+        }
+      }
+      case "bound" -> {
+        if (e.getString("failure") != null && r.bound != null) {
+          r.bound.tryFail(new Runner.Refused("Could not listen on port " + r.port + " (asked for " + e.getInteger("requested") + "): "
+              + e.getString("failure")));
+        } else if (e.getInteger("port", -1) == r.port && r.bound != null) {
+          r.bound.tryComplete();
+        }
+      }
+      case "gone" -> crashes.crashed(r, e.getString("cause", "the service stopped itself"));
+      default -> { }
+    }
+  }
+
+  private Running soleOn(Runner runner) {
+    Running found = null;
+    for (Running r : running.values()) {
+      if (r.runner == runner) {
+        if (found != null) return null;
+        found = r;
+      }
+    }
+    return found;
+  }
+
+  private static DeploymentLog.Level level(String s) {
+    try {
+      return DeploymentLog.Level.valueOf(s.toUpperCase(java.util.Locale.ROOT));
+    } catch (RuntimeException e) {
+      return DeploymentLog.Level.INFO;
+    }
+  }
+
+  /**
+   * After a platform restart: for each of {@code currents} (the deployment the ledger says serves
+   * each service) whose runner still serves it, routes the service to it without restarting
+   * anything. Runners left over that serve none of them are stopped. Completes with the rows it did
+   * not adopt, which need starting again; until then their services' requests wait.
+   */
+  Future<List<JsonObject>> adopt(List<JsonObject> currents) {
+    if (vertx.getOrCreateContext() != context) {
+      Promise<List<JsonObject>> p = Promise.promise();
+      context.runOnContext(v -> adopt(currents).onComplete(p));
+      return p.future();
+    }
+    Map<String, JsonObject> byId = new HashMap<>();
+    for (JsonObject row : currents) {
+      byId.put(row.getString("id"), row);
+      routes.expect(row.getString("service"), RESTORE_EXPECTED_MS);
+    }
+    return runners.adoptable().map(found -> {
+      for (Runner runner : found) {
+        boolean serves = false;
+        for (Object o : runner.hosted) {
+          JsonObject h = (JsonObject) o;
+          JsonObject row = byId.remove(h.getString("deployment"));
+          if (row != null && h.getInteger("port", -1).equals(row.getInteger("port"))) {
+            adoptOne(row, runner, row.getInteger("port"));
+            serves = true;
+          } else if (runner.shared) {
+            // a stale service in a shared runner that also serves current ones
+            runner.request("stop", new JsonObject().put("deployment", h.getString("deployment")).put("timeoutMs", 1_000), 5_000);
+          }
+        }
+        if (!serves) runner.exit(config.drainTimeoutMs());
+      }
+      return List.copyOf(byId.values());
+    });
+  }
+
+  private void adoptOne(JsonObject row, Runner runner, int port) {
+    Deployment d = Deployment.fromJson(row, new Deployed(port, runner.id));
+    Running r = new Running(d, d.artifact(), port, runner);
+    r.serving = true;
+    running.put(d.id(), r);
+    ports.hold(port);
+    listen(runner);
+    routes.compute(d.service(), current -> current == null || askedBefore(current.deploymentId(), d) ? new Routes.Backend(d.id(), port) : current);
+    deploymentLog.info(d.id(), "restart", "Adopted after the platform restarted: still serving in " + runner + " on port " + port);
+  }
+
+  // ---- for Crashes and the meters --------------------------------------------------------------
+
+  Runners runners() { return runners; }
+  Routes routes() { return routes; }
+  Config settings() { return config; }
+  io.vertx.core.Vertx vertx() { return vertx; }
+  Transitions transitions() { return transitions; }
+  DeploymentLog deploymentLog() { return deploymentLog; }
+  Map<String, Running> running() { return running; }
+  RunnerMeters meters() { return meters; }
+
+  void forget(Running r) {
+    running.remove(r.deployment.id());
+    ports.release(r.port);
+    live.ended(r.deployment.id());
+  }
+
+  LiveStatus live() { return live; }
+
+  /** The runner that runs deployment {@code id} now, if any (for tests and the bench). */
+  public java.util.Optional<Runner> runnerOf(String id) {
+    Running r = running.get(id);
+    return r == null || r.runner == null ? java.util.Optional.empty() : java.util.Optional.of(r.runner);
+  }
+
+  /** A deployment that has a runner: starting (not yet routed) or serving. Only touched on the runtime's context. */
+  static final class Running {
+    Deployment deployment;
+    final Artifact artifact;
+    final int port;
+    Runner runner;
+    boolean stopping;
+    boolean serving;
+    boolean restarting;
+    Promise<Void> bound;
+    final java.util.ArrayDeque<Instant> crashTimes = new java.util.ArrayDeque<>();
+    final List<String> causes = new ArrayList<>();
+
+    Running(Deployment deployment, Artifact artifact, int port, Runner runner) {
+      this.deployment = deployment;
+      this.artifact = artifact;
+      this.port = port;
+      this.runner = runner;
     }
   }
 }

@@ -1,6 +1,5 @@
-package dev.ferry.load;
+package dev.ferry.runner;
 
-import dev.ferry.deployment.StageException;
 import io.vertx.core.Deployable;
 import io.vertx.core.Verticle;
 
@@ -19,20 +18,31 @@ import java.util.jar.JarFile;
  */
 final class EntryFinder {
 
+  /** The service cannot be loaded, for a reason its author can act on. */
+  static final class LoadFailure extends Exception {
+    LoadFailure(String message) {
+      super(message, null, false, false);
+    }
+
+    LoadFailure(String message, Throwable cause) {
+      super(message, cause, false, false);
+    }
+  }
+
   private EntryFinder() {
   }
 
-  static String find(ServiceClassLoader loader, Path jar, Optional<String> named) throws StageException {
+  static String find(ServiceClassLoader loader, Path jar, Optional<String> named) throws LoadFailure {
     if (named.isPresent()) {
       String name = named.get();
       Class<?> c;
       try {
         c = Class.forName(name, false, loader);
       } catch (ClassNotFoundException | LinkageError e) {
-        throw new StageException("main.verticle " + name + " is not a class of the service");
+        throw new LoadFailure("main.verticle " + name + " is not a class of the service");
       }
       if (!isVerticle(c)) {
-        throw new StageException("main.verticle " + name + " is not a verticle (extend VerticleBase or AbstractVerticle, or implement Deployable)");
+        throw new LoadFailure("main.verticle " + name + " is not a verticle (extend VerticleBase or AbstractVerticle, or implement Deployable)");
       }
       return name;
     }
@@ -49,15 +59,15 @@ final class EntryFinder {
         }
       }
     } catch (IOException e) {
-      throw new StageException("Cannot read artifact " + jar + ": " + e.getMessage(), e);
+      throw new LoadFailure("Cannot read artifact " + jar + ": " + e.getMessage(), e);
     }
     if (candidates.isEmpty()) {
-      throw new StageException("No verticle found: the service needs one concrete class extending VerticleBase or "
+      throw new LoadFailure("No verticle found: the service needs one concrete class extending VerticleBase or "
           + "AbstractVerticle (or implementing Deployable), or <main.verticle> in pom.xml");
     }
     if (candidates.size() > 1) {
       candidates.sort(null);
-      throw new StageException("Several verticles found: " + String.join(", ", candidates)
+      throw new LoadFailure("Several verticles found: " + String.join(", ", candidates)
           + "; name the entry with <main.verticle> in pom.xml's <properties>");
     }
     return candidates.get(0);

@@ -1,4 +1,4 @@
-package dev.ferry.load;
+package dev.ferry.runner;
 
 import org.objectweb.asm.ClassReader;
 import org.objectweb.asm.ClassVisitor;

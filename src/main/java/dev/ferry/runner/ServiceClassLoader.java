@@ -1,4 +1,4 @@
-package dev.ferry.load;
+package dev.ferry.runner;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -30,15 +30,22 @@ public final class ServiceClassLoader extends URLClassLoader {
 
   private final ClassLoader platform;
   private final String service;
+  private final String deployment;
 
-  public ServiceClassLoader(String service, List<Path> jars, ClassLoader platform) {
+  public ServiceClassLoader(String service, String deployment, List<Path> jars, ClassLoader platform) {
     super("ferry-service-" + service, urls(jars), ClassLoader.getPlatformClassLoader());
     this.platform = platform;
     this.service = service;
+    this.deployment = deployment;
   }
 
   public String service() {
     return service;
+  }
+
+  /** The deployment whose classes this loader holds: what the runner attributes output to. */
+  public String deployment() {
+    return deployment;
   }
 
   static boolean isShared(String className) {

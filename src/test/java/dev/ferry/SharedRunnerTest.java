@@ -1,0 +1,102 @@
+package dev.ferry;
+
+import dev.ferry.run.Runner;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code run.isolation=shared}: several services in one runner JVM, each on a Vert.x of its own.
+ * Services come and go in that one JVM, so what a process runner gets for free by exiting is
+ * checked here: a replaced deployment's classloader is collected, and threads it left running are
+ * interrupted and the survivors reported.
+ */
+class SharedRunnerTest {
+
+  private static final int CYCLES = 12;
+  static TestPlatform ferry;
+
+  @BeforeAll
+  static void start() {
+    ferry = TestPlatform.start(c -> c.setIsolation("shared"));
+  }
+
+  @AfterAll
+  static void stop() {
+    ferry.close();
+  }
+
+  @Test
+  void services_share_one_runner_process_each_on_a_vertx_of_its_own() {
+    JsonObject a = ferry.deploy("hello", "left");
+    JsonObject b = ferry.deploy("hello", "right");
+    JsonObject left = ferry.viaProxy("left", "/").bodyAsJsonObject(), right = ferry.viaProxy("right", "/").bodyAsJsonObject();
+    assertEquals(left.getLong("pid"), right.getLong("pid"), "one runner JVM");
+    assertNotEquals(ProcessHandle.current().pid(), left.getLong("pid"), "not the platform's");
+    assertEquals(a.getString("id"), left.getString("deployment"));
+    assertEquals(b.getString("id"), right.getString("deployment"));
+    ferry.api(HttpMethod.DELETE, "/api/v1/services/left");
+    ferry.api(HttpMethod.DELETE, "/api/v1/services/right");
+  }
+
+  @Test
+  void service_classloaders_are_collected_after_undeploy() {
+    String id = null;
+    for (int i = 0; i < CYCLES; i++) {
+      // services that make Vert.x start threads from their code, use Vert.x Web, plain core, or
+      // leave periodic and one-shot timers running (Vert.x cancels them when their Vert.x closes)
+      String fixture = List.of("uses-workers", "rest", "hello", "starts-timers").get(i % 4);
+      JsonObject d = ferry.deploy(fixture, "churn");
+      assertEquals("deployed", d.getString("state"), d.encodePrettily());
+      id = d.getString("id");
+      for (int k = 0; k < 4; k++) {
+        assertEquals(200, ferry.viaProxy("churn", fixture.equals("rest") ? "/todos" : "/").statusCode());
+      }
+    }
+    // the last one's predecessor is stopped once drained
+    ferry.awaitRunning(1);
+    Runner shared = ferry.platform.runtime().runnerOf(id).orElseThrow();
+    assertEquals(1, loadersAlive(shared, 1), "service classloaders alive in the shared runner");
+    assertEquals(200, ferry.api(HttpMethod.DELETE, "/api/v1/services/churn").statusCode());
+    assertEquals(0, loadersAlive(shared, 0), "after delete");
+  }
+
+  /** The service classloaders alive in {@code runner}, once it is {@code wanted} or after 15 s (a closed Vert.x ends its threads gracefully). */
+  private static int loadersAlive(Runner runner, int wanted) {
+    long deadline = System.currentTimeMillis() + 15_000;
+    int alive;
+    do {
+      alive = runner.stats(true).await().getInteger("loaders");
+    } while (alive != wanted && System.currentTimeMillis() < deadline);
+    return alive;
+  }
+
+  @Test
+  void threads_a_service_leaves_running_are_interrupted_and_those_that_survive_are_reported() {
+    String leaky = ferry.deploy("starts-threads", "spawner").getString("id");
+    try (LogCapture runtimeLog = LogCapture.of(dev.ferry.run.ServiceRuntime.class)) {
+      ferry.deploy("hello", "spawner"); // replaces it: the leaky deployment is undeployed
+      assertEquals("stopped", ferry.awaitState(leaky, "stopped").getString("state"));
+      JsonArray leaks = ferry.api(HttpMethod.GET, "/api/v1/deployments/" + leaky).bodyAsJsonObject().getJsonArray("leaks");
+      assertEquals(new JsonArray().add("stubborn-worker"), leaks, "the thread that ignored its interrupt is reported, not the one that stopped");
+      JsonArray serviceLeaks = ferry.api(HttpMethod.GET, "/api/v1/services/spawner").bodyAsJsonObject().getJsonArray("leaks");
+      assertEquals(new JsonObject().put("deployment", leaky).put("threads", new JsonArray().add("stubborn-worker")), serviceLeaks.getJsonObject(0));
+      assertTrue(runtimeLog.count(ch.qos.logback.classic.Level.WARN, "spawner", "stubborn-worker") > 0,
+          "a warning naming the service and the thread: " + runtimeLog);
+      String log = ferry.api(HttpMethod.GET, "/api/v1/deployments/" + leaky + "/logs").bodyAsString();
+      assertTrue(log.contains("stubborn-worker") && log.contains("\"level\":\"warn\""), log);
+      // the new version serves meanwhile
+      assertEquals(200, ferry.viaProxy("spawner", "/").statusCode());
+    }
+    ferry.api(HttpMethod.DELETE, "/api/v1/services/spawner");
+  }
+}
