@@ -38,6 +38,11 @@ class MetricsTest {
       // per-request HTTP meters are Ferry's own (ferry_proxy_*); Vert.x's are off for the proxy's sake
       assertTrue(!text.contains("vertx_http_server_requests_total"), "Vert.x per-request HTTP meters are off");
       assertTrue(text.contains("jvm_memory_used_bytes"), "JVM metrics");
+      // each service's runner, read by the platform from /proc
+      double rss = value(text, "ferry_runner_memory_rss_bytes\\{service=\"metered\"\\}");
+      assertTrue(rss > 10e6 && rss < 1e9, "runner RSS " + rss);
+      assertTrue(value(text, "ferry_runner_cpu_seconds_total\\{service=\"metered\"\\}") > 0, "runner CPU");
+      assertTrue(value(text, "ferry_runners") >= 1, "runner processes");
     }
   }
 

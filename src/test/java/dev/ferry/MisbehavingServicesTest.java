@@ -43,7 +43,7 @@ class MisbehavingServicesTest {
 
   static final long PROXY_TIMEOUT_MS = 1_000;
   static TestPlatform ferry;
-  static Load load;
+  static SteadyLoad load;
 
   @BeforeAll
   static void start() {
@@ -58,12 +58,12 @@ class MisbehavingServicesTest {
 
   @BeforeEach
   void startLoad() {
-    load = new Load(ferry, "bystander");
+    load = new SteadyLoad(ferry, "bystander");
   }
 
   @AfterEach
   void theBystanderNeverNoticed() {
-    Load.Result r = load.stop();
+    SteadyLoad.Result r = load.stop();
     assertTrue(r.ok() > 0, "the bystander was under load: " + r);
     assertEquals(0, r.failed(), "the bystander failed requests: " + r);
   }
@@ -115,8 +115,8 @@ class MisbehavingServicesTest {
 
   @Test
   void a_handler_that_blocks_its_thread_is_answered_504_within_the_bound_and_the_warning_names_the_service() {
-    assertEquals("deployed", ferry.deploy("misbehaves", "blocker").getString("state"));
-    try (LogCapture proxyLog = LogCapture.of(Proxy.class)) {
+    String id = ferry.deploy("misbehaves", "blocker").getString("id");
+    try (LogCapture proxyLog = LogCapture.of(Proxy.class); LogCapture runtimeLog = LogCapture.of(ServiceRuntime.class)) {
       long t0 = System.nanoTime();
       HttpResponse<Buffer> r = ferry.viaProxy("blocker", "/block");
       long tookMs = (System.nanoTime() - t0) / 1_000_000;
@@ -129,6 +129,12 @@ class MisbehavingServicesTest {
       // while it is stuck, the platform and the other services answer at once
       assertEquals(200, ferry.anonymous.get(ferry.apiPort(), "127.0.0.1", "/health").send().await().statusCode());
       assertEquals(200, ferry.viaProxy("bystander", "/").statusCode());
+      // Vert.x's blocked-thread warning of its runner goes to its deployment's log, and names the service in the platform's
+      long deadline = System.currentTimeMillis() + 10_000;
+      while (runtimeLog.count(Level.WARN, "blocker", "blocked") == 0 && System.currentTimeMillis() < deadline) TestPlatform.sleep(50);
+      assertTrue(runtimeLog.count(Level.WARN, "blocker", "has been blocked") > 0, "the platform log names the service: " + runtimeLog);
+      String log = ferry.api(HttpMethod.GET, "/api/v1/deployments/" + id + "/logs").bodyAsString();
+      assertTrue(log.contains("\"stage\":\"vertx\"") && log.contains("has been blocked"), log);
     } finally {
       ferry.api(HttpMethod.DELETE, "/api/v1/services/blocker");
     }
@@ -168,50 +174,5 @@ class MisbehavingServicesTest {
     assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "its runner, and every thread in it, is gone");
     assertFalse(ferry.api(HttpMethod.GET, "/api/v1/deployments/" + leaky).bodyAsJsonObject().containsKey("leaks"));
     assertEquals(200, ferry.viaProxy("spawner", "/").statusCode());
-  }
-
-  /** Steady GETs through the proxy to one service, two at a time, until stopped. */
-  static final class Load {
-    record Result(long ok, long failed, String firstFailure) {
-    }
-
-    private final HttpClient client;
-    private final RequestOptions request;
-    private final AtomicBoolean running = new AtomicBoolean(true);
-    private final AtomicLong ok = new AtomicLong(), failed = new AtomicLong(), inFlight = new AtomicLong();
-    private final AtomicReference<String> firstFailure = new AtomicReference<>();
-
-    Load(TestPlatform ferry, String service) {
-      Vertx vertx = ferry.vertx;
-      client = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true));
-      request = new RequestOptions().setHost("127.0.0.1").setPort(ferry.proxyPort()).setURI("/")
-          .putHeader("Host", service + ".localhost").setIdleTimeout(5_000);
-      for (int i = 0; i < 2; i++) next();
-    }
-
-    // each request starts the next from its completion handler: no future chain grows
-    private void next() {
-      if (!running.get()) return;
-      inFlight.incrementAndGet();
-      client.request(request).compose(req -> req.send().compose(resp -> resp.body().map(resp.statusCode())))
-          .onComplete(ar -> {
-            if (ar.succeeded() && ar.result() == 200) {
-              ok.incrementAndGet();
-            } else {
-              failed.incrementAndGet();
-              firstFailure.compareAndSet(null, ar.succeeded() ? "status " + ar.result() : ar.cause().toString());
-            }
-            inFlight.decrementAndGet();
-            next();
-          });
-    }
-
-    Result stop() {
-      running.set(false);
-      long deadline = System.currentTimeMillis() + 10_000;
-      while (inFlight.get() > 0 && System.currentTimeMillis() < deadline) TestPlatform.sleep(10);
-      client.close().await();
-      return new Result(ok.get(), failed.get(), firstFailure.get());
-    }
   }
 }

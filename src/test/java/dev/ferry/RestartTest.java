@@ -215,6 +215,11 @@ class RestartTest {
         }
       }
       second = new Child(data, api, proxy, log, http);
+      // up, still restoring: a request for a service that exists waits for it, it is never told there is no such service
+      for (String service : before.ids.keySet()) {
+        HttpResponse<Buffer> r = http.get(proxy, "127.0.0.1", "/").putHeader("Host", service + ".localhost").send().await();
+        assertNotEquals(404, r.statusCode(), service + " during the restore: " + r.bodyAsString());
+      }
       assertEquals(List.copyOf(before.ids.keySet()), second.awaitAnswering(before.ids), "services answering with their ids after the restart");
       for (var e : before.ids.entrySet()) {
         JsonArray was = before.histories.get(e.getKey());

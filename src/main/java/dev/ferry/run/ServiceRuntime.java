@@ -318,7 +318,12 @@ public final class ServiceRuntime extends VerticleBase {
         if (runner.budget.take()) {
           String dropped = runner.budget.droppedNotice();
           if (dropped != null) deploymentLog.warn(r.deployment.id(), "runner", dropped);
-          deploymentLog.line(r.deployment.id(), level(e.getString("level")), e.getString("stage", "service"), e.getString("message", ""));
+          String stage = e.getString("stage", "service"), message = e.getString("message", "");
+          deploymentLog.line(r.deployment.id(), level(e.getString("level")), stage, message);
+          // Vert.x's own warnings about the service (a blocked event loop) concern the operator too
+          if ("vertx".equals(stage) && !"info".equals(e.getString("level")) && !"debug".equals(e.getString("level"))) {
+            log.warn("Service {} ({}): {}", r.deployment.service(), r.deployment.id(), message.lines().findFirst().orElse(""));
+          }
         }
       }
       case "bound" -> {

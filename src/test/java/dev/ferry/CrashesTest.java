@@ -1,0 +1,136 @@
+package dev.ferry;
+
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A runner that dies (its heap full, a halt by reflection, a kill -9) takes nothing with it: a
+ * neighbour under steady load sees no failure, the deployment's log names the cause, the service is
+ * started again in a new runner; after five crashes in five minutes it is {@code crashed}, and a
+ * restarted platform does not start it again in a loop.
+ */
+class CrashesTest {
+
+  static Path data;
+  static TestPlatform ferry;
+  SteadyLoad load;
+
+  @BeforeAll
+  static void start() throws Exception {
+    data = Files.createTempDirectory("ferry-crashes");
+    ferry = TestPlatform.start(c -> c.setDataDir(data));
+    assertEquals("deployed", ferry.deploy("hello", "bystander").getString("state"));
+  }
+
+  @AfterAll
+  static void stop() {
+    if (ferry != null) ferry.close();
+    TestPlatform.deleteTree(data);
+  }
+
+  @BeforeEach
+  void startLoad() {
+    load = new SteadyLoad(ferry, "bystander");
+  }
+
+  @AfterEach
+  void theBystanderNeverNoticed() {
+    SteadyLoad.Result r = load.stop();
+    assertTrue(r.ok() > 0, "the bystander was under load: " + r);
+    assertEquals(0, r.failed(), "the bystander failed requests: " + r);
+  }
+
+  @Test
+  void a_runner_that_fills_its_heap_is_restarted_and_the_log_names_the_cause() {
+    String id = ferry.deploy("crasher", "oom").getString("id");
+    long pid = pid("oom");
+    ferry.viaProxy("oom", "/oom");
+    long next = awaitNewPid("oom", pid);
+    assertNotEquals(pid, next);
+    String log = logOf(id);
+    assertTrue(log.contains("ran out of memory") && log.contains("OutOfMemoryError"), log);
+    assertTrue(log.contains("Serving again"), log);
+    JsonObject status = ferry.api(HttpMethod.GET, "/api/v1/deployments/" + id).bodyAsJsonObject();
+    assertEquals("deployed", status.getString("state"));
+    assertEquals(1, status.getInteger("restarts"), status.encodePrettily());
+    assertTrue(status.getString("lastCrash").contains("ran out of memory"), status.encodePrettily());
+    assertTrue(ferry.api(HttpMethod.GET, "/metrics").bodyAsString().contains("ferry_runner_restarts_total{service=\"oom\"} 1.0"));
+    ferry.api(HttpMethod.DELETE, "/api/v1/services/oom");
+  }
+
+  @Test
+  void a_halt_by_reflection_ends_only_its_runner_and_the_log_names_its_status() {
+    String id = ferry.deploy("crasher", "halter").getString("id");
+    long pid = pid("halter");
+    ferry.viaProxy("halter", "/halt");
+    awaitNewPid("halter", pid);
+    assertTrue(logOf(id).contains("exited with status 42"), logOf(id));
+    ferry.api(HttpMethod.DELETE, "/api/v1/services/halter");
+  }
+
+  @Test
+  void five_kills_in_five_minutes_make_it_crashed_and_a_restarted_platform_does_not_start_it_again() {
+    String id = ferry.deploy("crasher", "doomed").getString("id");
+    long pid = pid("doomed");
+    for (int i = 1; i < 5; i++) {
+      ProcessHandle.of(pid).orElseThrow().destroyForcibly();
+      pid = awaitNewPid("doomed", pid);
+    }
+    ProcessHandle.of(pid).orElseThrow().destroyForcibly();
+    JsonObject crashed = ferry.awaitState(id, "crashed");
+    assertEquals("crashed", crashed.getString("state"), crashed.encodePrettily());
+    assertEquals(5, crashed.getJsonArray("causes").size(), crashed.encodePrettily());
+    assertTrue(crashed.getJsonArray("causes").getString(0).contains("killed by signal 9 (SIGKILL)"), crashed.encodePrettily());
+    assertTrue(logOf(id).contains("Restarting in 1000 ms"), "its restarts backed off: " + logOf(id));
+    var refused = ferry.viaProxy("doomed", "/");
+    assertEquals(503, refused.statusCode(), refused.bodyAsString());
+    assertTrue(refused.bodyAsJsonObject().getString("message").contains("crashed"), refused.bodyAsString());
+
+    // a platform started again on the same data dir leaves it crashed
+    ferry.close();
+    ferry = TestPlatform.start(c -> c.setDataDir(data));
+    ferry.platform.restored().await();
+    load.stop();
+    load = new SteadyLoad(ferry, "bystander");
+    TestPlatform.sleep(1_000);
+    assertEquals("crashed", ferry.api(HttpMethod.GET, "/api/v1/deployments/" + id).bodyAsJsonObject().getString("state"));
+    assertFalse(ferry.platform.runtime().runnerOf(id).isPresent(), "not started again");
+    // until someone asks
+    assertEquals(202, ferry.http.post(ferry.apiPort(), "127.0.0.1", "/api/v1/services/doomed/restart").send().await().statusCode());
+    assertEquals("deployed", ferry.awaitFinal(id).getString("state"));
+    assertEquals(200, ferry.viaProxy("doomed", "/").statusCode());
+    ferry.api(HttpMethod.DELETE, "/api/v1/services/doomed");
+  }
+
+  private static long pid(String service) {
+    return ferry.viaProxy(service, "/").bodyAsJsonObject().getLong("pid");
+  }
+
+  /** Waits until {@code service} answers from a runner other than {@code old}; returns its pid. */
+  private static long awaitNewPid(String service, long old) {
+    long deadline = System.currentTimeMillis() + 30_000;
+    while (System.currentTimeMillis() < deadline) {
+      var r = ferry.viaProxy(service, "/");
+      if (r.statusCode() == 200 && r.bodyAsJsonObject().getLong("pid") != old) return r.bodyAsJsonObject().getLong("pid");
+      TestPlatform.sleep(50);
+    }
+    throw new AssertionError(service + " did not come back in a new runner");
+  }
+
+  private static String logOf(String id) {
+    return ferry.api(HttpMethod.GET, "/api/v1/deployments/" + id + "/logs").bodyAsString();
+  }
+}
