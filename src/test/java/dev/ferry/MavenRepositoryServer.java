@@ -16,38 +16,48 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A Maven repository over real HTTP on a loopback port, serving a {@link FileRepository}'s tree under
- * several prefixes that behave differently: {@code /origin/} and {@code /mirror/} plainly, {@code /private/}
- * only with Basic credentials, {@code /forbidden/} always 403. It counts the requests each prefix got.
+ * Maven repositories over real HTTP(S) on a loopback port: each prefix ({@code /origin/}, ...) serves
+ * a {@link FileRepository}'s tree; {@code /private/} and {@code /mirror/} only with Basic credentials
+ * ({@link #USER}, {@link #PASSWORD}); {@code /flaky/} answers 502 while {@link #down} is set (a gateway
+ * in front of a repository that is down); {@code /forbidden/} always answers 403. It counts the requests each prefix got.
  */
 final class MavenRepositoryServer implements AutoCloseable {
 
   static final String USER = "deployer";
   static final String PASSWORD = "s3cret-pass";
 
-  final Path root;
   private final Map<String, AtomicInteger> hits = new ConcurrentHashMap<>();
   private final List<String> requests = new CopyOnWriteArrayList<>();
   private final boolean tls;
+  /** While set, {@code /flaky/} answers 502. */
+  final AtomicBoolean down = new AtomicBoolean();
   private HttpServer server;
 
-  private MavenRepositoryServer(Path root, boolean tls) {
-    this.root = root;
+  private MavenRepositoryServer(boolean tls) {
     this.tls = tls;
   }
 
-  /** Serves {@code root} over HTTP, or over HTTPS with the key in {@code keyStore} (PKCS#12) when it is not null. */
-  static MavenRepositoryServer start(Vertx vertx, Path root, Path keyStore, String keyStorePassword) {
-    MavenRepositoryServer s = new MavenRepositoryServer(root, keyStore != null);
+  /**
+   * Serves each tree under its prefix over HTTP, or over HTTPS with the key in {@code keyStore}
+   * (PKCS#12) when it is not null.
+   */
+  static MavenRepositoryServer start(Vertx vertx, Map<String, Path> trees, Path keyStore, String keyStorePassword) {
+    MavenRepositoryServer s = new MavenRepositoryServer(keyStore != null);
     Router router = Router.router(vertx);
     router.route().handler(s::count);
-    StaticHandler files = StaticHandler.create(FileSystemAccess.ROOT, root.toAbsolutePath().toString()).setCachingEnabled(false);
-    router.route("/origin/*").handler(files);
-    router.route("/mirror/*").handler(files);
-    router.route("/private/*").handler(MavenRepositoryServer::basicAuth).handler(files);
+    trees.forEach((prefix, root) -> {
+      var route = router.route("/" + prefix + "/*");
+      if (prefix.equals("private") || prefix.equals("mirror")) route.handler(MavenRepositoryServer::basicAuth);
+      if (prefix.equals("flaky")) route.handler(ctx -> {
+        if (s.down.get()) ctx.response().setStatusCode(502).end("Bad Gateway");
+        else ctx.next();
+      });
+      route.handler(StaticHandler.create(FileSystemAccess.ROOT, root.toAbsolutePath().toString()).setCachingEnabled(false));
+    });
     router.route("/forbidden/*").handler(ctx -> ctx.response().setStatusCode(403).end("Forbidden"));
     HttpServerOptions options = new HttpServerOptions().setHost("127.0.0.1").setPort(0);
     if (keyStore != null) {
