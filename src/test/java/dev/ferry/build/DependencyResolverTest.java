@@ -141,6 +141,16 @@ class DependencyResolverTest {
   }
 
   @Test
+  void by_default_the_settings_are_the_users_and_the_local_repository_is_in_the_data_dir() {
+    MavenSetup setup = MavenSetup.from(new Config(), dir, Map.of());
+    assertEquals(Path.of(System.getProperty("user.home"), ".m2", "settings.xml"), setup.userSettings());
+    assertEquals(null, setup.globalSettings(), "no MAVEN_HOME, no global settings");
+    assertEquals(null, setup.localRepository(), "unset: settings.xml decides, else the default");
+    assertEquals(dir.resolve("maven").toAbsolutePath(), setup.defaultLocalRepository());
+    assertEquals(List.of(DependencyResolver.CENTRAL), setup.remoteRepositories());
+  }
+
+  @Test
   void a_settings_file_that_does_not_exist_is_refused_at_start() {
     var e = assertThrows(IllegalArgumentException.class,
         () -> MavenSetup.from(new Config().setMavenSettings(dir.resolve("nope.xml").toString()), dir, Map.of()));
