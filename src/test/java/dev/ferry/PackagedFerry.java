@@ -65,7 +65,7 @@ final class PackagedFerry implements AutoCloseable {
 
   /**
    * Starts {@code ferry server} on free loopback ports with {@code config} as its config file,
-   * {@code env} added to a environment without {@code FERRY_*} variables, and {@code jvmArgs}.
+   * {@code env} added to an environment without {@code FERRY_*} variables, and {@code jvmArgs}.
    */
   static PackagedFerry start(Vertx vertx, JsonObject config, Map<String, String> env, List<String> jvmArgs) throws Exception {
     Path dataDir = Files.createTempDirectory("ferry-packaged");
