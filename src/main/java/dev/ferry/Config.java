@@ -55,11 +55,17 @@ public final class Config {
   public static final int DEFAULT_EVENT_LOOPS = 0;
   /** Whether runners start from a class-data-sharing archive made on the first start (faster JVM start). */
   public static final boolean DEFAULT_CDS = true;
-  /** Resolved against the data dir, so the default lives in it; an absolute path (say ~/.m2/repository) is kept. */
-  public static final String DEFAULT_MAVEN_LOCAL_REPOSITORY = "maven";
+  /**
+   * Unset: settings.xml's {@code <localRepository>}, else {@code maven} in the data dir. A relative path is
+   * resolved against the data dir; an absolute one (say ~/.m2/repository) is kept.
+   */
+  public static final String DEFAULT_MAVEN_LOCAL_REPOSITORY = null;
   /** {@code central} stands for Maven Central; other entries are http(s) or file URLs. */
   public static final List<String> DEFAULT_MAVEN_REMOTE_REPOSITORIES = List.of("central");
+  /** {@code true} resolves from the local repository alone; {@code false} leaves it to settings.xml's {@code <offline>}. */
   public static final boolean DEFAULT_MAVEN_OFFLINE = false;
+  /** The user settings.xml; unset: {@code ~/.m2/settings.xml}, as Maven reads it (with {@code $MAVEN_HOME/conf/settings.xml} under it). */
+  public static final String DEFAULT_MAVEN_SETTINGS = null;
   /** No token configured: the platform generates one on its first start into {@code <data dir>/token}. */
   public static final String DEFAULT_TOKEN = null;
   /** Whether {@code /metrics} answers without the API token (Prometheus scrapers often cannot send one). */
@@ -99,6 +105,7 @@ public final class Config {
   private String mavenLocalRepository = DEFAULT_MAVEN_LOCAL_REPOSITORY;
   private List<String> mavenRemoteRepositories = DEFAULT_MAVEN_REMOTE_REPOSITORIES;
   private boolean mavenOffline = DEFAULT_MAVEN_OFFLINE;
+  private String mavenSettings = DEFAULT_MAVEN_SETTINGS;
   private String token = DEFAULT_TOKEN;
   private boolean metricsPublic = DEFAULT_METRICS_PUBLIC;
   private boolean tcpBridgeEnabled = DEFAULT_TCP_BRIDGE_ENABLED;
@@ -148,6 +155,7 @@ public final class Config {
     JsonArray remotes = maven.getJsonArray("remoteRepositories");
     if (remotes != null) setMavenRemoteRepositories(remotes.stream().map(String::valueOf).toList());
     setMavenOffline(maven.getBoolean("offline", mavenOffline));
+    setMavenSettings(maven.getString("settings", mavenSettings));
     setToken(json.getString("token", token));
     setTcpBridgeEnabled(tcpBridge.getBoolean("enabled", tcpBridgeEnabled));
     setTcpBridgePort(tcpBridge.getInteger("port", tcpBridgePort));
@@ -182,6 +190,7 @@ public final class Config {
     if ((v = env.get("FERRY_MAVEN_LOCAL_REPOSITORY")) != null) setMavenLocalRepository(v);
     if ((v = env.get("FERRY_MAVEN_REMOTE_REPOSITORIES")) != null) setMavenRemoteRepositories(List.of(v.split("\\s*,\\s*")));
     if ((v = env.get("FERRY_MAVEN_OFFLINE")) != null) setMavenOffline(Boolean.parseBoolean(v.trim()));
+    if ((v = env.get("FERRY_MAVEN_SETTINGS")) != null) setMavenSettings(v);
     if ((v = env.get("FERRY_TOKEN")) != null) setToken(v);
     return this;
   }
@@ -215,7 +224,8 @@ public final class Config {
             .put("portRange", portRange).put("orphanGraceMs", orphanGraceMs).put("eventLoops", eventLoops).put("cds", cds)
             .put("jvmOptions", new JsonArray(jvmOptions)).put("cacheDir", cacheDir == null ? null : cacheDir.toString()))
         .put("maven", new JsonObject().put("localRepository", mavenLocalRepository)
-            .put("remoteRepositories", new JsonArray(mavenRemoteRepositories)).put("offline", mavenOffline))
+            .put("remoteRepositories", new JsonArray(mavenRemoteRepositories)).put("offline", mavenOffline)
+            .put("settings", mavenSettings))
         .put("token", token)
         .put("tcpBridge", new JsonObject().put("enabled", tcpBridgeEnabled).put("port", tcpBridgePort))
         .put("artifacts", new JsonObject().put("keep", keepArtifacts))
@@ -270,12 +280,16 @@ public final class Config {
   public Config setStartTimeoutMs(long v) { this.startTimeoutMs = positive("run.startTimeoutMs", v); return this; }
   public long drainTimeoutMs() { return drainTimeoutMs; }
   public Config setDrainTimeoutMs(long v) { this.drainTimeoutMs = v < 0 ? 0 : v; return this; }
+  /** The configured local repository, or null when unset (see {@link #DEFAULT_MAVEN_LOCAL_REPOSITORY}). */
   public String mavenLocalRepository() { return mavenLocalRepository; }
-  public Config setMavenLocalRepository(String v) { this.mavenLocalRepository = Objects.requireNonNull(v, "maven.localRepository"); return this; }
+  public Config setMavenLocalRepository(String v) { this.mavenLocalRepository = v == null || v.isBlank() ? null : v; return this; }
   public List<String> mavenRemoteRepositories() { return mavenRemoteRepositories; }
   public Config setMavenRemoteRepositories(List<String> v) { this.mavenRemoteRepositories = List.copyOf(v); return this; }
   public boolean mavenOffline() { return mavenOffline; }
   public Config setMavenOffline(boolean v) { this.mavenOffline = v; return this; }
+  /** The user settings.xml named in the config, or null for {@code ~/.m2/settings.xml}. */
+  public String mavenSettings() { return mavenSettings; }
+  public Config setMavenSettings(String v) { this.mavenSettings = v == null || v.isBlank() ? null : v; return this; }
   /** {@code worker} or {@code event-loop}: see {@link #DEFAULT_THREADING}. */
   public String threading() { return threading; }
   /** {@code process} or {@code shared}: see {@link #DEFAULT_ISOLATION}. */

@@ -5,6 +5,7 @@ import dev.ferry.api.ApiToken;
 import dev.ferry.build.BuildQueue;
 import dev.ferry.build.Builder;
 import dev.ferry.build.DependencyResolver;
+import dev.ferry.build.MavenSetup;
 import dev.ferry.build.SafeExtractor;
 import dev.ferry.build.ServiceCompiler;
 import dev.ferry.build.SharedClasspath;
@@ -162,8 +163,7 @@ public final class Platform {
   }
 
   private DependencyResolver resolver() {
-    return new DependencyResolver(dataDir.root().resolve(config.mavenLocalRepository()), config.mavenRemoteRepositories(),
-        config.mavenOffline(), dataDir.resolutions());
+    return new DependencyResolver(MavenSetup.from(config, dataDir.root(), System.getenv()), dataDir.resolutions());
   }
 
   private Future<String> deploy(Deployable verticle) {

@@ -44,4 +44,14 @@ class ConfigTest {
     var bad = assertThrows(IllegalArgumentException.class, () -> new Config(new JsonObject().put("build", new JsonObject().put("concurrency", 0))));
     assertTrue(bad.getMessage().contains("build.concurrency"));
   }
+
+  @Test
+  void maven_settings_and_an_unset_local_repository_come_from_file_and_env() throws Exception {
+    assertEquals(null, new Config().mavenLocalRepository(), "unset by default: settings.xml's, else <dataDir>/maven");
+    Config c = new Config(new JsonObject().put("maven", new JsonObject().put("settings", "/etc/ferry/settings.xml").put("localRepository", "repo")));
+    assertEquals("/etc/ferry/settings.xml", c.mavenSettings());
+    c.applyEnv(Map.of("FERRY_MAVEN_SETTINGS", "/srv/settings.xml", "FERRY_MAVEN_LOCAL_REPOSITORY", ""));
+    assertEquals("/srv/settings.xml", c.mavenSettings());
+    assertEquals(null, c.mavenLocalRepository(), "an empty value unsets it");
+  }
 }

@@ -42,6 +42,12 @@ final class FileRepository {
    */
   FileRepository install(String groupId, String artifactId, String version, Map<String, String> sources,
                          Map<String, String> resources) throws IOException {
+    return install(groupId, artifactId, version, sources, resources, List.of());
+  }
+
+  /** As {@link #install(String, String, String, Map, Map)}, with a pom that depends on {@code dependencies} ({@code g:a:v} each). */
+  FileRepository install(String groupId, String artifactId, String version, Map<String, String> sources,
+                         Map<String, String> resources, List<String> dependencies) throws IOException {
     Path work = Files.createTempDirectory("lib-" + artifactId);
     try {
       Path src = work.resolve("src"), classes = work.resolve("classes");
@@ -75,7 +81,9 @@ final class FileRepository {
       Path pom = dir.resolve(base + ".pom");
       Files.writeString(pom, "<project xmlns=\"http://maven.apache.org/POM/4.0.0\"><modelVersion>4.0.0</modelVersion>"
           + "<groupId>" + groupId + "</groupId><artifactId>" + artifactId + "</artifactId><version>" + version
-          + "</version></project>\n");
+          + "</version><dependencies>" + String.join("", dependencies.stream().map(d -> d.split(":")).map(d -> "<dependency><groupId>"
+          + d[0] + "</groupId><artifactId>" + d[1] + "</artifactId><version>" + d[2] + "</version></dependency>").toList())
+          + "</dependencies></project>\n");
       for (Path f : List.of(jar, pom)) {
         Files.writeString(f.resolveSibling(f.getFileName() + ".sha1"), sha1(f));
       }

@@ -71,10 +71,7 @@ public final class Builder extends VerticleBase {
 
   @Override
   public Future<?> stop() {
-    return workers.close().eventually(() -> vertx.executeBlocking(() -> {
-      resolver.close();
-      return null;
-    }));
+    return workers.close();
   }
 
   private void onQueued(Message<Deployment> msg) {

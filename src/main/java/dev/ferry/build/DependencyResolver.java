@@ -2,13 +2,7 @@ package dev.ferry.build;
 
 import dev.ferry.deployment.DeploymentLog.Level;
 import dev.ferry.deployment.StageException;
-import eu.maveniverse.maven.mima.context.Context;
-import eu.maveniverse.maven.mima.context.ContextOverrides;
-import eu.maveniverse.maven.mima.context.Runtimes;
 import io.vertx.core.json.JsonObject;
-import org.eclipse.aether.AbstractRepositoryListener;
-import org.eclipse.aether.DefaultRepositorySystemSession;
-import org.eclipse.aether.RepositoryEvent;
 import org.eclipse.aether.RepositorySystemSession;
 import org.eclipse.aether.artifact.Artifact;
 import org.eclipse.aether.artifact.ArtifactType;
@@ -19,11 +13,9 @@ import org.eclipse.aether.collection.CollectRequest;
 import org.eclipse.aether.graph.Dependency;
 import org.eclipse.aether.graph.Exclusion;
 import org.eclipse.aether.repository.RemoteRepository;
-import org.eclipse.aether.repository.RepositoryPolicy;
 import org.eclipse.aether.resolution.ArtifactResult;
 import org.eclipse.aether.resolution.DependencyRequest;
 import org.eclipse.aether.resolution.DependencyResolutionException;
-import org.eclipse.aether.resolution.DependencyResult;
 import org.eclipse.aether.util.artifact.JavaScopes;
 import org.eclipse.aether.util.filter.DependencyFilterUtils;
 import org.slf4j.Logger;
@@ -38,23 +30,22 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.jar.JarFile;
 
 /**
  * Reads a service's {@code pom.xml} and resolves what it depends on, in-process with Maven Resolver
- * (through MIMA), into one local repository shared by every build, from the configured remote
- * repositories (or none, offline). Artifacts the platform shares are left out. Results are kept
- * by the pom's sha256 (in memory and on disk), so a redeploy with the same pom resolves nothing.
- * Blocks: call it from a worker thread.
+ * (through MIMA), as Maven would with the same settings.xml: into one local repository shared by
+ * every build, from the repositories the pom, settings profiles and Ferry's config name, behind the
+ * mirrors, proxies and credentials of settings.xml (or offline). Artifacts the platform shares are
+ * left out. Results are kept by the sha256 of the pom and of that setup (in memory and on disk), so a
+ * redeploy with the same pom resolves nothing. Blocks: call it from a worker thread.
  */
-public final class DependencyResolver implements AutoCloseable {
+public final class DependencyResolver {
 
   /** Where resolution reports its steps. */
   @FunctionalInterface
@@ -68,42 +59,19 @@ public final class DependencyResolver implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(DependencyResolver.class);
   private static final String PROCESSOR_SERVICE = "META-INF/services/javax.annotation.processing.Processor";
 
-  private final Path localRepository;
-  private final List<RemoteRepository> remotes;
-  private final boolean offline;
+  private final MavenSetup setup;
   private final Path cacheDir;
-  private final String fingerprint;
   private final Map<String, Resolution> cache = new ConcurrentHashMap<>();
   private final AtomicInteger resolutions = new AtomicInteger();
-  private Context context;
 
   /**
-   * @param localRepository the local repository every build shares
-   * @param remoteRepositories URLs, or {@value #CENTRAL} for Maven Central
-   * @param offline resolve from the local repository alone
+   * @param setup where dependencies come from (refuses a {@code maven.remoteRepositories} entry that is no repository)
    * @param cacheDir where resolution results are kept by the pom's hash
    */
-  public DependencyResolver(Path localRepository, List<String> remoteRepositories, boolean offline, Path cacheDir) {
-    this.localRepository = localRepository.toAbsolutePath().normalize();
-    this.remotes = remoteRepositories.stream().map(DependencyResolver::remote).toList();
-    this.offline = offline;
+  public DependencyResolver(MavenSetup setup, Path cacheDir) {
+    setup.remoteRepositories().forEach(MavenSession::remote);
+    this.setup = setup;
     this.cacheDir = cacheDir;
-    this.fingerprint = remotes.stream().map(RemoteRepository::getUrl).toList() + (offline ? " offline" : "");
-  }
-
-  private static RemoteRepository remote(String spec) {
-    if (spec.equals(CENTRAL)) return ContextOverrides.CENTRAL;
-    String url = spec.endsWith("/") ? spec : spec + "/";
-    if (!url.matches("(?i)(https?|file):.*")) {
-      throw new IllegalArgumentException("maven.remoteRepositories: not an http(s) or file URL: " + spec);
-    }
-    String id = "repo-" + HexFormat.of().formatHex(sha256(url.getBytes(StandardCharsets.UTF_8))).substring(0, 8);
-    RemoteRepository.Builder b = new RemoteRepository.Builder(id, "default", url);
-    // a file repository is often a copy of a local one, which keeps no checksums
-    if (url.regionMatches(true, 0, "file:", 0, 5)) {
-      b.setPolicy(new RepositoryPolicy(true, RepositoryPolicy.UPDATE_POLICY_DAILY, RepositoryPolicy.CHECKSUM_POLICY_IGNORE));
-    }
-    return b.build();
   }
 
   /** How many times a pom was really resolved (not answered from the cache). */
@@ -121,7 +89,7 @@ public final class DependencyResolver implements AutoCloseable {
     String key;
     try {
       byte[] pom = Files.readAllBytes(pomFile);
-      key = HexFormat.of().formatHex(sha256(concat(pom, fingerprint.getBytes(StandardCharsets.UTF_8))));
+      key = HexFormat.of().formatHex(sha256(concat(pom, MavenSession.fingerprint(setup).getBytes(StandardCharsets.UTF_8))));
     } catch (IOException e) {
       throw new StageException("Cannot read pom.xml: " + e.getMessage(), e);
     }
@@ -134,32 +102,36 @@ public final class DependencyResolver implements AutoCloseable {
       return r;
     }
     long t0 = System.nanoTime();
-    Resolution r = resolveFresh(pomFile, progress);
+    Resolution r;
+    try (MavenSession maven = MavenSession.open(setup, progress)) {
+      r = resolveFresh(pomFile, maven, progress);
+    }
     resolutions.incrementAndGet();
     progress.line(Level.INFO, "Resolved in " + (System.nanoTime() - t0) / 1_000_000 + " ms");
     remember(key, r);
     return r;
   }
 
-  private Resolution resolveFresh(Path pomFile, Progress progress) throws StageException {
-    Context ctx = context();
+  private Resolution resolveFresh(Path pomFile, MavenSession maven, Progress progress) throws StageException {
     Map<String, String> asked = new ConcurrentHashMap<>();
-    RepositorySystemSession pruning = session(ctx, progress, asked);
-    RepositorySystemSession plain = session(ctx, progress, null);
+    RepositorySystemSession pruning = maven.session(next -> new SharedArtifacts.Pruner(next, asked));
+    RepositorySystemSession plain = maven.session(null);
 
     progress.line(Level.INFO, "Reading pom.xml");
-    ServicePom pom = ServicePom.read(pomFile, new PomModelResolver(ctx.repositorySystem(), plain, remotes));
+    ServicePom pom = ServicePom.read(pomFile, maven.modelResolver());
     int release = pom.release(Resolution.DEFAULT_RELEASE);
     List<org.apache.maven.model.Dependency> declared = pom.dependencies();
+    List<RemoteRepository> repositories = maven.repositories(
+        pom.repositories().stream().map(MavenSession::declared).filter(java.util.Objects::nonNull).toList());
     progress.line(Level.INFO, pom.coordinates() + " declares " + declared.size() + " dependencies; resolving from "
-        + String.join(", ", remotes.stream().map(r -> r.getId() + " (" + r.getUrl() + ")").toList())
-        + (offline ? " offline, from " + localRepository + " alone" : "") + "");
+        + String.join(", ", repositories.stream().map(ResolutionFailure::describe).toList())
+        + (maven.offline ? " (offline: the local repository alone)" : ""));
 
     ArtifactTypeRegistry types = pruning.getArtifactTypeRegistry();
     List<Dependency> managed = pom.managedDependencies().stream().map(d -> dependency(d, types)).toList();
     List<Path> bundled = new ArrayList<>();
     List<Path> compileOnly = new ArrayList<>();
-    for (ArtifactResult ar : resolve(ctx, pruning, declared.stream().map(d -> dependency(d, types)).toList(), managed)) {
+    for (ArtifactResult ar : resolve(maven, pruning, repositories, declared.stream().map(d -> dependency(d, types)).toList(), managed)) {
       Path file = ar.getArtifact().getFile().toPath();
       if (!file.getFileName().toString().endsWith(".jar")) continue;
       String scope = ar.getRequest().getDependencyNode().getDependency().getScope();
@@ -181,7 +153,7 @@ public final class DependencyResolver implements AutoCloseable {
       List<Dependency> processors = new ArrayList<>();
       for (org.apache.maven.model.Dependency d : pom.processorPaths()) processors.add(processorDependency(d, pom, types));
       if (!processors.isEmpty()) {
-        for (ArtifactResult ar : resolve(ctx, plain, processors, managed)) processorPath.add(ar.getArtifact().getFile().toPath());
+        for (ArtifactResult ar : resolve(maven, plain, repositories, processors, managed)) processorPath.add(ar.getArtifact().getFile().toPath());
         progress.line(Level.INFO, "Annotation processor path: " + String.join(", ", processorPath.stream().map(p -> p.getFileName().toString()).toList()));
       } else {
         onClasspath = hasProcessors(bundled) || hasProcessors(compileOnly);
@@ -192,37 +164,16 @@ public final class DependencyResolver implements AutoCloseable {
         pom.processorNames(), onClasspath, warnings, pom.runSettings());
   }
 
-  private List<ArtifactResult> resolve(Context ctx, RepositorySystemSession session, List<Dependency> dependencies,
-                                       List<Dependency> managed) throws StageException {
+  private static List<ArtifactResult> resolve(MavenSession maven, RepositorySystemSession session, List<RemoteRepository> repositories,
+                                              List<Dependency> dependencies, List<Dependency> managed) throws StageException {
     if (dependencies.isEmpty()) return List.of();
-    CollectRequest collect = new CollectRequest(dependencies, managed, remotes);
+    CollectRequest collect = new CollectRequest(dependencies, managed, repositories);
     DependencyRequest request = new DependencyRequest(collect, DependencyFilterUtils.classpathFilter(JavaScopes.COMPILE, JavaScopes.RUNTIME));
     try {
-      return ctx.repositorySystem().resolveDependencies(session, request).getArtifactResults();
+      return maven.system().resolveDependencies(session, request).getArtifactResults();
     } catch (DependencyResolutionException e) {
-      throw new StageException(failure(e), e);
+      throw new StageException("Cannot resolve the dependencies of pom.xml:\n" + ResolutionFailure.explain(e), e);
     }
-  }
-
-  /** Names every artifact that could not be had, and why. */
-  private static String failure(DependencyResolutionException e) {
-    Set<String> lines = new LinkedHashSet<>();
-    DependencyResult r = e.getResult();
-    if (r != null) {
-      for (Exception x : r.getCollectExceptions()) lines.add(explain(x));
-      for (ArtifactResult ar : r.getArtifactResults()) {
-        if (!ar.isResolved()) ar.getExceptions().forEach(x -> lines.add(explain(x)));
-      }
-    }
-    if (lines.isEmpty()) lines.add(explain(e));
-    return "Cannot resolve the dependencies of pom.xml:\n" + String.join("\n", lines);
-  }
-
-  private static String explain(Throwable x) {
-    Throwable root = x;
-    while (root.getCause() != null && root.getCause() != root) root = root.getCause();
-    String m = String.valueOf(x.getMessage());
-    return root == x || m.contains(String.valueOf(root.getMessage())) ? m : m + ": " + root.getMessage();
   }
 
   private static Optional<String> sharedWarning(String ga, String version) {
@@ -272,37 +223,6 @@ public final class DependencyResolver implements AutoCloseable {
     return false;
   }
 
-  /** A session for one resolution: logs downloads to {@code progress}; prunes shared artifacts when {@code asked} is set. */
-  private static RepositorySystemSession session(Context ctx, Progress progress, Map<String, String> asked) {
-    DefaultRepositorySystemSession s = new DefaultRepositorySystemSession(ctx.repositorySystemSession());
-    if (asked != null) s.setDependencySelector(new SharedArtifacts.Pruner(s.getDependencySelector(), asked));
-    s.setRepositoryListener(new AbstractRepositoryListener() {
-      @Override
-      public void artifactDownloaded(RepositoryEvent event) {
-        Artifact a = event.getArtifact();
-        if (event.getException() != null || a == null || !"jar".equals(a.getExtension())) return;
-        long kib = a.getFile() == null ? 0 : a.getFile().length() / 1024;
-        progress.line(Level.INFO, "Downloaded " + a + " (" + kib + " KiB) from " + event.getRepository().getId());
-      }
-    });
-    return s;
-  }
-
-  private synchronized Context context() {
-    if (context == null) {
-      context = Runtimes.INSTANCE.getRuntime().create(ContextOverrides.create()
-          .withLocalRepositoryOverride(localRepository)
-          .repositories(remotes)
-          .addRepositoriesOp(ContextOverrides.AddRepositoriesOp.REPLACE)
-          .ignoreArtifactDescriptorRepositories(true)
-          .offline(offline)
-          .build());
-      log.info("Maven resolver ready: local repository {}, remote {}{}", localRepository,
-          remotes.stream().map(RemoteRepository::getUrl).toList(), offline ? " (offline)" : "");
-    }
-    return context;
-  }
-
   private Optional<Resolution> cached(String key) {
     Resolution r = cache.get(key);
     if (r == null) {
@@ -344,13 +264,5 @@ public final class DependencyResolver implements AutoCloseable {
     byte[] out = java.util.Arrays.copyOf(a, a.length + b.length);
     System.arraycopy(b, 0, out, a.length, b.length);
     return out;
-  }
-
-  @Override
-  public synchronized void close() {
-    if (context != null) {
-      context.close();
-      context = null;
-    }
   }
 }

@@ -7,7 +7,6 @@ import org.apache.maven.model.building.FileModelSource;
 import org.apache.maven.model.building.ModelSource;
 import org.apache.maven.model.resolution.ModelResolver;
 import org.apache.maven.model.resolution.UnresolvableModelException;
-import org.eclipse.aether.RepositorySystem;
 import org.eclipse.aether.RepositorySystemSession;
 import org.eclipse.aether.artifact.Artifact;
 import org.eclipse.aether.artifact.DefaultArtifact;
@@ -18,31 +17,35 @@ import org.eclipse.aether.resolution.VersionRangeRequest;
 import org.eclipse.aether.resolution.VersionRangeResolutionException;
 import org.eclipse.aether.resolution.VersionRangeResult;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Finds the poms a service's pom points at (its parent, imported BOMs) through Maven Resolver.
- * Repositories a pom declares are ignored: where code comes from is the platform's config.
+ * Finds the poms a service's pom points at (its parent, imported BOMs) through Maven Resolver, as
+ * Maven's own project model resolver does: from the repositories the poms declare (as the model
+ * builder meets them), then those of settings profiles and Ferry's config, all behind the mirrors.
  */
 final class PomModelResolver implements ModelResolver {
 
-  private final RepositorySystem system;
+  private final MavenSession maven;
   private final RepositorySystemSession session;
-  private final List<RemoteRepository> repositories;
+  private final List<RemoteRepository> declared;
+  private List<RemoteRepository> repositories;
 
-  PomModelResolver(RepositorySystem system, RepositorySystemSession session, List<RemoteRepository> repositories) {
-    this.system = system;
+  PomModelResolver(MavenSession maven, RepositorySystemSession session, List<RemoteRepository> declared) {
+    this.maven = maven;
     this.session = session;
-    this.repositories = repositories;
+    this.declared = new ArrayList<>(declared);
+    this.repositories = maven.repositories(this.declared);
   }
 
   @Override
   public ModelSource resolveModel(String groupId, String artifactId, String version) throws UnresolvableModelException {
     Artifact pom = new DefaultArtifact(groupId, artifactId, "", "pom", version);
     try {
-      pom = system.resolveArtifact(session, new ArtifactRequest(pom, repositories, null)).getArtifact();
+      pom = maven.system().resolveArtifact(session, new ArtifactRequest(pom, repositories, null)).getArtifact();
     } catch (ArtifactResolutionException e) {
-      throw new UnresolvableModelException(e.getMessage(), groupId, artifactId, version, e);
+      throw new UnresolvableModelException(ResolutionFailure.explain(e), groupId, artifactId, version, e);
     }
     return new FileModelSource(pom.getFile());
   }
@@ -65,7 +68,7 @@ final class PomModelResolver implements ModelResolver {
   private String highest(String groupId, String artifactId, String version) throws UnresolvableModelException {
     if (version == null || !(version.startsWith("[") || version.startsWith("("))) return version;
     try {
-      VersionRangeResult r = system.resolveVersionRange(session,
+      VersionRangeResult r = maven.system().resolveVersionRange(session,
           new VersionRangeRequest(new DefaultArtifact(groupId, artifactId, "", "pom", version), repositories, null));
       if (r.getHighestVersion() == null) {
         throw new UnresolvableModelException("No version of " + groupId + ":" + artifactId + " matches " + version,
@@ -79,16 +82,23 @@ final class PomModelResolver implements ModelResolver {
 
   @Override
   public void addRepository(Repository repository) {
-    // ignored: repositories come from the platform's config
+    addRepository(repository, false);
   }
 
   @Override
   public void addRepository(Repository repository, boolean replace) {
-    // ignored: repositories come from the platform's config
+    RemoteRepository r = MavenSession.declared(repository);
+    if (r == null) return;
+    if (declared.stream().anyMatch(d -> d.getId().equals(r.getId()))) {
+      if (!replace) return;
+      declared.removeIf(d -> d.getId().equals(r.getId()));
+    }
+    declared.add(r);
+    repositories = maven.repositories(declared);
   }
 
   @Override
   public ModelResolver newCopy() {
-    return this;
+    return new PomModelResolver(maven, session, declared);
   }
 }

@@ -11,6 +11,7 @@ import org.apache.maven.model.building.ModelBuildingException;
 import org.apache.maven.model.building.ModelBuildingRequest;
 import org.apache.maven.model.building.ModelProblem;
 import org.apache.maven.model.resolution.ModelResolver;
+import org.apache.maven.model.resolution.UnresolvableModelException;
 import org.codehaus.plexus.util.xml.Xpp3Dom;
 import org.xml.sax.SAXException;
 
@@ -89,6 +90,11 @@ final class ServicePom {
     return model.getDependencies().stream()
         .filter(d -> d.getScope() == null || List.of("compile", "runtime", "provided").contains(d.getScope()))
         .toList();
+  }
+
+  /** The repositories the pom and its parents declare (the super POM's Central among them), in Maven's order. */
+  List<org.apache.maven.model.Repository> repositories() {
+    return model.getRepositories();
   }
 
   List<Dependency> managedDependencies() {
@@ -207,9 +213,16 @@ final class ServicePom {
       String source = p.getSource() == null || p.getSource().isEmpty() || p.getSource().endsWith("pom.xml") ? "pom.xml" : p.getSource();
       sb.append(source);
       if (p.getLineNumber() > 0) sb.append(':').append(p.getLineNumber());
-      sb.append(": ").append(p.getMessage());
+      sb.append(": ").append(p.getException() instanceof UnresolvableModelException u ? unresolvable(p, u) : p.getMessage());
     }
     return sb.toString();
+  }
+
+  /** A parent or imported pom that could not be had: its coordinates, then why (Resolver's reasons, one a line). */
+  private static String unresolvable(ModelProblem p, UnresolvableModelException u) {
+    String what = p.getMessage().startsWith("Non-resolvable parent") ? "the parent pom "
+        : p.getMessage().startsWith("Non-resolvable import") ? "the imported pom " : "the pom ";
+    return what + u.getGroupId() + ":" + u.getArtifactId() + ":" + u.getVersion() + " cannot be resolved:\n" + u.getMessage();
   }
 
   /** A first pass with DTDs and external entities off, so Maven's reader never sees them. */
