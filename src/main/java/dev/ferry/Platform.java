@@ -17,6 +17,7 @@ import dev.ferry.deployment.Transitions;
 import dev.ferry.load.Loader;
 import dev.ferry.proxy.Proxy;
 import dev.ferry.proxy.Routes;
+import dev.ferry.resources.Resources;
 import dev.ferry.run.ServiceLogCapture;
 import dev.ferry.run.Reactivator;
 import dev.ferry.run.Retention;
@@ -64,6 +65,7 @@ public final class Platform {
   private Ledger ledger;
   private ApiToken token;
   private Reactivator reactivator;
+  private Resources resources;
   private Future<Integer> restored = Future.succeededFuture(0);
 
   private Platform(Vertx vertx, boolean ownsVertx, Config config) {
@@ -119,6 +121,7 @@ public final class Platform {
           ledger = SqliteLedger.open(dataDir.ledger());
           token = ApiToken.resolve(config.token(), dataDir.token());
           buildQueue = new BuildQueue(config.buildQueueCapacity());
+          resources = Resources.open(config, dataDir);
           return new ServiceCompiler(SharedClasspath.create(dataDir.sdk()));
         })
         .compose(compiler -> {
@@ -126,13 +129,13 @@ public final class Platform {
           runtime = new ServiceRuntime(transitions, deploymentLog, routes, config.startTimeoutMs(), config.drainTimeoutMs(),
               new Retention(dataDir, config.keepArtifacts()), config.workerThreading(), leaks);
           reactivator = new Reactivator(vertx, ledger, transitions, dataDir);
-          api = new Api(config, dataDir, recorder, transitions, reactivator, token, leaks, buildQueue);
+          api = new Api(config, dataDir, recorder, transitions, reactivator, token, leaks, buildQueue, resources);
           serviceLogs = ServiceLogCapture.install(vertx);
           return deploy(recorder)
               .compose(x -> deploy(new Builder(dataDir, transitions, deploymentLog, new SafeExtractor(config.extractMaxBytes(),
                   config.extractMaxEntries(), config.extractMaxNameLength()), compiler, resolver(), config.buildConcurrency(), buildQueue)
                   .withCache(new BuildCache(ledger))))
-              .compose(x -> deploy(new Loader(transitions, deploymentLog, new dev.ferry.load.BytecodePolicy(config.forbiddenCalls()))))
+              .compose(x -> deploy(new Loader(transitions, deploymentLog, new dev.ferry.load.BytecodePolicy(config.forbiddenCalls()), resources)))
               .compose(x -> deploy(runtime))
               // platform servers bind before any service deploys (see IsolatingThreadFactory)
               .compose(x -> deployProxies())
@@ -177,6 +180,11 @@ public final class Platform {
       ledger.close();
       return null;
     }));
+    // services are stopped: their databases' server may go
+    f = f.compose(x -> resources == null ? Future.succeededFuture() : vertx.executeBlocking(() -> {
+      resources.close();
+      return null;
+    }, false));
     return ownsVertx ? f.compose(x -> vertx.close()) : f;
   }
 

@@ -1,5 +1,7 @@
 package dev.ferry.deployment;
 
+import io.vertx.core.json.JsonObject;
+
 import java.nio.file.Path;
 import java.util.Objects;
 
@@ -46,17 +48,28 @@ public sealed interface DeploymentState {
 
     public String name() { return "built"; }
 
-    public Loaded loaded(ClassLoader loader, String verticleClass) { return new Loaded(artifact, loader, verticleClass); }
+    public Loaded loaded(ClassLoader loader, String verticleClass, JsonObject resources) {
+      return new Loaded(artifact, loader, verticleClass, resources);
+    }
   }
 
-  /** The service's own classloader and the verticle class to deploy. */
-  record Loaded(Artifact artifact, ClassLoader loader, String verticleClass) implements DeploymentState {
+  /**
+   * The service's own classloader, the verticle class to deploy, and the resources it declared
+   * ({@code ferry.postgres}, {@code ferry.secrets}) for its config: credentials, so never in JSON.
+   */
+  record Loaded(Artifact artifact, ClassLoader loader, String verticleClass, JsonObject resources) implements DeploymentState {
     public Loaded {
       Objects.requireNonNull(loader, "loader");
       Objects.requireNonNull(verticleClass, "verticleClass");
+      resources = resources == null ? new JsonObject() : resources;
     }
 
     public String name() { return "loaded"; }
+
+    @Override
+    public String toString() {
+      return "Loaded[" + artifact.jar() + ", " + verticleClass + ", resources " + resources.fieldNames() + "]";
+    }
 
     public Deployed deployed(int port, String vertxDeploymentId) { return new Deployed(port, vertxDeploymentId); }
   }

@@ -7,9 +7,11 @@ import dev.ferry.deployment.Deployment;
 import dev.ferry.deployment.DeploymentLog;
 import dev.ferry.deployment.DeploymentState.Built;
 import dev.ferry.deployment.Transitions;
+import dev.ferry.resources.Resources;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
+import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,8 +31,10 @@ public final class Loader extends VerticleBase {
   private final Transitions transitions;
   private final DeploymentLog deploymentLog;
   private final BytecodePolicy policy;
+  private final Resources resources;
 
-  public Loader(Transitions transitions, DeploymentLog deploymentLog, BytecodePolicy policy) {
+  public Loader(Transitions transitions, DeploymentLog deploymentLog, BytecodePolicy policy, Resources resources) {
+    this.resources = resources;
     this.transitions = transitions;
     this.deploymentLog = deploymentLog;
     this.policy = policy;
@@ -47,10 +51,10 @@ public final class Loader extends VerticleBase {
       log.error("Loader got {} in state {}", d.id(), d.state().name());
       return;
     }
-    vertx.executeBlocking(() -> load(d.service(), built.artifact()), false).onComplete(ar -> {
+    vertx.executeBlocking(() -> load(d, built.artifact()), false).onComplete(ar -> {
       if (ar.succeeded()) {
         deploymentLog.info(d.id(), "load", "Entry verticle: " + ar.result().verticle());
-        Deployment loaded = transitions.publish(d, built.loaded(ar.result().loader(), ar.result().verticle()));
+        Deployment loaded = transitions.publish(d, built.loaded(ar.result().loader(), ar.result().verticle(), ar.result().resources()));
         vertx.eventBus().send(Addresses.RUN, loaded);
       } else {
         Throwable e = ar.cause();
@@ -61,10 +65,11 @@ public final class Loader extends VerticleBase {
     });
   }
 
-  private record Result(ServiceClassLoader loader, String verticle) {
+  private record Result(ServiceClassLoader loader, String verticle, JsonObject resources) {
   }
 
-  private Result load(String service, Artifact artifact) throws StageException {
+  private Result load(Deployment d, Artifact artifact) throws StageException {
+    String service = d.service();
     List<Path> jars = new ArrayList<>();
     jars.add(artifact.jar());
     jars.addAll(artifact.dependencies());
@@ -72,7 +77,10 @@ public final class Loader extends VerticleBase {
     policy.check(List.of(artifact.jar()));
     ServiceClassLoader loader = new ServiceClassLoader(service, jars, Loader.class.getClassLoader());
     try {
-      return new Result(loader, EntryFinder.find(loader, artifact.jar(), artifact.entry()));
+      String entry = EntryFinder.find(loader, artifact.jar(), artifact.entry());
+      // what the entry declares (@Postgres, @Secret): provisioned now, handed over in its config
+      JsonObject provided = resources.provide(service, d.id(), artifact.jar(), entry, line -> deploymentLog.info(d.id(), "resources", line));
+      return new Result(loader, entry, provided);
     } catch (StageException | RuntimeException e) {
       close(loader);
       throw e;

@@ -122,7 +122,7 @@ public final class ServiceRuntime extends VerticleBase {
       transitions.publish(d, loaded.failed("deploy", "No free port: " + e.getMessage()));
       return;
     }
-    JsonObject config = new JsonObject()
+    JsonObject config = loaded.resources().copy()
         .put("http.port", port).put("http.host", SERVICE_HOST)
         .put("ferry.service", d.service()).put("ferry.deployment", d.id());
     DeploymentOptions options = new DeploymentOptions()
