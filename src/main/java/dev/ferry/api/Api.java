@@ -9,6 +9,7 @@ import dev.ferry.deployment.DeploymentState.Queued;
 import dev.ferry.deployment.Ledger;
 import dev.ferry.deployment.Recorder;
 import dev.ferry.deployment.Transitions;
+import dev.ferry.resources.Resources;
 import dev.ferry.run.Leaks;
 import dev.ferry.run.Reactivator;
 import io.vertx.core.Future;
@@ -53,11 +54,13 @@ public final class Api extends VerticleBase {
   private final ApiToken token;
   private final Leaks leaks;
   private final BuildQueue queue;
+  private final Resources resources;
   private HttpServer server;
 
   public Api(Config config, DataDir dataDir, Recorder recorder, Transitions transitions, Reactivator reactivator, ApiToken token,
-             Leaks leaks, BuildQueue queue) {
+             Leaks leaks, BuildQueue queue, Resources resources) {
     this.config = config;
+    this.resources = resources;
     this.queue = queue;
     this.leaks = leaks;
     this.token = token;
@@ -83,6 +86,7 @@ public final class Api extends VerticleBase {
     router.get("/api/v1/services/:name/deployments").handler(this::listDeployments);
     router.get("/api/v1/deployments/:id").handler(this::getDeployment);
     router.post("/api/v1/services/:name/rollback").handler(this::rollback);
+    new ResourceRoutes(vertx, resources, reactivator, recorder, transitions, ctx -> validName(ctx, ctx.pathParam("name"))).mount(router);
     router.route("/api/*").handler(ctx -> error(ctx, 404, "not_found", "No such API route: " + ctx.request().method() + " " + ctx.request().path()));
     router.errorHandler(500, ctx -> {
       log.error("API failure on {}", ctx.request().path(), ctx.failure());
@@ -223,20 +227,35 @@ public final class Api extends VerticleBase {
     read(ctx, () -> ledger.deployment(id).map(d -> withLeaks(d, leaks.ofDeployment(id))).orElse(null), "No deployment " + id);
   }
 
+  /** Undeploys and deletes a service; its databases and secrets stay unless {@code ?purge=true}. */
   private void deleteService(RoutingContext ctx) {
     String name = ctx.pathParam("name");
     if (!validName(ctx, name)) return;
-    vertx.executeBlocking(() -> ledger.service(name)).onComplete(ar -> {
-      if (ar.failed()) {
-        ctx.fail(ar.cause());
-      } else if (ar.result().isEmpty()) {
-        error(ctx, 404, "not_found", "No service named " + name);
-      } else {
-        vertx.eventBus().<Integer>request(Addresses.DELETE, name)
-            .onSuccess(m -> ctx.json(new JsonObject().put("service", name).put("deleted", true).put("undeployed", m.body())))
-            .onFailure(ctx::fail);
-      }
-    });
+    String purgeParam = ctx.request().getParam("purge", "false");
+    if (!purgeParam.equals("true") && !purgeParam.equals("false")) {
+      error(ctx, 400, "bad_request", "purge is true or false, not " + purgeParam);
+      return;
+    }
+    boolean purge = purgeParam.equals("true");
+    vertx.executeBlocking(() -> ledger.service(name).isPresent() ? Boolean.TRUE : purge && resources.has(name) ? Boolean.FALSE : null)
+        .onComplete(ar -> {
+          if (ar.failed()) {
+            ctx.fail(ar.cause());
+          } else if (ar.result() == null) {
+            error(ctx, 404, "not_found", "No service named " + name);
+          } else {
+            // a service deleted before keeps its resources until purged
+            Future<Integer> undeployed = ar.result()
+                ? vertx.eventBus().<Integer>request(Addresses.DELETE, name).map(m -> m.body()) : Future.succeededFuture(0);
+            undeployed
+                .compose(n -> {
+                  JsonObject answer = new JsonObject().put("service", name).put("deleted", true).put("undeployed", n);
+                  return purge ? vertx.executeBlocking(() -> answer.put("purged", resources.purge(name)), false) : Future.succeededFuture(answer);
+                })
+                .onSuccess(ctx::json)
+                .onFailure(ctx::fail);
+          }
+        });
   }
 
   /** Re-activates an earlier deployment (body {@code {"deployment": id}}, or empty for the previous one). */
