@@ -16,13 +16,22 @@ final class LogCapture implements AutoCloseable {
   private final ListAppender<ILoggingEvent> appender = new ListAppender<>();
 
   private LogCapture(Class<?> source) {
-    logger = (Logger) LoggerFactory.getLogger(source);
+    this((Logger) LoggerFactory.getLogger(source));
+  }
+
+  private LogCapture(Logger logger) {
+    this.logger = logger;
     appender.start();
     logger.addAppender(appender);
   }
 
   static LogCapture of(Class<?> source) {
     return new LogCapture(source);
+  }
+
+  /** Everything the platform logs, from any class. */
+  static LogCapture all() {
+    return new LogCapture((Logger) LoggerFactory.getLogger(Logger.ROOT_LOGGER_NAME));
   }
 
   /** The events so far; logging threads append under the appender's lock, so copy under it. */
