@@ -184,6 +184,30 @@ class PostgresResourcesTest {
     assertTrue(ferry.viaProxy("alpha", "/peek?database=" + alphaDb).bodyAsJsonObject().getBoolean("connected"));
   }
 
+  @Test
+  @Order(3)
+  void a_server_that_dies_is_started_again_and_services_get_their_rows_back() throws Exception {
+    assertEquals("deployed", ferry.deploy("pg-notes", "survivor").getString("state"));
+    assertEquals(201, post("survivor", "/notes?text=kept").statusCode());
+    Path pidFile = ferry.platform.dataDir().postgres().resolve("data/postmaster.pid");
+    long pid = Long.parseLong(Files.readAllLines(pidFile).get(0).trim());
+    Process kill = new ProcessBuilder("kill", "-KILL", String.valueOf(pid)).start();
+    assertEquals(0, kill.waitFor());
+    assertTrue(PostgresRestartTest.gone(pid, 30));
+
+    // the supervisor starts it again; the service's pool connects anew
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+    HttpResponse<Buffer> r;
+    do {
+      TestPlatform.sleep(200);
+      r = ferry.viaProxy("survivor", "/notes");
+    } while (r.statusCode() != 200 && System.nanoTime() < deadline);
+    assertEquals(200, r.statusCode(), r.bodyAsString());
+    assertEquals(List.of("kept"), r.bodyAsJsonObject().getJsonArray("notes").getList());
+    assertTrue(logs.count(null, "The embedded PostgreSQL stopped") > 0, "the restart is logged");
+    assertEquals("deployed", ferry.deploy("pg-notes", "after-the-crash").getString("state"));
+  }
+
   /** Files under {@code dir} whose bytes contain {@code text}. */
   static List<Path> filesContaining(Path dir, String text) throws IOException {
     byte[] needle = text.getBytes(StandardCharsets.UTF_8);
