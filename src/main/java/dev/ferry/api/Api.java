@@ -253,7 +253,11 @@ public final class Api extends VerticleBase {
                   return purge ? vertx.executeBlocking(() -> answer.put("purged", resources.purge(name)), false) : Future.succeededFuture(answer);
                 })
                 .onSuccess(ctx::json)
-                .onFailure(ctx::fail);
+                .onFailure(e -> {
+                  // the databases' server is not there (down, refusing): say so, it is not the API's failure
+                  if (e instanceof dev.ferry.deployment.StageException) error(ctx, 503, "unavailable", "Cannot purge " + name + ": " + e.getMessage());
+                  else ctx.fail(e);
+                });
           }
         });
   }
