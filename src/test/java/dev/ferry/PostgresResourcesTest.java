@@ -162,7 +162,13 @@ class PostgresResourcesTest {
     assertEquals(404, ferry.api(HttpMethod.GET, "/api/v1/services/notes/resources").statusCode());
     assertEquals("deployed", ferry.deploy("pg-notes", "notes").getString("state"));
     assertEquals(List.of(), notes("notes").getJsonArray("notes").getList());
-    assertEquals(200, ferry.api(HttpMethod.DELETE, "/api/v1/services/notes?purge=true").statusCode());
+    // a service deleted without purge can be purged later; then nothing is left of it
+    assertEquals(200, ferry.api(HttpMethod.DELETE, "/api/v1/services/notes").statusCode());
+    HttpResponse<Buffer> late = ferry.api(HttpMethod.DELETE, "/api/v1/services/notes?purge=true");
+    assertEquals(200, late.statusCode(), late.bodyAsString());
+    assertEquals(new JsonArray().add("notes"), late.bodyAsJsonObject().getJsonObject("purged").getJsonArray("databases"));
+    assertEquals(404, ferry.api(HttpMethod.DELETE, "/api/v1/services/notes?purge=true").statusCode());
+    assertEquals(400, ferry.api(HttpMethod.DELETE, "/api/v1/services/notes?purge=yes").statusCode());
   }
 
   @Test
