@@ -75,6 +75,14 @@ public final class Config {
   public static final int DEFAULT_KEEP_ARTIFACTS = 5;
   /** Calls a service's bytecode may not make ({@code Class#method}); empty turns the check off. */
   public static final List<String> DEFAULT_FORBIDDEN_CALLS = dev.ferry.load.BytecodePolicy.DEFAULT_FORBIDDEN;
+  /** No server configured: databases go to the platform's own, embedded PostgreSQL. */
+  public static final String DEFAULT_POSTGRES_URL = null;
+  public static final String DEFAULT_POSTGRES_USER = null;
+  public static final String DEFAULT_POSTGRES_PASSWORD = null;
+  /** The embedded PostgreSQL's port; 0: a free one, chosen on its first start and kept. */
+  public static final int DEFAULT_POSTGRES_PORT = 0;
+  /** No key configured: the platform generates one into {@code <data dir>/secrets.key}. */
+  public static final String DEFAULT_SECRETS_KEY = null;
 
   private String host = DEFAULT_HOST;
   private int apiPort = DEFAULT_API_PORT;
@@ -112,6 +120,11 @@ public final class Config {
   private int tcpBridgePort = DEFAULT_TCP_BRIDGE_PORT;
   private int keepArtifacts = DEFAULT_KEEP_ARTIFACTS;
   private List<String> forbiddenCalls = DEFAULT_FORBIDDEN_CALLS;
+  private String postgresUrl = DEFAULT_POSTGRES_URL;
+  private String postgresUser = DEFAULT_POSTGRES_USER;
+  private String postgresPassword = DEFAULT_POSTGRES_PASSWORD;
+  private int postgresPort = DEFAULT_POSTGRES_PORT;
+  private String secretsKey = DEFAULT_SECRETS_KEY;
 
   public Config() {
   }
@@ -122,7 +135,8 @@ public final class Config {
         extract = section(json, "extract"), build = section(json, "build"), run = section(json, "run"),
         maven = section(json, "maven"),
         tcpBridge = section(json, "tcpBridge"),
-        artifacts = section(json, "artifacts"), load = section(json, "load");
+        artifacts = section(json, "artifacts"), load = section(json, "load"),
+        resources = section(json, "resources"), postgres = section(resources, "postgres");
     setHost(json.getString("host", host));
     setApiPort(api.getInteger("port", apiPort));
     setMetricsPublic(api.getBoolean("metricsPublic", metricsPublic));
@@ -162,6 +176,11 @@ public final class Config {
     setKeepArtifacts(artifacts.getInteger("keep", keepArtifacts));
     JsonArray forbidden = load.getJsonArray("forbiddenCalls");
     if (forbidden != null) setForbiddenCalls(forbidden.stream().map(String::valueOf).toList());
+    setPostgresUrl(postgres.getString("url", postgresUrl));
+    setPostgresUser(postgres.getString("user", postgresUser));
+    setPostgresPassword(postgres.getString("password", postgresPassword));
+    setPostgresPort(postgres.getInteger("port", postgresPort));
+    setSecretsKey(resources.getString("secretsKey", secretsKey));
   }
 
   /** Defaults, then {@code file} if it exists, then {@code FERRY_*} variables from {@code env}. */
@@ -192,6 +211,10 @@ public final class Config {
     if ((v = env.get("FERRY_MAVEN_OFFLINE")) != null) setMavenOffline(Boolean.parseBoolean(v.trim()));
     if ((v = env.get("FERRY_MAVEN_SETTINGS")) != null) setMavenSettings(v);
     if ((v = env.get("FERRY_TOKEN")) != null) setToken(v);
+    if ((v = env.get("FERRY_POSTGRES_URL")) != null) setPostgresUrl(v);
+    if ((v = env.get("FERRY_POSTGRES_USER")) != null) setPostgresUser(v);
+    if ((v = env.get("FERRY_POSTGRES_PASSWORD")) != null) setPostgresPassword(v);
+    if ((v = env.get("FERRY_SECRETS_KEY")) != null) setSecretsKey(v);
     return this;
   }
 
@@ -229,7 +252,11 @@ public final class Config {
         .put("token", token)
         .put("tcpBridge", new JsonObject().put("enabled", tcpBridgeEnabled).put("port", tcpBridgePort))
         .put("artifacts", new JsonObject().put("keep", keepArtifacts))
-        .put("load", new JsonObject().put("forbiddenCalls", new JsonArray(forbiddenCalls)));
+        .put("load", new JsonObject().put("forbiddenCalls", new JsonArray(forbiddenCalls)))
+        .put("resources", new JsonObject()
+            .put("postgres", new JsonObject().put("url", postgresUrl).put("user", postgresUser).put("password", postgresPassword)
+                .put("port", postgresPort))
+            .put("secretsKey", secretsKey));
   }
 
   private static int port(int port) {
@@ -347,4 +374,18 @@ public final class Config {
   public Config setForbiddenCalls(List<String> v) { this.forbiddenCalls = List.copyOf(v); return this; }
   public int keepArtifacts() { return keepArtifacts; }
   public Config setKeepArtifacts(int v) { this.keepArtifacts = (int) positive("artifacts.keep", v); return this; }
+
+  /** An existing PostgreSQL server for services' databases ({@code postgresql://host:5432/postgres}); null: the embedded one. */
+  public String postgresUrl() { return postgresUrl; }
+  public Config setPostgresUrl(String v) { this.postgresUrl = v == null || v.isBlank() ? null : v.trim(); return this; }
+  /** The administrator the platform connects to {@link #postgresUrl} as (may create roles and databases). */
+  public String postgresUser() { return postgresUser; }
+  public Config setPostgresUser(String v) { this.postgresUser = v == null || v.isBlank() ? null : v; return this; }
+  public String postgresPassword() { return postgresPassword; }
+  public Config setPostgresPassword(String v) { this.postgresPassword = v == null || v.isEmpty() ? null : v; return this; }
+  public int postgresPort() { return postgresPort; }
+  public Config setPostgresPort(int v) { this.postgresPort = port(v); return this; }
+  /** The key secrets are encrypted with (32 bytes, base64); null: {@code <data dir>/secrets.key}. */
+  public String secretsKey() { return secretsKey; }
+  public Config setSecretsKey(String v) { this.secretsKey = v == null || v.isBlank() ? null : v.trim(); return this; }
 }

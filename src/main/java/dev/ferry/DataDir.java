@@ -9,7 +9,8 @@ import java.nio.file.Path;
  * {@code builds/<id>/} (extracted source and classes), {@code artifacts/<service>/<id>.jar},
  * {@code sdk/} (the jar services compile the SDK from), {@code maven/} (the default local Maven
  * repository), {@code resolutions/} (resolved dependencies by pom hash).
- * {@code sdk/} (the jar services compile the SDK from), {@code ledger.db} (the SQLite ledger).
+ * {@code sdk/} (the jar services compile the SDK from), {@code ledger.db} (the SQLite ledger),
+ * {@code resources.db}, {@code secrets.key} and {@code postgres/} (services' resources).
  */
 public record DataDir(Path root) {
 
@@ -44,4 +45,10 @@ public record DataDir(Path root) {
   public Path ledger() { return root.resolve("ledger.db"); }
   /** The generated API token (mode 0600), when none is configured. */
   public Path token() { return root.resolve("token"); }
+  /** Services' secrets and database credentials, encrypted (mode 0600): see {@code dev.ferry.resources}. */
+  public Path resources() { return root.resolve("resources.db"); }
+  /** The generated key secrets are encrypted with (mode 0600), when {@code FERRY_SECRETS_KEY} is not set. */
+  public Path secretsKey() { return root.resolve("secrets.key"); }
+  /** The embedded PostgreSQL: its binaries ({@code runtime/}), its cluster ({@code data/}) and {@code server.log}. */
+  public Path postgres() { return root.resolve("postgres"); }
 }

@@ -18,6 +18,7 @@ import dev.ferry.deployment.Transitions;
 import dev.ferry.load.Loader;
 import dev.ferry.proxy.Proxy;
 import dev.ferry.proxy.Routes;
+import dev.ferry.resources.Resources;
 import dev.ferry.run.Reactivator;
 import dev.ferry.run.Retention;
 import dev.ferry.run.Runners;
@@ -67,6 +68,7 @@ public final class Platform {
   private Ledger ledger;
   private ApiToken token;
   private Reactivator reactivator;
+  private Resources resources;
   private Future<Integer> restored = Future.succeededFuture(0);
 
   private Platform(Vertx vertx, boolean ownsVertx, Config config) {
@@ -126,22 +128,23 @@ public final class Platform {
           // services the ledger says serve are expected from the first request on: the proxy holds, never 404s them
           for (var row : ledger.inState("deployed")) routes.expect(row.getString("service"), ServiceRuntime.RESTORE_EXPECTED_MS);
           runnerClasspath[0] = SharedClasspath.runnerClasspath(config.cacheDir());
+          resources = Resources.open(config, dataDir);
           return new ServiceCompiler(SharedClasspath.create(dataDir.sdk()));
         })
         .compose(compiler -> {
           recorder = new Recorder(ledger);
           Runners runners = new Runners(vertx, config, dataDir.runners(), runnerClasspath[0]);
           runtime = new ServiceRuntime(transitions, deploymentLog, routes, config, new Retention(dataDir, config.keepArtifacts()), live,
-              runners);
+              runners, resources);
           reactivator = new Reactivator(vertx, ledger, transitions, dataDir);
-          api = new Api(config, dataDir, recorder, transitions, reactivator, token, live, buildQueue);
+          api = new Api(config, dataDir, recorder, transitions, reactivator, token, live, buildQueue, resources);
           return deploy(recorder)
               .compose(x -> deploy(new Builder(dataDir, transitions, deploymentLog, new SafeExtractor(config.extractMaxBytes(),
                   config.extractMaxEntries(), config.extractMaxNameLength()), compiler, resolver(), config.buildConcurrency(), buildQueue)
                   .withCache(new BuildCache(ledger))))
               .compose(x -> deploy(runtime))
               .compose(x -> deploy(new Loader(transitions, deploymentLog, new dev.ferry.load.BytecodePolicy(config.forbiddenCalls()),
-                  runners, config.startTimeoutMs())))
+                  runners, resources, config.startTimeoutMs())))
               .compose(x -> deployProxies())
               .compose(x -> deploy(api));
         })
@@ -182,6 +185,11 @@ public final class Platform {
       ledger.close();
       return null;
     }));
+    // services are stopped: their databases' server may go
+    f = f.compose(x -> resources == null ? Future.succeededFuture() : vertx.executeBlocking(() -> {
+      resources.close();
+      return null;
+    }, false));
     return ownsVertx ? f.compose(x -> vertx.close()) : f;
   }
 

@@ -99,6 +99,10 @@ class CliTest {
 
     assertEquals(1, ferry("init", dir.toString()).code(), "refuses an existing directory");
     if (onPath("mvn")) {
+      // the SDK (provided) comes from the local repository the build runs from, as ferry sdk install puts it there
+      Run sdk = ferry("sdk", "install", "--repository", Path.of(java.net.URI.create(FileRepository.mavenLocalRepositoryUrl())).toString());
+      assertEquals(0, sdk.code(), sdk.toString());
+      assertTrue(sdk.out().contains("dev.ferry:ferry-sdk:"), sdk.toString());
       Process mvn = new ProcessBuilder("mvn", "-q", "-B", "-o", "compile").directory(dir.toFile()).redirectErrorStream(true).start();
       String log = new String(mvn.getInputStream().readAllBytes());
       assertTrue(mvn.waitFor(5, TimeUnit.MINUTES));

@@ -45,6 +45,11 @@ class RestartTest {
     final String token;
 
     Child(Path dataDir, int apiPort, int proxyPort, Path log, WebClient http) throws IOException {
+      this(dataDir, apiPort, proxyPort, log, http, Map.of());
+    }
+
+    /** {@code env}: variables added to the server's environment. */
+    Child(Path dataDir, int apiPort, int proxyPort, Path log, WebClient http, Map<String, String> env) throws IOException {
       this.apiPort = apiPort;
       this.proxyPort = proxyPort;
       this.http = http;
@@ -53,10 +58,11 @@ class RestartTest {
       Files.writeString(config, new JsonObject().put("run", new JsonObject().put("cacheDir", TestPlatform.RUNNER_CACHE.toString())
           .put("orphanGraceMs", ORPHAN_GRACE_MS)).encode());
       String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-      process = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), "dev.ferry.Main", "server",
+      ProcessBuilder builder = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), "dev.ferry.Main", "server",
           "--host", "127.0.0.1", "--api-port", String.valueOf(apiPort), "--proxy-port", String.valueOf(proxyPort),
-          "--data-dir", dataDir.toString(), "--config", config.toString())
-          .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+          "--data-dir", dataDir.toString(), "--config", config.toString());
+      builder.environment().putAll(env);
+      process = builder.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
       while (true) {
         try {

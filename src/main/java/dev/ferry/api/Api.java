@@ -9,6 +9,7 @@ import dev.ferry.deployment.DeploymentState.Queued;
 import dev.ferry.deployment.Ledger;
 import dev.ferry.deployment.Recorder;
 import dev.ferry.deployment.Transitions;
+import dev.ferry.resources.Resources;
 import dev.ferry.run.LiveStatus;
 import dev.ferry.run.Reactivator;
 import io.vertx.core.Future;
@@ -53,11 +54,13 @@ public final class Api extends VerticleBase {
   private final ApiToken token;
   private final LiveStatus live;
   private final BuildQueue queue;
+  private final Resources resources;
   private HttpServer server;
 
   public Api(Config config, DataDir dataDir, Recorder recorder, Transitions transitions, Reactivator reactivator, ApiToken token,
-             LiveStatus live, BuildQueue queue) {
+             LiveStatus live, BuildQueue queue, Resources resources) {
     this.config = config;
+    this.resources = resources;
     this.queue = queue;
     this.live = live;
     this.token = token;
@@ -84,6 +87,7 @@ public final class Api extends VerticleBase {
     router.get("/api/v1/deployments/:id").handler(this::getDeployment);
     router.post("/api/v1/services/:name/rollback").handler(this::rollback);
     router.post("/api/v1/services/:name/restart").handler(this::restart);
+    new ResourceRoutes(vertx, resources, reactivator, recorder, transitions, ctx -> validName(ctx, ctx.pathParam("name"))).mount(router);
     router.route("/api/*").handler(ctx -> error(ctx, 404, "not_found", "No such API route: " + ctx.request().method() + " " + ctx.request().path()));
     router.errorHandler(500, ctx -> {
       log.error("API failure on {}", ctx.request().path(), ctx.failure());
@@ -224,22 +228,41 @@ public final class Api extends VerticleBase {
     read(ctx, () -> ledger.deployment(id).map(d -> live.addTo(d, id)).orElse(null), "No deployment " + id);
   }
 
+  /** Undeploys and deletes a service; its databases and secrets stay unless {@code ?purge=true}. */
   private void deleteService(RoutingContext ctx) {
     String name = ctx.pathParam("name");
     if (!validName(ctx, name)) return;
-    vertx.executeBlocking(() -> ledger.service(name)).onComplete(ar -> {
-      if (ar.failed()) {
-        ctx.fail(ar.cause());
-      } else if (ar.result().isEmpty()) {
-        error(ctx, 404, "not_found", "No service named " + name);
-      } else {
-        // answered once the deletion is in the ledger, so a read that follows sees it
-        vertx.eventBus().<Integer>request(Addresses.DELETE, name)
-            .compose(m -> vertx.eventBus().request(Addresses.FLUSH, null).map(m.body()))
-            .onSuccess(n -> ctx.json(new JsonObject().put("service", name).put("deleted", true).put("undeployed", n)))
-            .onFailure(ctx::fail);
-      }
-    });
+    String purgeParam = ctx.request().getParam("purge", "false");
+    if (!purgeParam.equals("true") && !purgeParam.equals("false")) {
+      error(ctx, 400, "bad_request", "purge is true or false, not " + purgeParam);
+      return;
+    }
+    boolean purge = purgeParam.equals("true");
+    vertx.executeBlocking(() -> ledger.service(name).isPresent() ? Boolean.TRUE : purge && resources.has(name) ? Boolean.FALSE : null)
+        .onComplete(ar -> {
+          if (ar.failed()) {
+            ctx.fail(ar.cause());
+          } else if (ar.result() == null) {
+            error(ctx, 404, "not_found", "No service named " + name);
+          } else {
+            // a service deleted before keeps its resources until purged
+            // answered once the deletion is in the ledger, so a read that follows sees it
+            Future<Integer> undeployed = ar.result()
+                ? vertx.eventBus().<Integer>request(Addresses.DELETE, name)
+                    .compose(m -> vertx.eventBus().request(Addresses.FLUSH, null).map(m.body())) : Future.succeededFuture(0);
+            undeployed
+                .compose(n -> {
+                  JsonObject answer = new JsonObject().put("service", name).put("deleted", true).put("undeployed", n);
+                  return purge ? vertx.executeBlocking(() -> answer.put("purged", resources.purge(name)), false) : Future.succeededFuture(answer);
+                })
+                .onSuccess(ctx::json)
+                .onFailure(e -> {
+                  // the databases' server is not there (down, refusing): say so, it is not the API's failure
+                  if (e instanceof dev.ferry.deployment.StageException) error(ctx, 503, "unavailable", "Cannot purge " + name + ": " + e.getMessage());
+                  else ctx.fail(e);
+                });
+          }
+        });
   }
 
   /** Re-activates an earlier deployment (body {@code {"deployment": id}}, or empty for the previous one). */

@@ -54,6 +54,10 @@ final class FerryClient implements AutoCloseable {
     return json(request(HttpMethod.POST, path).sendJsonObject(body).await());
   }
 
+  JsonObject put(String path, JsonObject body) {
+    return json(request(HttpMethod.PUT, path).sendJsonObject(body).await());
+  }
+
   JsonObject delete(String path) {
     return json(request(HttpMethod.DELETE, path).send().await());
   }

@@ -9,7 +9,8 @@ import java.util.Map;
 @Command(name = "ferry", mixinStandardHelpOptions = true, version = "ferry 0.1.0",
     description = "Ferry: upload a Java service's source, get it built, deployed and routed.",
     subcommands = {ServerCommand.class, InitCommand.class, DeployCommand.class, ListCommand.class, StatusCommand.class,
-        LogsCommand.class, DeleteCommand.class, RollbackCommand.class, CompletionCommand.class})
+        LogsCommand.class, DeleteCommand.class, RollbackCommand.class, CompletionCommand.class,
+        SecretsCommand.class, ResourcesCommand.class, SdkCommand.class})
 public final class FerryCommand implements Runnable {
 
   /** An exit code that means: the command started something that keeps running (the server). */

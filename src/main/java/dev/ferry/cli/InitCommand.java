@@ -35,10 +35,12 @@ final class InitCommand implements Callable<Integer> {
     String pkg = "app." + name.replace('-', '_');
     Path src = dir.resolve("src/main/java/" + pkg.replace('.', '/'));
     Files.createDirectories(src);
-    Files.writeString(dir.resolve("pom.xml"), POM.replace("@NAME@", name).replace("@MAIN@", pkg + ".MainVerticle"));
+    Files.writeString(dir.resolve("pom.xml"), POM.replace("@NAME@", name).replace("@MAIN@", pkg + ".MainVerticle")
+        .replace("@SDK@", SdkCommand.VERSION));
     Files.writeString(src.resolve("MainVerticle.java"), VERTICLE.replace("@PACKAGE@", pkg).replace("@NAME@", name));
     Files.writeString(dir.resolve(".gitignore"), "target/\n*.class\n.idea/\n");
     spec.commandLine().getOut().printf("Created %s: deploy it with  ferry deploy %s%n", dir.toAbsolutePath(), dir);
+    spec.commandLine().getOut().println("Plain Maven builds and IDEs need Ferry's SDK (provided scope) once per machine: ferry sdk install");
     return 0;
   }
 
@@ -64,6 +66,13 @@ final class InitCommand implements Callable<Integer> {
             <groupId>io.vertx</groupId>
             <artifactId>vertx-core</artifactId>
             <version>5.0.7</version>
+          </dependency>
+          <!-- @Postgres, @Secret: the platform provides it; for local builds, once: ferry sdk install -->
+          <dependency>
+            <groupId>dev.ferry</groupId>
+            <artifactId>ferry-sdk</artifactId>
+            <version>@SDK@</version>
+            <scope>provided</scope>
           </dependency>
         </dependencies>
 

@@ -1,5 +1,7 @@
 package dev.ferry.deployment;
 
+import io.vertx.core.json.JsonObject;
+
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
@@ -48,17 +50,29 @@ public sealed interface DeploymentState {
 
     public String name() { return "built"; }
 
-    public Loaded loaded(String runner, String verticleClass) { return new Loaded(artifact, runner, verticleClass); }
+    public Loaded loaded(String runner, String verticleClass, JsonObject resources) {
+      return new Loaded(artifact, runner, verticleClass, resources);
+    }
   }
 
-  /** The runner holding the service's classloader, and the entry verticle class it found there. */
-  record Loaded(Artifact artifact, String runner, String verticleClass) implements DeploymentState {
+  /**
+   * The runner holding the service's classloader, the entry verticle class it found there, and the
+   * resources the service declared ({@code ferry.postgres}, {@code ferry.secrets}) for its config:
+   * credentials, so never in JSON.
+   */
+  record Loaded(Artifact artifact, String runner, String verticleClass, JsonObject resources) implements DeploymentState {
     public Loaded {
       Objects.requireNonNull(runner, "runner");
       Objects.requireNonNull(verticleClass, "verticleClass");
+      resources = resources == null ? new JsonObject() : resources;
     }
 
     public String name() { return "loaded"; }
+
+    @Override
+    public String toString() {
+      return "Loaded[" + artifact.jar() + ", " + runner + ", " + verticleClass + ", resources " + resources.fieldNames() + "]";
+    }
 
     public Deployed deployed(int port) { return new Deployed(port, runner); }
   }

@@ -8,9 +8,11 @@ import dev.ferry.deployment.StageException;
 import dev.ferry.deployment.Transitions;
 import dev.ferry.run.Runner;
 import dev.ferry.run.Runners;
+import dev.ferry.resources.Resources;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
+import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,9 +32,12 @@ public final class Loader extends VerticleBase {
   private final DeploymentLog deploymentLog;
   private final BytecodePolicy policy;
   private final Runners runners;
+  private final Resources resources;
   private final long timeoutMs;
 
-  public Loader(Transitions transitions, DeploymentLog deploymentLog, BytecodePolicy policy, Runners runners, long timeoutMs) {
+  public Loader(Transitions transitions, DeploymentLog deploymentLog, BytecodePolicy policy, Runners runners, Resources resources,
+                long timeoutMs) {
+    this.resources = resources;
     this.transitions = transitions;
     this.deploymentLog = deploymentLog;
     this.policy = policy;
@@ -58,13 +63,15 @@ public final class Loader extends VerticleBase {
         }, false)
         .compose(x -> runners.acquire(built.artifact().settings()))
         .compose(runner -> runner.load(d.id(), d.service(), built.artifact(), timeoutMs)
-            .map(entry -> new Loaded(runner, entry))
+            // what the entry declares (@Postgres, @Secret): provisioned now, handed over in its config
+            .compose(entry -> vertx.executeBlocking(() -> new Loaded(runner, entry, resources.provide(d.service(), d.id(),
+                built.artifact().jar(), entry, line -> deploymentLog.info(d.id(), "resources", line))), false))
             .onFailure(e -> runners.release(runner, 1_000)))
         .onComplete(ar -> {
           if (ar.succeeded()) {
             Runner runner = ar.result().runner();
             deploymentLog.info(d.id(), "load", "Entry verticle: " + ar.result().entry() + ", loaded in " + runner);
-            Deployment loaded = transitions.publish(d, built.loaded(runner.id(), ar.result().entry()));
+            Deployment loaded = transitions.publish(d, built.loaded(runner.id(), ar.result().entry(), ar.result().resources()));
             vertx.eventBus().send(Addresses.RUN, loaded);
           } else {
             Throwable e = ar.cause();
@@ -76,6 +83,6 @@ public final class Loader extends VerticleBase {
         });
   }
 
-  private record Loaded(Runner runner, String entry) {
+  private record Loaded(Runner runner, String entry, io.vertx.core.json.JsonObject resources) {
   }
 }

@@ -76,7 +76,14 @@ final class Crashes {
         .compose(runner -> {
           r.runner = runner;
           runtime.listen(runner);
-          return runner.load(id, service, r.artifact, timeout).compose(entry -> runtime.startIn(r, runner));
+          // its resources again: a secret changed meanwhile is what it gets now
+          return runner.load(id, service, r.artifact, timeout)
+              .compose(entry -> runtime.vertx().executeBlocking(() -> runtime.resources().provide(service, id, r.artifact.jar(), entry,
+                  line -> runtime.deploymentLog().info(id, "resources", line)), false))
+              .compose(provided -> {
+                r.resources = provided;
+                return runtime.startIn(r, runner);
+              });
         })
         .onSuccess(v -> {
           if (r.stopping) return;

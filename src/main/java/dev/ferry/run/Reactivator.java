@@ -176,6 +176,46 @@ public final class Reactivator {
     }, false);
   }
 
+  /**
+   * Activates the artifact of {@code service}'s current deployment again, as a new deployment and
+   * without a rebuild, because what it is given changed ({@code why}: its secrets): built → loaded →
+   * deployed like any other, so it takes traffic once ready and the current one is drained. With
+   * no current deployment, a latest one that failed at load (a secret that was missing) is tried
+   * again the same way. Completes with the new deployment ({@code built}), or null if there is
+   * nothing to restart.
+   */
+  public Future<Deployment> refresh(String service, String why) {
+    return vertx.executeBlocking(() -> {
+      JsonObject svc = ledger.service(service).orElse(null);
+      if (svc == null) return null;
+      JsonObject from = svc.getJsonObject("current");
+      JsonObject latest = svc.getJsonObject("latest");
+      if (from == null && latest != null && "error".equals(latest.getString("state")) && "load".equals(latest.getString("stage"))) {
+        from = latest;
+      }
+      if (from == null || missingArtifact(from).isPresent()) return null;
+      String id = Deployment.newId();
+      Artifact artifact = Artifact.fromJson(from.getJsonObject("artifact"));
+      java.nio.file.Path jar = dataDir.artifact(service, id);
+      // its own copy (a hard link), so retention counts it like any deployment's
+      Files.createDirectories(jar.getParent());
+      try {
+        Files.createLink(jar, artifact.jar());
+      } catch (java.io.IOException | UnsupportedOperationException e) {
+        Files.copy(artifact.jar(), jar);
+      }
+      java.time.Instant now = Deployment.now();
+      DeploymentState.Built built = new DeploymentState.Built(artifact.at(jar));
+      Deployment d = new Deployment(id, service, now, now, built, built.artifact(), Map.of(built.name(), now));
+      transitions.publish(d);
+      new dev.ferry.deployment.DeploymentLog(vertx).info(id, "restart", "The artifact of " + from.getString("id")
+          + " again, not rebuilt: " + why);
+      vertx.eventBus().send(Addresses.LOAD, d);
+      log.info("Restarting {} as {} from the artifact of {}: {}", service, id, from.getString("id"), why);
+      return d;
+    }, false);
+  }
+
   /** Stopped, crashed, or replaced and still draining (deployed, not current): it served and can serve again. */
   private static boolean servedBefore(JsonObject d) {
     String state = d.getString("state");

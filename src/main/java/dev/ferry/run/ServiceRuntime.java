@@ -10,6 +10,7 @@ import dev.ferry.deployment.DeploymentState.Deployed;
 import dev.ferry.deployment.DeploymentState.Loaded;
 import dev.ferry.deployment.Transitions;
 import dev.ferry.proxy.Routes;
+import dev.ferry.resources.Resources;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
@@ -55,6 +56,7 @@ public final class ServiceRuntime extends VerticleBase {
   private final LiveStatus live;
   private final Runners runners;
   private final PortRange ports;
+  private final Resources resources;
   private final Map<String, Running> running = new java.util.concurrent.ConcurrentHashMap<>();
   private final Map<String, Instant> deletedAt = new HashMap<>();
   private final Set<String> listening = new HashSet<>();
@@ -64,7 +66,8 @@ public final class ServiceRuntime extends VerticleBase {
   private RunnerMeters meters;
 
   public ServiceRuntime(Transitions transitions, DeploymentLog deploymentLog, Routes routes, Config config, Retention retention,
-                        LiveStatus live, Runners runners) {
+                        LiveStatus live, Runners runners, Resources resources) {
+    this.resources = resources;
     this.transitions = transitions;
     this.deploymentLog = deploymentLog;
     this.routes = routes;
@@ -116,6 +119,7 @@ public final class ServiceRuntime extends VerticleBase {
       return;
     }
     Running r = new Running(d, loaded.artifact(), port, runner);
+    r.resources = loaded.resources();
     running.put(d.id(), r);
     deploymentLog.info(d.id(), "deploy", "Starting " + loaded.verticleClass() + " in " + runner + " on port " + port);
     startIn(r, runner)
@@ -147,7 +151,7 @@ public final class ServiceRuntime extends VerticleBase {
     r.bound = Promise.promise();
     long deadline = System.currentTimeMillis() + config.startTimeoutMs();
     Deployment d = r.deployment;
-    JsonObject serviceConfig = new JsonObject().put("http.port", r.port).put("http.host", SERVICE_HOST)
+    JsonObject serviceConfig = r.resources.copy().put("http.port", r.port).put("http.host", SERVICE_HOST)
         .put("ferry.service", d.service()).put("ferry.deployment", d.id());
     JsonObject start = new JsonObject().put("deployment", d.id()).put("config", serviceConfig).put("port", r.port)
         .put("routedRequest", r.artifact.settings().port().isPresent() ? r.artifact.settings().port().getAsInt() : null)
@@ -409,6 +413,7 @@ public final class ServiceRuntime extends VerticleBase {
   // ---- for Crashes and the meters --------------------------------------------------------------
 
   Runners runners() { return runners; }
+  Resources resources() { return resources; }
   Routes routes() { return routes; }
   Config settings() { return config; }
   io.vertx.core.Vertx vertx() { return vertx; }
@@ -441,6 +446,8 @@ public final class ServiceRuntime extends VerticleBase {
     boolean serving;
     boolean restarting;
     Promise<Void> bound;
+    /** What it declared ({@code ferry.postgres}, {@code ferry.secrets}) for its config; provided again at a restart. */
+    JsonObject resources = new JsonObject();
     final java.util.ArrayDeque<Instant> crashTimes = new java.util.ArrayDeque<>();
     final List<String> causes = new ArrayList<>();
 

@@ -1,0 +1,165 @@
+package dev.ferry.api;
+
+import dev.ferry.deployment.Deployment;
+import dev.ferry.deployment.Ledger;
+import dev.ferry.deployment.Recorder;
+import dev.ferry.deployment.Transitions;
+import dev.ferry.resources.Resources;
+import dev.ferry.run.Reactivator;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+
+import java.util.List;
+import java.util.function.Predicate;
+
+/**
+ * Secrets and resources of a service: {@code PUT/GET /api/v1/services/{name}/secrets},
+ * {@code DELETE .../secrets/{key}}, {@code GET .../resources}. Values go in, only names come out
+ * (and database passwords with {@code ?reveal=true}). A change of secrets restarts the service's
+ * current deployment with the new values (see {@link Reactivator#restart}).
+ */
+final class ResourceRoutes {
+
+  /** The largest secrets body. */
+  static final int MAX_BODY = 1024 * 1024;
+
+  private final Vertx vertx;
+  private final Resources resources;
+  private final Reactivator reactivator;
+  private final Recorder recorder;
+  private final Transitions transitions;
+  private final Ledger ledger;
+  private final Predicate<RoutingContext> validName;
+
+  ResourceRoutes(Vertx vertx, Resources resources, Reactivator reactivator, Recorder recorder, Transitions transitions,
+                 Predicate<RoutingContext> validName) {
+    this.vertx = vertx;
+    this.resources = resources;
+    this.reactivator = reactivator;
+    this.recorder = recorder;
+    this.transitions = transitions;
+    this.ledger = recorder.ledger();
+    this.validName = validName;
+  }
+
+  void mount(Router router) {
+    router.put("/api/v1/services/:name/secrets").handler(this::setSecrets);
+    router.get("/api/v1/services/:name/secrets").handler(this::listSecrets);
+    router.delete("/api/v1/services/:name/secrets/:key").handler(this::unsetSecret);
+    router.get("/api/v1/services/:name/resources").handler(this::listResources);
+  }
+
+  private void setSecrets(RoutingContext ctx) {
+    ctx.request().pause();
+    if (!validName.test(ctx)) return;
+    String name = ctx.pathParam("name");
+    readBody(ctx).onSuccess(body -> {
+      JsonObject values;
+      try {
+        values = body.toJsonObject();
+      } catch (DecodeException | ClassCastException e) {
+        Api.error(ctx, 400, "bad_request", "The body must be a JSON object of secrets: {\"KEY\": \"value\", ...}");
+        return;
+      }
+      vertx.executeBlocking(() -> resources.setSecrets(name, values), false).onComplete(ar -> {
+        if (ar.failed() && ar.cause() instanceof IllegalArgumentException bad) {
+          Api.error(ctx, 400, "bad_request", bad.getMessage());
+        } else if (ar.failed()) {
+          ctx.fail(ar.cause());
+        } else {
+          answerChanged(ctx, name, ar.result(), new JsonObject().put("changed", ar.result()));
+        }
+      });
+    });
+  }
+
+  private void unsetSecret(RoutingContext ctx) {
+    if (!validName.test(ctx)) return;
+    String name = ctx.pathParam("name"), key = ctx.pathParam("key");
+    vertx.executeBlocking(() -> resources.unsetSecret(name, key), false).onComplete(ar -> {
+      if (ar.failed()) ctx.fail(ar.cause());
+      else if (!ar.result()) Api.error(ctx, 404, "not_found", "Service " + name + " has no secret " + key);
+      else answerChanged(ctx, name, List.of(key), new JsonObject().put("removed", key));
+    });
+  }
+
+  /** Restarts the service with the changed secrets (if any changed and it has a deployment), then answers. */
+  private void answerChanged(RoutingContext ctx, String name, List<String> changed, JsonObject answer) {
+    Future<Deployment> restarted = changed.isEmpty() ? Future.succeededFuture()
+        : reactivator.refresh(name, "secrets changed: " + String.join(", ", changed))
+            .compose(d -> d == null ? Future.succeededFuture() : recorder.recorded(d).map(d));
+    restarted
+        .compose(d -> vertx.executeBlocking(() -> {
+          answer.put("service", name).put("secrets", resources.secrets(name));
+          if (d != null) answer.put("deployment", transitions.json(d));
+          return answer;
+        }, false))
+        .onSuccess(ctx::json)
+        .onFailure(ctx::fail);
+  }
+
+  private void listSecrets(RoutingContext ctx) {
+    if (!validName.test(ctx)) return;
+    String name = ctx.pathParam("name");
+    known(ctx, name, () -> new JsonObject().put("service", name).put("secrets", resources.secrets(name)));
+  }
+
+  private void listResources(RoutingContext ctx) {
+    if (!validName.test(ctx)) return;
+    String name = ctx.pathParam("name");
+    String reveal = ctx.request().getParam("reveal", "false");
+    if (!reveal.equals("true") && !reveal.equals("false")) {
+      Api.error(ctx, 400, "bad_request", "reveal is true or false, not " + reveal);
+      return;
+    }
+    known(ctx, name, () -> resources.describe(name, reveal.equals("true")));
+  }
+
+  /** Answers {@code what} for a service the platform knows (deployed, or with secrets or databases); else 404. */
+  private void known(RoutingContext ctx, String name, java.util.concurrent.Callable<JsonObject> what) {
+    vertx.executeBlocking(() -> ledger.service(name).isPresent() || resources.has(name) ? what.call() : null, false)
+        .onComplete(ar -> {
+          if (ar.failed()) ctx.fail(ar.cause());
+          else if (ar.result() == null) Api.error(ctx, 404, "not_found", "No service named " + name);
+          else ctx.json(ar.result());
+        });
+  }
+
+  /** The request's body, up to {@link #MAX_BODY} bytes (413 past it). */
+  private static Future<Buffer> readBody(RoutingContext ctx) {
+    HttpServerRequest req = ctx.request();
+    Promise<Buffer> p = Promise.promise();
+    Buffer body = Buffer.buffer();
+    String length = req.getHeader(HttpHeaders.CONTENT_LENGTH);
+    if (length != null && length.trim().matches("\\d{1,18}") && Long.parseLong(length.trim()) > MAX_BODY) {
+      tooLarge(ctx);
+      return p.future();
+    }
+    req.handler(b -> {
+      if (p.future().isComplete()) return;
+      if (body.length() + b.length() > MAX_BODY) {
+        p.tryFail("too large");
+        tooLarge(ctx);
+        return;
+      }
+      body.appendBuffer(b);
+    });
+    req.exceptionHandler(p::tryFail);
+    req.endHandler(v -> p.tryComplete(body));
+    req.resume();
+    return p.future();
+  }
+
+  private static void tooLarge(RoutingContext ctx) {
+    ctx.response().putHeader(HttpHeaders.CONNECTION, "close");
+    Api.error(ctx, 413, "too_large", "The body is over " + MAX_BODY + " bytes");
+  }
+}
