@@ -89,6 +89,15 @@ class MisbehavingServicesTest {
   }
 
   @Test
+  void a_port_taken_before_the_bind_is_tried_once_more_on_another_port_in_a_fresh_runner() {
+    JsonObject d = ferry.deploy("port-thief", "thief");
+    assertEquals("error", d.getString("state"), d.encodePrettily());
+    assertTrue(d.getString("error").contains("Could not listen on port"), d.getString("error"));
+    String log = ferry.api(HttpMethod.GET, "/api/v1/deployments/" + d.getString("id") + "/logs").bodyAsString();
+    assertEquals(1, log.lines().filter(l -> l.contains("was taken by another process; starting again on port")).count(), log);
+  }
+
+  @Test
   void exit_halt_and_starting_processes_are_refused_at_load_naming_the_class_and_the_call() {
     Map<String, String> calls = Map.of(
         "calls-exit", "fixture.exit.Quitter calls java.lang.System.exit",

@@ -34,7 +34,8 @@ public final class PortRange {
     }
     this.first = first;
     this.last = last;
-    this.next = first;
+    // from a random place: two platforms on one host do not walk the range in step
+    this.next = first + java.util.concurrent.ThreadLocalRandom.current().nextInt(last - first + 1);
   }
 
   /** Parses {@code "20000-29999"}. */

@@ -32,6 +32,13 @@ public final class Runner {
     }
   }
 
+  /** The port the service was given was taken by another process between its choice and the bind. */
+  static final class PortTaken extends RuntimeException {
+    PortTaken(String message) {
+      super(message, null, false, false);
+    }
+  }
+
   private static final int MAX_FRAME = 8 * 1024 * 1024;
 
   final String id;

@@ -123,17 +123,37 @@ public final class ServiceRuntime extends VerticleBase {
     running.put(d.id(), r);
     deploymentLog.info(d.id(), "deploy", "Starting " + loaded.verticleClass() + " in " + runner + " on port " + port);
     startIn(r, runner)
+        // another process took the port between its choice and the bind: once more, in a fresh runner on another
+        .recover(e -> e instanceof Runner.PortTaken ? onAnotherPort(r) : Future.failedFuture(e))
         .onSuccess(v -> activate(r, loaded))
         .onFailure(e -> {
           running.remove(d.id());
-          runners.release(runner, config.drainTimeoutMs());
-          ports.release(port);
+          runners.release(r.runner, config.drainTimeoutMs());
+          ports.release(r.port);
           // a runner that died while starting says why better than the channel it closed
-          String why = runner.ended().isComplete() ? "The " + runner + " " + runner.ended().result() : e.getMessage();
+          String why = r.runner.ended().isComplete() ? "The " + r.runner + " " + r.runner.ended().result() : e.getMessage();
           log.warn("Deployment {} of {} failed to start: {}", d.id(), d.service(), why);
           deploymentLog.error(d.id(), "deploy", why);
           transitions.publish(d, loaded.failed("deploy", why));
         });
+  }
+
+  /** Starts {@code r} again in a fresh runner on a fresh port (the one it had stays taken: someone else holds it). */
+  private Future<Void> onAnotherPort(Running r) {
+    runners.release(r.runner, config.drainTimeoutMs());
+    int port = takePort();
+    if (port < 0) return Future.failedFuture(new Runner.Refused("No free port left in run.portRange " + config.portRange()));
+    log.warn("{} {}: port {} was taken by another process; starting again on port {}", r.deployment.service(), r.deployment.id(), r.port, port);
+    deploymentLog.warn(r.deployment.id(), "deploy", "Port " + r.port + " was taken by another process; starting again on port " + port
+        + " in a fresh runner");
+    r.port = port;
+    long timeout = config.startTimeoutMs() + CHANNEL_SLACK_MS;
+    return runners.acquire(r.artifact.settings())
+        .compose(runner -> {
+          r.runner = runner;
+          return runner.load(r.deployment.id(), r.deployment.service(), r.artifact, timeout);
+        })
+        .compose(entry -> startIn(r, r.runner));
   }
 
   private int takePort() {
@@ -157,9 +177,12 @@ public final class ServiceRuntime extends VerticleBase {
         .put("routedRequest", r.artifact.settings().port().isPresent() ? r.artifact.settings().port().getAsInt() : null)
         .put("threading", config.threading());
     return runner.request("start", start, config.startTimeoutMs() + CHANNEL_SLACK_MS)
-        .recover(e -> Future.failedFuture(new Runner.Refused(e instanceof TimeoutException
-            ? "The verticle of " + d.service() + " did not finish starting within " + config.startTimeoutMs() + " ms"
-            : e.getMessage())))
+        .recover(e -> Future.failedFuture(
+            // its bind failed first (the runner said so before its start failed): that is the cause
+            r.bound.future().failed() && r.bound.future().cause() instanceof Runner.PortTaken taken ? taken
+                : new Runner.Refused(e instanceof TimeoutException
+                    ? "The verticle of " + d.service() + " did not finish starting within " + config.startTimeoutMs() + " ms"
+                    : e.getMessage())))
         .compose(x -> readiness.await(r.bound.future(), r.port, r.artifact.readinessPath(), deadline));
   }
 
@@ -332,7 +355,7 @@ public final class ServiceRuntime extends VerticleBase {
       }
       case "bound" -> {
         if (e.getString("failure") != null && r.bound != null) {
-          r.bound.tryFail(new Runner.Refused("Could not listen on port " + r.port + " (asked for " + e.getInteger("requested") + "): "
+          r.bound.tryFail(new Runner.PortTaken("Could not listen on port " + r.port + " (asked for " + e.getInteger("requested") + "): "
               + e.getString("failure")));
         } else if (e.getInteger("port", -1) == r.port && r.bound != null) {
           r.bound.tryComplete();
@@ -440,7 +463,7 @@ public final class ServiceRuntime extends VerticleBase {
   static final class Running {
     Deployment deployment;
     final Artifact artifact;
-    final int port;
+    int port;
     Runner runner;
     boolean stopping;
     boolean serving;

@@ -79,7 +79,20 @@ final class Agent {
   private final BlockingQueue<JsonObject> outbox = new ArrayBlockingQueue<>(OUTBOX);
   private final AtomicLong dropped = new AtomicLong();
   private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(daemon("ferry-runner-timer"));
-  private final ExecutorService work = Executors.newCachedThreadPool(daemon("ferry-runner-work"));
+  private final ExecutorService pool = Executors.newCachedThreadPool(daemon("ferry-runner-work"));
+  /**
+   * The runner's work: each task ends with the thread's context loader reset. Vert.x leaves a
+   * deployment's loader as the context loader of the thread that deployed it; a pooled thread that
+   * kept it would pin that service's classes, and hand them on to every thread it starts (a next
+   * service's Vert.x timer thread, say).
+   */
+  private final java.util.concurrent.Executor work = task -> pool.execute(() -> {
+    try {
+      task.run();
+    } finally {
+      Thread.currentThread().setContextClassLoader(Agent.class.getClassLoader());
+    }
+  });
   private final AtomicBoolean exiting = new AtomicBoolean();
   private volatile SocketChannel current;
   private ScheduledFuture<?> orphan;
@@ -255,12 +268,21 @@ final class Agent {
       }
     }
     Runtime rt = Runtime.getRuntime();
-    int alive;
+    List<ServiceClassLoader> alive;
     synchronized (loaders) {
-      alive = loaders.size();
+      alive = List.copyOf(loaders);
     }
-    return new JsonObject().put("loaders", alive).put("hosts", hosts.size()).put("threads", Thread.activeCount())
-        .put("heapUsed", rt.totalMemory() - rt.freeMemory());
+    // which threads still have a live service loader as their context loader (what keeps it, usually)
+    JsonObject holders = new JsonObject();
+    for (Thread t : Thread.getAllStackTraces().keySet()) {
+      if (t.getContextClassLoader() instanceof ServiceClassLoader s && alive.contains(s)) {
+        holders.put(t.getName(), s.service() + " " + s.deployment());
+      }
+    }
+    JsonArray names = new JsonArray();
+    alive.forEach(l -> names.add(l.service() + " " + l.deployment()));
+    return new JsonObject().put("loaders", alive.size()).put("alive", names).put("heldBy", holders).put("hosts", hosts.size())
+        .put("threads", Thread.activeCount()).put("heapUsed", rt.totalMemory() - rt.freeMemory());
   }
 
   /** Every half second: a service that stopped serving by itself ends its runner (or its slot in a shared one). */
@@ -422,6 +444,7 @@ final class Agent {
     return r -> {
       Thread t = new Thread(r, name + "-" + n.incrementAndGet());
       t.setDaemon(true);
+      t.setContextClassLoader(Agent.class.getClassLoader());
       return t;
     };
   }
