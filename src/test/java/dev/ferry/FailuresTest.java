@@ -15,7 +15,7 @@ class FailuresTest {
 
   @BeforeAll
   static void start() {
-    ferry = TestPlatform.start(c -> c.setStartTimeoutMs(1_500));
+    ferry = TestPlatform.start();
     assertEquals("deployed", ferry.deploy("hello", "bystander").getString("state"));
   }
 

@@ -42,12 +42,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class MisbehavingServicesTest {
 
   static final long PROXY_TIMEOUT_MS = 1_000;
+  /** Short, for the starts that never finish; long enough for a start on a loaded 2-core machine. */
+  static final long START_TIMEOUT_MS = 3_000;
   static TestPlatform ferry;
   static SteadyLoad load;
 
   @BeforeAll
   static void start() {
-    ferry = TestPlatform.start(c -> c.setStartTimeoutMs(1_500).setProxyTimeoutMs(PROXY_TIMEOUT_MS));
+    ferry = TestPlatform.start(c -> c.setStartTimeoutMs(START_TIMEOUT_MS).setProxyTimeoutMs(PROXY_TIMEOUT_MS));
     assertEquals("deployed", ferry.deploy("hello", "bystander").getString("state"));
   }
 
@@ -74,8 +76,8 @@ class MisbehavingServicesTest {
     int running = ferry.platform.runtime().runningCount();
     Map<String, List<String>> causes = Map.of(
         "fails-on-start", List.of("fixture.fails.FailsOnStart failed to start", "database password missing"),
-        "never-starts", List.of("did not finish starting within 1500 ms"),
-        "no-server", List.of("opened no server within 1500 ms"));
+        "never-starts", List.of("did not finish starting within " + START_TIMEOUT_MS + " ms"),
+        "no-server", List.of("opened no server within " + START_TIMEOUT_MS + " ms"));
     causes.forEach((fixture, expected) -> {
       JsonObject d = ferry.deploy(fixture, "victim");
       assertEquals("error", d.getString("state"), d.encodePrettily());

@@ -32,7 +32,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class RestartTest {
 
   private static final Set<String> FINAL = Set.of("deployed", "error", "stopped", "deleted", "crashed");
-  /** How long runners left without a platform keep serving, in these tests. */
+  /** How long runners left without a platform keep serving, in the test that waits it out (the others keep the default). */
   static final long ORPHAN_GRACE_MS = 4_000;
 
   /** {@code ferry server} in a child JVM, on fixed loopback ports and a data dir. */
@@ -45,18 +45,23 @@ class RestartTest {
     final String token;
 
     Child(Path dataDir, int apiPort, int proxyPort, Path log, WebClient http) throws IOException {
-      this(dataDir, apiPort, proxyPort, log, http, Map.of());
+      this(dataDir, apiPort, proxyPort, log, http, Map.of(), Config.DEFAULT_ORPHAN_GRACE_MS);
     }
 
-    /** {@code env}: variables added to the server's environment. */
     Child(Path dataDir, int apiPort, int proxyPort, Path log, WebClient http, Map<String, String> env) throws IOException {
+      this(dataDir, apiPort, proxyPort, log, http, env, Config.DEFAULT_ORPHAN_GRACE_MS);
+    }
+
+    /** {@code env}: variables added to the server's environment; {@code orphanGraceMs}: how long its runners outlive it. */
+    Child(Path dataDir, int apiPort, int proxyPort, Path log, WebClient http, Map<String, String> env, long orphanGraceMs)
+        throws IOException {
       this.apiPort = apiPort;
       this.proxyPort = proxyPort;
       this.http = http;
       // the suite's runner cache, and a grace period a test can wait out
       Path config = dataDir.resolveSibling("ferry.json");
       Files.writeString(config, new JsonObject().put("run", new JsonObject().put("cacheDir", TestPlatform.RUNNER_CACHE.toString())
-          .put("orphanGraceMs", ORPHAN_GRACE_MS)).encode());
+          .put("orphanGraceMs", orphanGraceMs)).encode());
       String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
       ProcessBuilder builder = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), "dev.ferry.Main", "server",
           "--host", "127.0.0.1", "--api-port", String.valueOf(apiPort), "--proxy-port", String.valueOf(proxyPort),
@@ -269,7 +274,7 @@ class RestartTest {
     Path data = dir.resolve("data");
     Vertx vertx = Vertx.vertx();
     WebClient http = WebClient.create(vertx, new WebClientOptions().setKeepAlive(false));
-    try (Child first = new Child(data, freePort(), freePort(), dir.resolve("server.log"), http)) {
+    try (Child first = new Child(data, freePort(), freePort(), dir.resolve("server.log"), http, Map.of(), ORPHAN_GRACE_MS)) {
       first.deploy("hello", "alpha");
       List<ProcessHandle> runners = first.process.children().toList();
       assertFalse(runners.isEmpty(), "the platform runs its services (and warm runners) as child processes");

@@ -57,6 +57,20 @@ class RunnersTest {
   }
 
   @Test
+  void services_whose_pom_asks_for_shared_isolation_share_one_runner_and_the_others_keep_their_own() {
+    ferry.deploy("shared-hello", "dense-a");
+    ferry.deploy("shared-hello", "dense-b");
+    try {
+      long a = ferry.viaProxy("dense-a", "/").bodyAsJsonObject().getLong("pid"), b = ferry.viaProxy("dense-b", "/").bodyAsJsonObject().getLong("pid");
+      assertEquals(a, b, "<ferry.isolation>shared</ferry.isolation>: one runner JVM");
+      assertNotEquals(a, ferry.viaProxy("bystander", "/").bodyAsJsonObject().getLong("pid"), "a process service keeps a runner of its own");
+    } finally {
+      ferry.api(HttpMethod.DELETE, "/api/v1/services/dense-a");
+      ferry.api(HttpMethod.DELETE, "/api/v1/services/dense-b");
+    }
+  }
+
+  @Test
   void a_meddling_service_sees_only_itself_and_neither_the_platform_nor_a_neighbour_notices() {
     assertEquals("deployed", ferry.deploy("meddler", "meddler").getString("state"));
     SteadyLoad neighbour = new SteadyLoad(ferry, "bystander");

@@ -173,6 +173,11 @@ final class Databases implements AutoCloseable {
     return server.host().contains(":") ? "[" + server.host() + "]" : server.host();
   }
 
+  /** Starts the server (when it is the embedded one and not running) if {@code service} has databases on it. */
+  synchronized void resume(String service, Consumer<String> progress) throws StageException {
+    if (store.databases(service).stream().anyMatch(d -> d.server().equals(server.id()))) admin(progress);
+  }
+
   private Connection admin(Consumer<String> progress) throws StageException {
     try {
       if (admin != null && admin.isValid(2)) return admin;

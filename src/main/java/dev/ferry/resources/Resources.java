@@ -100,6 +100,15 @@ public final class Resources implements AutoCloseable {
     return out;
   }
 
+  /**
+   * For a deployment that kept running while the platform was down (adopted after a restart):
+   * makes sure the server of its databases runs again (the embedded one stops with the platform),
+   * so it finds them where its config says. Blocks.
+   */
+  public void resume(String service, Consumer<String> log) throws StageException {
+    databases.resume(service, log);
+  }
+
   /** The names of {@code service}'s secrets and when each was set. */
   public JsonArray secrets(String service) {
     JsonArray out = new JsonArray();

@@ -32,6 +32,8 @@ public final class Reactivator {
 
   /** How long a rollback waits for its target to finish draining (above run.drainTimeoutMs's default). */
   private static final java.time.Duration DRAIN_WAIT = java.time.Duration.ofSeconds(10);
+  /** How long a refresh waits for a deployment on its way (a build and a start). */
+  private static final java.time.Duration SETTLE_WAIT = java.time.Duration.ofSeconds(60);
 
   private static final Logger log = LoggerFactory.getLogger(Reactivator.class);
   /** The message of a deployment that was mid-way when the platform stopped. */
@@ -186,7 +188,7 @@ public final class Reactivator {
    */
   public Future<Deployment> refresh(String service, String why) {
     return vertx.executeBlocking(() -> {
-      JsonObject svc = ledger.service(service).orElse(null);
+      JsonObject svc = settled(service);
       if (svc == null) return null;
       JsonObject from = svc.getJsonObject("current");
       JsonObject latest = svc.getJsonObject("latest");
@@ -214,6 +216,22 @@ public final class Reactivator {
       log.info("Restarting {} as {} from the artifact of {}: {}", service, id, from.getString("id"), why);
       return d;
     }, false);
+  }
+
+  /**
+   * {@code service} once its newest deployment is no longer on its way: one on its way (the refresh a
+   * moment ago, say) read what it is given as it was then, so a refresh waits for it and then
+   * refreshes what it became. Waits on this worker thread, bounded.
+   */
+  private JsonObject settled(String service) throws InterruptedException {
+    long deadline = System.nanoTime() + SETTLE_WAIT.toNanos();
+    while (true) {
+      JsonObject svc = ledger.service(service).orElse(null);
+      JsonObject latest = svc == null ? null : svc.getJsonObject("latest");
+      String state = latest == null ? null : latest.getString("state");
+      if (!"queued".equals(state) && !"built".equals(state) && !"loaded".equals(state) || System.nanoTime() > deadline) return svc;
+      Thread.sleep(20);
+    }
   }
 
   /** Stopped, crashed, or replaced and still draining (deployed, not current): it served and can serve again. */

@@ -431,6 +431,11 @@ public final class ServiceRuntime extends VerticleBase {
     listen(runner);
     routes.compute(d.service(), current -> current == null || askedBefore(current.deploymentId(), d) ? new Routes.Backend(d.id(), port) : current);
     deploymentLog.info(d.id(), "restart", "Adopted after the platform restarted: still serving in " + runner + " on port " + port);
+    // its databases' server stopped with the platform: it runs again before the service misses it
+    vertx.executeBlocking(() -> {
+      resources.resume(d.service(), line -> deploymentLog.info(d.id(), "resources", line));
+      return null;
+    }, false).onFailure(e -> deploymentLog.error(d.id(), "resources", "Could not start its databases' server again: " + e.getMessage()));
   }
 
   // ---- for Crashes and the meters --------------------------------------------------------------

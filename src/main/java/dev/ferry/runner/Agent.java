@@ -130,14 +130,20 @@ final class Agent {
     }
   }
 
-  /** Warms the JVM up, then makes the Vert.x the next service will run on. */
+  /**
+   * Makes the Vert.x the next service will run on, then warms the JVM up beside it: a service
+   * given to a runner that was just started waits for its Vert.x, never for the warm-up.
+   */
   private Prepared prepare() {
-    try {
-      Warmup.run(WARMUP_TIMEOUT_MS);
-    } catch (Exception e) {
-      output.runner("warn", "Warm-up failed: " + e);
-    }
-    return newServiceVertx();
+    Prepared p = newServiceVertx();
+    pool.execute(() -> {
+      try {
+        Warmup.run(WARMUP_TIMEOUT_MS);
+      } catch (Exception e) {
+        output.runner("warn", "Warm-up failed: " + e);
+      }
+    });
+    return p;
   }
 
   private Prepared newServiceVertx() {
