@@ -114,6 +114,11 @@ class SecretsTest {
     seen = ferry.viaProxy("keys", "/").bodyAsJsonObject();
     assertEquals(second, seen.getString("deployment"));
     assertEquals(sha256(rotated), seen.getJsonObject("sha256").getString("API_KEY"));
+    // it reached the runner on its private channel only: not in its environment, not on its command line
+    long pid = ferry.platform.runtime().runnerOf(second).orElseThrow().pid();
+    String environ = java.nio.file.Files.readString(java.nio.file.Path.of("/proc", String.valueOf(pid), "environ"));
+    String cmdline = java.nio.file.Files.readString(java.nio.file.Path.of("/proc", String.valueOf(pid), "cmdline"));
+    assertFalse(environ.contains(rotated) || environ.contains(greeting) || cmdline.contains(rotated), "the runner's environment or command line");
     List<String> restartLog = ferry.api(HttpMethod.GET, "/api/v1/deployments/" + second + "/logs").bodyAsString().lines().toList();
     assertTrue(restartLog.stream().noneMatch(l -> l.contains("\"stage\":\"compile\"")), "not rebuilt: " + restartLog);
     assertTrue(restartLog.stream().anyMatch(l -> l.contains("secrets changed: API_KEY")), restartLog.toString());
