@@ -1,10 +1,14 @@
 /**
- * ④ Run: takes a {@code Loaded} deployment and returns it {@code Deployed} (its verticle running on
- * a free loopback port, answering, and routed) or in {@code Error}; later moves it to
- * {@code Stopped} (superseded) or {@code Deleted}.
+ * ④ Run: takes a {@code Loaded} deployment (a runner holding its classloader and entry) and
+ * returns it {@code Deployed} (its verticle running in its runner, on a port of
+ * {@code run.portRange}, ready, and routed) or in {@code Error}; later moves it to
+ * {@code Stopped} (superseded), {@code Crashed} (its runner died too often) or {@code Deleted}.
+ * Supervises the runner processes: the warm pool, their exits and restarts, their adoption after a
+ * restart of the control plane.
  *
  * <pre>
- * verticle class ─► deployVerticle(classloader, http.port) ─► readiness probe ─► route swap ─► drain old ─► undeploy old
+ * Runners (launch, warm pool, CDS, registry) ─► Runner (channel) ─► start ─► Readiness ─► route swap ─► drain old ─► stop old (its runner exits)
+ *                                                                     Crashes: runner gone ─► backoff ─► restart in a new runner │ 5 in 5 min ─► crashed
  * </pre>
  */
 package dev.ferry.run;
