@@ -70,8 +70,16 @@ class LogsTest {
     assertEquals("error", d.getString("state"));
     List<String> errors = ndjson(d.getString("id")).stream().filter(l -> "error".equals(l.getString("level")))
         .map(l -> l.getString("message")).toList();
-    assertTrue(errors.stream().anyMatch(m -> m.startsWith("src/main/java/fixture/errs/TwoErrors.java:9: ")), errors.toString());
-    assertTrue(errors.stream().anyMatch(m -> m.startsWith("src/main/java/fixture/errs/TwoErrors.java:10: ")), errors.toString());
+    // the summary, then each diagnostic once, in full: javac's message, the source line, a caret under the column
+    assertEquals(List.of("Compilation failed with 2 errors",
+        """
+            src/main/java/fixture/errs/TwoErrors.java:9: error: incompatible types: java.lang.String cannot be converted to int
+                int x = "one";
+                        ^""",
+        """
+            src/main/java/fixture/errs/TwoErrors.java:10: error: incompatible types: int cannot be converted to java.lang.String
+                String y = 2;
+                           ^"""), errors);
   }
 
   @Test
