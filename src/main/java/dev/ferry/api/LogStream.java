@@ -40,11 +40,13 @@ final class LogStream {
   private final Vertx vertx;
   private final Ledger ledger;
   private final int maxPending;
+  private final PublicView view;
 
-  LogStream(Vertx vertx, Ledger ledger, int maxPending) {
+  LogStream(Vertx vertx, Ledger ledger, int maxPending, PublicView view) {
     this.vertx = vertx;
     this.ledger = ledger;
     this.maxPending = maxPending;
+    this.view = view;
   }
 
   private record Snapshot(JsonObject deployment, List<JsonObject> lines) {
@@ -96,9 +98,9 @@ final class LogStream {
     return upgrade != null && upgrade.equalsIgnoreCase("websocket");
   }
 
-  private static void ndjson(RoutingContext ctx, List<JsonObject> lines) {
+  private void ndjson(RoutingContext ctx, List<JsonObject> lines) {
     StringBuilder sb = new StringBuilder();
-    for (JsonObject l : lines) sb.append(l.encode()).append('\n');
+    for (JsonObject l : lines) sb.append(view.of(l).encode()).append('\n');
     ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/x-ndjson").end(sb.toString());
   }
 
@@ -150,7 +152,7 @@ final class LogStream {
       // the backlog in full, then what was heard meanwhile that the backlog does not hold
       for (JsonObject l : s.lines()) {
         unheard.add(identity(l));
-        pending.add(l.encode());
+        pending.add(view.of(l).encode());
       }
       for (JsonObject line : early) live(line);
       early.clear();
@@ -170,7 +172,7 @@ final class LogStream {
 
     /** Queues a line heard live unless the backlog already held it. */
     private void live(JsonObject line) {
-      if (!unheard.remove(identity(line))) enqueue(line.encode());
+      if (!unheard.remove(identity(line))) enqueue(view.of(line).encode());
     }
 
     private void onEvent(JsonObject event) {
@@ -213,7 +215,7 @@ final class LogStream {
         closed = true;
         unsubscribe();
         socket.writeTextMessage(new JsonObject().put("event", "end").put("state", end.getString("state"))
-            .put("deployment", end).encode());
+            .put("deployment", view.of(end)).encode());
         socket.close();
       }
     }
