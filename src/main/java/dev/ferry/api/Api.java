@@ -89,6 +89,8 @@ public final class Api extends VerticleBase {
       error(ctx, 500, "internal", view.scrub("Internal error: " + ctx.failure()));
     });
     return vertx.createHttpServer().requestHandler(router).listen(config.apiPort(), config.host())
+        .recover(e -> Future.failedFuture(new IllegalStateException("cannot listen on " + config.host() + ":" + config.apiPort()
+            + " for the API: " + e.getMessage(), e)))
         .onSuccess(s -> server = s)
         .compose(s -> observability.start());
   }
