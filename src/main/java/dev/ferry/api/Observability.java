@@ -55,6 +55,7 @@ public final class Observability {
   public void mount(Router router) {
     LogStream logs = new LogStream(vertx, ledger, LogStream.DEFAULT_MAX_PENDING, view);
     router.get("/api/v1/deployments/:id/logs").handler(logs::handle);
+    router.get("/api/v1/services/:name/logs").handler(logs::handleService);
     router.get("/api/v1/info").handler(ctx -> ctx.json(new JsonObject().put("uploadMaxBytes", config.uploadMaxBytes())
         .put("domain", config.domain())));
     if (!config.metricsPublic()) router.get("/metrics").handler(token::check);
