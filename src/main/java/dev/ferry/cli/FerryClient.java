@@ -3,6 +3,8 @@ package dev.ferry.cli;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.file.FileSystemOptions;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.file.AsyncFile;
 import io.vertx.core.file.OpenOptions;
@@ -13,6 +15,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpRequest;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
+import io.vertx.ext.web.client.WebClientOptions;
 
 import java.net.URI;
 import java.nio.file.Path;
@@ -32,8 +35,11 @@ final class FerryClient implements AutoCloseable {
     }
   }
 
-  private final Vertx vertx = Vertx.vertx();
-  private final WebClient http = WebClient.create(vertx);
+  /** A small Vert.x: one event loop, no file cache; a command makes a few calls. */
+  private final Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1)
+      .setInternalBlockingPoolSize(1).setFileSystemOptions(new FileSystemOptions().setFileCachingEnabled(false)
+          .setClassPathResolvingEnabled(false)));
+  private final WebClient http = WebClient.create(vertx, new WebClientOptions().setConnectTimeout(10_000));
   private final WebSocketClient ws = vertx.createWebSocketClient();
   private final String server;
   private final URI base;
