@@ -54,7 +54,7 @@ class CliTest {
 
   static Run ferryAt(String server, String... args) {
     StringWriter out = new StringWriter(), err = new StringWriter();
-    int code = FerryCommand.commandLine(Map.of("FERRY_SERVER", server, "FERRY_CONFIG_DIR", work.resolve("config").toString(), "FERRY_TOKEN", TestPlatform.TOKEN))
+    int code = FerryCommand.commandLine(Map.of("FERRY_SERVER", server, "XDG_CONFIG_HOME", work.resolve("config").toString(), "FERRY_TOKEN", TestPlatform.TOKEN))
         .setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true)).execute(args);
     return new Run(code, out.toString(), err.toString());
   }
@@ -112,7 +112,7 @@ class CliTest {
     Run r = ferry("deploy", copyFixture("compile-error", "cli-broken").toString(), "--progress", "plain");
     assertEquals(1, r.code(), r.toString());
     assertTrue(r.out().contains("[extract]"), r.toString());
-    assertTrue(r.out().contains("ERROR src/main/java/fixture/broken/Broken.java:9:"), r.toString());
+    assertTrue(r.out().contains("ERROR [build] src/main/java/fixture/broken/Broken.java:9: error:"), r.toString());
     assertTrue(r.err().contains("ended in error (build)"), r.toString());
   }
 
@@ -180,7 +180,8 @@ class CliTest {
     // --follow shows the running service's output until it is deleted
     StringWriter fout = new StringWriter(), ferr = new StringWriter();
     CompletableFuture<Integer> following = CompletableFuture.supplyAsync(() -> FerryCommand.commandLine(
-            Map.of("FERRY_SERVER", "http://127.0.0.1:" + ferry.apiPort(), "FERRY_TOKEN", TestPlatform.TOKEN))
+            Map.of("FERRY_SERVER", "http://127.0.0.1:" + ferry.apiPort(), "FERRY_TOKEN", TestPlatform.TOKEN,
+            "XDG_CONFIG_HOME", work.resolve("config").toString()))
         .setOut(new PrintWriter(fout, true)).setErr(new PrintWriter(ferr, true)).execute("logs", "cli-chatty", "--follow"));
     long deadline = System.currentTimeMillis() + 20_000;
     // keep talking until the follower shows it (it may not be connected at first)
@@ -221,7 +222,7 @@ class CliTest {
       Run r = deploying.get(60, TimeUnit.SECONDS);
       assertEquals(0, r.code(), r.toString());
       assertTrue(r.err().contains("reconnecting"), r.toString());
-      List<String> logLines = r.out().lines().filter(l -> l.startsWith("[")).toList();
+      List<String> logLines = r.out().lines().filter(l -> l.matches("\\d\\d:\\d\\d:\\d\\d\\.\\d{3} .*")).toList();
       assertEquals(logLines.size(), logLines.stream().distinct().count(), "each line once: " + r);
       assertTrue(r.out().contains("[swap]"), r.toString());
     } finally {
@@ -238,7 +239,8 @@ class CliTest {
       relayed.forEach(s -> ferry.vertx.runOnContext(v -> s.close()));
     });
     cutter.start();
-    int code = FerryCommand.commandLine(Map.of("FERRY_SERVER", server, "FERRY_TOKEN", TestPlatform.TOKEN))
+    int code = FerryCommand.commandLine(Map.of("FERRY_SERVER", server, "FERRY_TOKEN", TestPlatform.TOKEN,
+            "XDG_CONFIG_HOME", work.resolve("config").toString()))
         .setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true))
         .execute(command, dir.toString(), "--progress", "plain");
     return new Run(code, out.toString(), err.toString());

@@ -54,6 +54,94 @@ class FerryCommandTest {
     return ferry.api(HttpMethod.GET, "/api/v1/services/" + name).bodyAsJsonObject().getJsonObject("current").getString("id");
   }
 
+  @Test
+  void logs_follow_a_service_across_a_redeploy_and_a_rollback_naming_the_deployment_of_each_line() throws Exception {
+    FerryProcess cli = cli("follow");
+    String first = deploy(cli, FerryProcess.service(work.resolve("follow-1"), "one"), "follow");
+    try (FerryProcess.Running f = cli.start("logs", "-f", "follow")) {
+      int at = f.awaitOut(first + " ", 0, Duration.ofSeconds(60));
+      at = f.awaitOut("[service] starting: one", at, Duration.ofSeconds(30));
+
+      String second = deploy(cli, FerryProcess.service(work.resolve("follow-2"), "two"), "follow");
+      at = f.awaitOut(second + " ", at, Duration.ofSeconds(30));
+      at = f.awaitOut("[service] starting: two", at, Duration.ofSeconds(30));
+
+      Run rollback = cli.run("rollback", "follow");
+      assertEquals(0, rollback.code(), rollback.toString());
+      at = f.awaitOut("[swap] Taking traffic from " + second, at, Duration.ofSeconds(30));
+      assertEquals("one", ferry.viaProxy("follow", "/after-rollback").bodyAsString());
+      f.awaitOut("[service] asked /after-rollback", at, Duration.ofSeconds(30));
+
+      assertEquals(0, cli.run("delete", "follow").code());
+      assertTrue(f.process.waitFor(30, TimeUnit.SECONDS), f.toString());
+      f.drained();
+      assertEquals(0, f.process.exitValue(), f.toString());
+      assertTrue(f.err().contains("(service follow is deleted)"), f.toString());
+
+      // every line says which deployment it is from, and the rollback's lines are the first one's again
+      Pattern line = Pattern.compile("(" + first + "|" + second + ") \\d\\d:\\d\\d:\\d\\d\\.\\d{3} (INFO |WARN |ERROR|DEBUG) \\[\\w+\\] .*");
+      List<String> lines = f.out().lines().toList();
+      for (String l : lines) assertTrue(line.matcher(l).matches(), "'" + l + "' in\n" + f);
+      String swapBack = lines.stream().filter(l -> l.contains("[swap] Taking traffic from " + second)).findFirst().orElseThrow();
+      assertTrue(swapBack.startsWith(first + " "), swapBack);
+      assertEquals(1, lines.stream().filter(l -> l.contains("[service] starting: two")).count(), "each line once: " + f);
+    }
+  }
+
+  @Test
+  void logs_of_a_service_show_its_latest_deployment_failed_or_not_and_current_shows_the_one_serving() throws Exception {
+    FerryProcess cli = cli("latest");
+    String serving = deploy(cli, FerryProcess.service(work.resolve("latest-ok"), "fine"), "latest");
+    Path broken = FerryProcess.service(work.resolve("latest-broken"), "fine");
+    Files.writeString(broken.resolve("src/main/java/fixture/say/Oops.java"), "package fixture.say; class Oops { int x = y; }");
+    assertEquals(1, cli.run("deploy", broken.toString(), "--name", "latest", "--progress", "plain").code());
+
+    Run logs = cli.run("logs", "latest");
+    assertEquals(0, logs.code(), logs.toString());
+    assertTrue(logs.out().contains("ERROR [build] src/main/java/fixture/say/Oops.java:1: error: cannot find symbol"), logs.toString());
+    assertTrue(logs.err().contains(": error (build)"), logs.toString());
+    assertFalse(logs.out().contains("[swap]"), "the failed deployment's log, not the serving one's: " + logs);
+
+    Run current = cli.run("logs", "latest", "--current");
+    assertTrue(current.out().contains("[swap] Taking traffic") && !current.out().contains("Oops"), current.toString());
+    assertTrue(current.err().contains("Deployment " + serving + " of latest: deployed"), current.toString());
+
+    Run grep = cli.run("logs", "latest", "--current", "--grep", "\\[(ready|swap)\\]");
+    assertEquals(2, grep.out().lines().count(), grep.toString());
+    assertEquals("", cli.run("logs", "latest", "--since", "2999-01-01T00:00:00Z").out());
+    assertTrue(cli.run("logs", "latest", "--since", "1h").out().contains("Oops.java:1"));
+    Run bad = cli.run("logs", "latest", "--since", "yesterday");
+    assertEquals(1, bad.code());
+    assertTrue(bad.err().contains("--since: 'yesterday' is neither a duration"), bad.toString());
+  }
+
+  @Test
+  void a_compile_error_is_shown_once_in_full_as_javac_prints_it() throws Exception {
+    FerryProcess cli = cli("javac");
+    Run r = cli.run("deploy", TestPlatform.FIXTURES.resolve("compile-error").toAbsolutePath().toString(), "--name", "javac",
+        "--progress", "plain");
+    assertEquals(1, r.code(), r.toString());
+    String diagnostic = """
+        ERROR [build] src/main/java/fixture/broken/Broken.java:9: error: incompatible types: java.lang.String cannot be converted to int
+            int x = "not a number";
+                    ^
+        """;
+    assertTrue(r.out().contains(diagnostic), r.toString());
+    assertEquals(1, r.out().split("Broken.java:9", -1).length - 1 + r.err().split("Broken.java:9", -1).length - 1, "once: " + r);
+    assertTrue(r.err().contains("ended in error (build): Compilation failed with 1 error"), r.toString());
+
+    Path symbol = FerryProcess.service(work.resolve("javac-symbol"), "x");
+    Files.writeString(symbol.resolve("src/main/java/fixture/say/Oops.java"), "package fixture.say;\nclass Oops {\n  int x = missing();\n}\n");
+    Run s = cli.run("deploy", symbol.toString(), "--progress", "plain");
+    assertTrue(s.out().contains("""
+        src/main/java/fixture/say/Oops.java:3: error: cannot find symbol
+          int x = missing();
+                  ^
+          symbol:   method missing()
+          location: class fixture.say.Oops
+        """), s.toString());
+  }
+
   /** Runs {@code ferry args} on a pseudo-terminal, typing {@code input}. */
   private static Run onTerminal(FerryProcess cli, String input, String... args) throws Exception {
     String command = String.join(" ", cli.command(args).stream().map(a -> "'" + a.replace("'", "'\\''") + "'").toList());

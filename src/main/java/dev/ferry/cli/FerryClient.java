@@ -36,6 +36,10 @@ final class FerryClient implements AutoCloseable {
   }
 
   /** A small Vert.x: one event loop, no file cache; a command makes a few calls. */
+  /** What a 401 tells the user to do. */
+  static final String TOKEN_HINT = "Pass the server's token with --token or FERRY_TOKEN, or put it in ~/.config/ferry/token;"
+      + " a server started without one generated it into <data dir>/token";
+
   private final Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1)
       .setInternalBlockingPoolSize(1).setFileSystemOptions(new FileSystemOptions().setFileCachingEnabled(false)
           .setClassPathResolvingEnabled(false)));
@@ -98,13 +102,14 @@ final class FerryClient implements AutoCloseable {
   }
 
   /**
-   * Opens the deployment's log WebSocket; {@code frame} hears each frame on the event loop. The
-   * future completes when the socket closes (normally after the end frame, or dropped).
+   * Opens a log WebSocket ({@code path}: {@code /api/v1/deployments/ID/logs} or
+   * {@code /api/v1/services/NAME/logs}, with its query); {@code frame} hears each frame on the event
+   * loop. The future completes when the socket closes (normally after the end frame, or dropped).
    */
-  Future<Void> watch(String id, boolean follow, Consumer<JsonObject> frame) {
+  Future<Void> watch(String path, Consumer<JsonObject> frame) {
     Promise<Void> closed = Promise.promise();
     WebSocketConnectOptions o = new WebSocketConnectOptions().setHost(base.getHost()).setPort(port()).setSsl(ssl())
-        .setURI(prefix() + "/api/v1/deployments/" + id + "/logs" + (follow ? "?follow=true" : ""));
+        .setURI(prefix() + path);
     if (token != null) o.addHeader("Authorization", "Bearer " + token);
     ws.connect(o).onSuccess(socket -> {
       // attached on the event loop, before the first frame
@@ -112,8 +117,20 @@ final class FerryClient implements AutoCloseable {
       socket.closeHandler(v -> closed.tryComplete());
       socket.exceptionHandler(e -> closed.tryComplete());
     }).onFailure(e -> closed.tryFail(e instanceof io.vertx.core.http.UpgradeRejectedException u && u.getStatus() / 100 == 4
-        ? new ApiException(u.getStatus(), "HTTP " + u.getStatus() + " for the log of " + id) : e));
+        ? new ApiException(u.getStatus(), "HTTP " + u.getStatus() + " for " + path.replaceFirst("\\?.*", "")
+            + (u.getStatus() == 401 ? ": " + TOKEN_HINT : "")) : e));
     return closed.future();
+  }
+
+  /** Whether a Ferry platform answers {@code GET /health} within {@code timeoutMs}. */
+  boolean answers(long timeoutMs) {
+    try {
+      HttpResponse<Buffer> r = http.request(HttpMethod.GET, port(), base.getHost(), prefix() + "/health").ssl(ssl())
+          .timeout(timeoutMs).send().await();
+      return r.statusCode() == 200 && "up".equals(r.bodyAsJsonObject().getString("status"));
+    } catch (Exception e) {
+      return false;
+    }
   }
 
   Vertx vertx() {
@@ -155,10 +172,7 @@ final class FerryClient implements AutoCloseable {
     } catch (RuntimeException notJson) {
       msg = r.bodyAsString();
     }
-    if (r.statusCode() == 401) {
-      msg += ". Pass the server's token with --token or FERRY_TOKEN, or put it in ~/.config/ferry/token;"
-          + " a server started without one generated it into <data dir>/token";
-    }
+    if (r.statusCode() == 401) msg += ". " + TOKEN_HINT;
     return new ApiException(r.statusCode(), "HTTP " + r.statusCode() + ": " + msg);
   }
 
