@@ -89,6 +89,33 @@ class FerryCommandTest {
   }
 
   @Test
+  void after_a_failed_redeploy_list_and_status_show_what_serves_apart_from_what_failed() throws Exception {
+    FerryProcess cli = cli("failed");
+    String serving = deploy(cli, FerryProcess.service(work.resolve("failed-ok"), "fine"), "half");
+    Path broken = FerryProcess.service(work.resolve("failed-broken"), "fine");
+    Files.writeString(broken.resolve("src/main/java/fixture/say/Oops.java"), "package fixture.say; class Oops { int x = y; }");
+    Run failed = cli.run("deploy", broken.toString(), "--name", "half", "--progress", "plain");
+    assertEquals(1, failed.code(), failed.toString());
+    String latest = ferry.api(HttpMethod.GET, "/api/v1/services/half").bodyAsJsonObject().getJsonObject("latest").getString("id");
+
+    Run list = cli.run("list");
+    String row = list.out().lines().filter(l -> l.startsWith("half ")).findFirst().orElseThrow(() -> new AssertionError(list.toString()));
+    assertTrue(row.contains(serving) && row.contains("deployed (latest: error " + latest + ")")
+        && row.contains("http://half.localhost:" + ferry.proxyPort() + "/"), row);
+    JsonObject json = new JsonObject(cli.run("list", "--json").out()).getJsonArray("services").stream().map(JsonObject.class::cast)
+        .filter(s -> "half".equals(s.getString("name"))).findFirst().orElseThrow();
+    assertEquals(serving, json.getJsonObject("current").getString("id"));
+    assertEquals("deployed", json.getJsonObject("current").getString("state"));
+    assertEquals(latest, json.getJsonObject("latest").getString("id"));
+    assertEquals("error", json.getJsonObject("latest").getString("state"));
+
+    Run status = cli.run("status", "half");
+    assertTrue(status.out().contains("Serving  " + serving), status.toString());
+    assertTrue(status.out().contains("Latest   " + latest + " error (build): Compilation failed with 1 error"), status.toString());
+    assertEquals("fine", ferry.viaProxy("half", "/").bodyAsString(), "still serving");
+  }
+
+  @Test
   void logs_of_a_service_show_its_latest_deployment_failed_or_not_and_current_shows_the_one_serving() throws Exception {
     FerryProcess cli = cli("latest");
     String serving = deploy(cli, FerryProcess.service(work.resolve("latest-ok"), "fine"), "latest");
