@@ -189,7 +189,7 @@ class CliTest {
       ferry.viaProxy("cli-chatty", "/say?m=followed-" + i);
       TestPlatform.sleep(100);
     }
-    Run delete = ferry("delete", "cli-chatty");
+    Run delete = ferry("delete", "cli-chatty", "--yes");
     assertEquals(0, delete.code(), delete.toString());
     assertTrue(delete.out().contains("Deleted cli-chatty"));
     assertEquals(0, following.get(30, TimeUnit.SECONDS), ferr.toString());

@@ -72,7 +72,7 @@ class FerryCommandTest {
       assertEquals("one", ferry.viaProxy("follow", "/after-rollback").bodyAsString());
       f.awaitOut("[service] asked /after-rollback", at, Duration.ofSeconds(30));
 
-      assertEquals(0, cli.run("delete", "follow").code());
+      assertEquals(0, cli.run("delete", "follow", "--yes").code());
       assertTrue(f.process.waitFor(30, TimeUnit.SECONDS), f.toString());
       f.drained();
       assertEquals(0, f.process.exitValue(), f.toString());
@@ -167,6 +167,46 @@ class FerryCommandTest {
           symbol:   method missing()
           location: class fixture.say.Oops
         """), s.toString());
+  }
+
+  @Test
+  void rollback_waits_until_the_previous_version_answers_and_prints_its_url() throws Exception {
+    FerryProcess cli = cli("rollback");
+    String first = deploy(cli, FerryProcess.service(work.resolve("rb-1"), "first"), "rb");
+    deploy(cli, FerryProcess.service(work.resolve("rb-2"), "second"), "rb");
+    assertEquals("second", ferry.viaProxy("rb", "/").bodyAsString());
+
+    Run r = cli.run("rollback", "rb");
+    assertEquals(0, r.code(), r.toString());
+    assertTrue(r.out().contains("[swap] Taking traffic"), "the reactivation's log: " + r);
+    assertFalse(r.out().contains("[compile]"), "not the first build's: " + r);
+    assertTrue(r.out().contains("Rolled back rb to " + first + ": http://rb.localhost:" + ferry.proxyPort() + "/"), r.toString());
+    // when the command returns, the previous version answers
+    assertEquals("first", ferry.viaProxy("rb", "/").bodyAsString());
+  }
+
+  @Test
+  void delete_asks_on_a_terminal_and_elsewhere_needs_yes() throws Exception {
+    FerryProcess cli = cli("delete");
+    deploy(cli, FerryProcess.service(work.resolve("del"), "bye"), "del");
+
+    Run piped = cli.run("delete", "del");
+    assertEquals(1, piped.code(), piped.toString());
+    assertTrue(piped.err().contains("pass --yes"), piped.toString());
+    assertEquals(200, ferry.api(HttpMethod.GET, "/api/v1/services/del").statusCode());
+
+    if (NodeSupport.onPath("script")) {
+      // a terminal, from util-linux's script: the answer is typed at the prompt
+      Run no = onTerminal(cli, "n\n", "delete", "del");
+      assertTrue(no.out().contains("Delete service del?") && no.out().contains("Kept del"), no.toString());
+      assertEquals(200, ferry.api(HttpMethod.GET, "/api/v1/services/del").statusCode());
+      Run yes = onTerminal(cli, "y\n", "delete", "del");
+      assertTrue(yes.out().contains("Deleted del"), yes.toString());
+      assertEquals(0, yes.code(), yes.toString());
+    } else {
+      assertEquals(0, cli.run("delete", "del", "--yes").code());
+    }
+    assertEquals(404, ferry.api(HttpMethod.GET, "/api/v1/services/del").statusCode());
   }
 
   /** Runs {@code ferry args} on a pseudo-terminal, typing {@code input}. */
