@@ -55,6 +55,43 @@ class FerryCommandTest {
   }
 
   @Test
+  void login_checks_the_token_stores_it_owner_only_and_every_command_then_works_from_any_directory() throws Exception {
+    Path home = work.resolve("login-home");
+    Path config = home.resolve("ferry/config.json");
+    FerryProcess cli = new FerryProcess(home).in(Files.createDirectories(work.resolve("login-cwd")));
+
+    Run wrong = cli.run("login", "--server", api, "--token", "not-the-token");
+    assertEquals(1, wrong.code(), wrong.toString());
+    assertTrue(wrong.err().contains("refused the token") && wrong.err().contains("nothing was stored"), wrong.toString());
+    assertFalse(Files.exists(config), "a refused token is not stored");
+
+    // the token on standard input, as `cat data/token | ferry login --server URL` gives it
+    Run ok = cli.runWithInput(TestPlatform.TOKEN + "\n", "login", "--server", api + "/");
+    assertEquals(0, ok.code(), ok.toString());
+    assertTrue(ok.out().contains("Logged in to " + api), ok.toString());
+    assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(config)));
+    assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(config.getParent())));
+    JsonObject stored = new JsonObject(Files.readString(config));
+    assertEquals(api, stored.getString("server"));
+    assertEquals(TestPlatform.TOKEN, stored.getString("token"));
+
+    // no FERRY_SERVER, no FERRY_TOKEN, another directory: the stored server and token
+    Run list = cli.in(Files.createDirectories(work.resolve("somewhere/else"))).run("list");
+    assertEquals(0, list.code(), list.toString());
+    Run deploy = cli.run("deploy", FerryProcess.service(work.resolve("logged-in"), "hi").toString(), "--progress", "plain");
+    assertEquals(0, deploy.code(), deploy.toString());
+    assertTrue(deploy.out().contains("Deployed logged-in: http://logged-in.localhost:" + ferry.proxyPort() + "/"), deploy.toString());
+
+    Run logout = cli.run("logout");
+    assertEquals(0, logout.code(), logout.toString());
+    assertTrue(logout.out().contains("Logged out of " + api), logout.toString());
+    assertNull(new JsonObject(Files.readString(config)).getString("token"));
+    Run refused = cli.run("list");
+    assertEquals(1, refused.code(), refused.toString());
+    assertTrue(refused.err().contains("HTTP 401") && refused.err().contains("ferry login"), refused.toString());
+  }
+
+  @Test
   void logs_follow_a_service_across_a_redeploy_and_a_rollback_naming_the_deployment_of_each_line() throws Exception {
     FerryProcess cli = cli("follow");
     String first = deploy(cli, FerryProcess.service(work.resolve("follow-1"), "one"), "follow");

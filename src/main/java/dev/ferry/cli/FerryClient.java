@@ -37,8 +37,8 @@ final class FerryClient implements AutoCloseable {
 
   /** A small Vert.x: one event loop, no file cache; a command makes a few calls. */
   /** What a 401 tells the user to do. */
-  static final String TOKEN_HINT = "Pass the server's token with --token or FERRY_TOKEN, or put it in ~/.config/ferry/token;"
-      + " a server started without one generated it into <data dir>/token";
+  static final String TOKEN_HINT = "Log in with  ferry login --server URL  (the token of a server started without one is in"
+      + " <data dir>/token), or pass --token or FERRY_TOKEN";
 
   private final Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1)
       .setInternalBlockingPoolSize(1).setFileSystemOptions(new FileSystemOptions().setFileCachingEnabled(false)
