@@ -104,6 +104,29 @@ class CliTest {
       assertTrue(mvn.waitFor(5, TimeUnit.MINUTES));
       assertEquals(0, mvn.exitValue(), log);
       assertTrue(Files.isRegularFile(dir.resolve("target/classes/app/greeter/MainVerticle.class")));
+
+      // and runs locally with plain Maven, its config() from config.json as on Ferry
+      int port;
+      try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+        port = s.getLocalPort();
+      }
+      Files.writeString(dir.resolve("config.json"), new JsonObject().put("http.port", port).put("http.host", "127.0.0.1").encode());
+      Process run = new ProcessBuilder("mvn", "-q", "-B", "compile", "exec:java").directory(dir.toFile()).redirectErrorStream(true)
+          .redirectOutput(work.resolve("exec.log").toFile()).start();
+      try {
+        String answer = null;
+        for (long deadline = System.nanoTime() + 180_000_000_000L; answer == null && run.isAlive() && System.nanoTime() < deadline; ) {
+          try {
+            answer = ferry.anonymous.get(port, "127.0.0.1", "/").send().await().bodyAsString();
+          } catch (Exception notYet) {
+            TestPlatform.sleep(200);
+          }
+        }
+        assertEquals("Hello from greeter\n", answer, Files.readString(work.resolve("exec.log")));
+      } finally {
+        run.destroy();
+        if (!run.waitFor(20, TimeUnit.SECONDS)) run.destroyForcibly();
+      }
     }
   }
 

@@ -207,6 +207,32 @@ class FerryCommandTest {
   }
 
   @Test
+  void init_refuses_names_that_are_not_service_names_or_are_reserved_and_a_name_with_a_digit_first_deploys() throws Exception {
+    FerryProcess cli = cli("init");
+    Run reserved = cli.run("init", work.resolve("api").toString());
+    assertEquals(1, reserved.code(), reserved.toString());
+    assertTrue(reserved.err().contains("Service name 'api' is reserved"), reserved.toString());
+    assertFalse(Files.exists(work.resolve("api")));
+    Run notDns = cli.run("init", work.resolve("My_Service").toString());
+    assertEquals(1, notDns.code(), notDns.toString());
+    assertTrue(notDns.err().contains("is not a DNS label"), notDns.toString());
+    assertFalse(Files.exists(work.resolve("My_Service")));
+
+    Run digit = cli.run("init", work.resolve("9lives").toString());
+    assertEquals(0, digit.code(), digit.toString());
+    assertTrue(Files.readString(work.resolve("9lives/src/main/java/app/_9lives/MainVerticle.java")).startsWith("package app._9lives;"));
+    Run deployed = cli.run("deploy", work.resolve("9lives").toString(), "--progress", "plain");
+    assertEquals(0, deployed.code(), deployed.toString());
+    assertEquals("Hello from 9lives\n", ferry.viaProxy("9lives", "/").bodyAsString());
+
+    // a bad --name is refused before anything is packed or sent
+    Run badName = cli.run("deploy", work.resolve("9lives").toString(), "--name", "www", "--progress", "plain");
+    assertEquals(1, badName.code(), badName.toString());
+    assertTrue(badName.err().contains("Service name 'www' is reserved") && !badName.out().contains("Uploading"), badName.toString());
+    assertEquals(404, ferry.api(HttpMethod.GET, "/api/v1/services/www").statusCode());
+  }
+
+  @Test
   void rollback_waits_until_the_previous_version_answers_and_prints_its_url() throws Exception {
     FerryProcess cli = cli("rollback");
     String first = deploy(cli, FerryProcess.service(work.resolve("rb-1"), "first"), "rb");
