@@ -9,7 +9,7 @@ import java.util.Set;
 /** The {@code ferry} command: the user's front door. */
 @Command(name = "ferry", mixinStandardHelpOptions = true, version = "ferry 0.1.0",
     description = "Ferry: upload a Java service's source, get it built, deployed and routed.",
-    subcommands = {ServerCommand.class, InitCommand.class, DeployCommand.class, ListCommand.class,
+    subcommands = {ServerCommand.class, DevCommand.class, InitCommand.class, DeployCommand.class, ListCommand.class,
         StatusCommand.class, LogsCommand.class, RollbackCommand.class, DeleteCommand.class, LoginCommand.class,
         LogoutCommand.class, CompletionCommand.class})
 public final class FerryCommand implements Runnable {
