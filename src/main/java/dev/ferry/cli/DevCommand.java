@@ -117,7 +117,7 @@ final class DevCommand implements Callable<Integer> {
     try (FerryClient client = new FerryClient(api, apiToken); WatchService watcher = FileSystems.getDefault().newWatchService()) {
       register(watcher, root);
       watchTree(watcher, root.resolve("src"));
-      deploy(client, root, service, out, err, System.nanoTime(), null);
+      if (!deploy(client, root, service, out, err, System.nanoTime(), null)) return 1;
       Thread logs = new Thread(() -> streamLogs(client, service, out, err), "ferry-dev-logs");
       logs.setDaemon(true);
       logs.start();
@@ -140,8 +140,8 @@ final class DevCommand implements Callable<Integer> {
     }
   }
 
-  /** Packs and uploads the tree; its outcome arrives on the log stream. */
-  private void deploy(FerryClient client, Path root, String service, PrintWriter out, PrintWriter err, long seenAt, String why) {
+  /** Packs and uploads the tree; its outcome arrives on the log stream. False if it could not be sent. */
+  private boolean deploy(FerryClient client, Path root, String service, PrintWriter out, PrintWriter err, long seenAt, String why) {
     Path archive = null;
     try {
       archive = Files.createTempFile("ferry-dev", ".tar.gz");
@@ -150,8 +150,11 @@ final class DevCommand implements Callable<Integer> {
       waiting.put(queued.getString("id"), seenAt);
       out.println(why == null ? "Deploying " + service + " (" + queued.getString("id") + ")"
           : why + ": redeploying (" + queued.getString("id") + ")");
+      return true;
     } catch (Exception e) {
-      err.println("ferry dev: could not deploy: " + (e.getMessage() != null ? e.getMessage() : e));
+      err.println("ferry dev: could not deploy: " + (e instanceof java.net.ConnectException ? ClientCommand.unreachable(client.server(), e)
+          : e.getMessage() != null ? e.getMessage() : e));
+      return false;
     } finally {
       out.flush();
       err.flush();
