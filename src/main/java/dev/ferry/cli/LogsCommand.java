@@ -15,7 +15,7 @@ import java.util.Set;
             + "across redeploys and rollbacks, each line after the deployment it is from."})
 final class LogsCommand extends ClientCommand {
 
-  private static final Set<String> FINAL = Set.of("deployed", "error", "stopped", "deleted");
+  private static final Set<String> FINAL = Set.of("deployed", "error", "stopped", "deleted", "crashed");
 
   @Parameters(index = "0", paramLabel = "ID|NAME", description = "A deployment id or a service name")
   String target;
