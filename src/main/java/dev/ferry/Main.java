@@ -8,7 +8,7 @@ public final class Main {
   }
 
   public static void main(String[] args) {
-    int code = FerryCommand.commandLine(System.getenv()).execute(args);
+    int code = FerryCommand.main(args);
     if (code != FerryCommand.KEEP_RUNNING) System.exit(code);
   }
 }

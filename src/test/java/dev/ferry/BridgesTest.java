@@ -24,6 +24,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The event-bus bridges: SockJS at /eventbus (driven by the real npm client under Node) and TCP. */
@@ -86,8 +87,9 @@ class BridgesTest {
       assertEquals("access_denied", refused.getJsonObject("refused").getString("body"), refused.encode());
 
       JsonObject d = ferry.deploy("chatty", "bridged");
-      await(out, o -> "ferry.events".equals(o.getString("address")) && "deployed".equals(o.getJsonObject("body").getString("state"))
+      JsonObject deployed = await(out, o -> "ferry.events".equals(o.getString("address")) && "deployed".equals(o.getJsonObject("body").getString("state"))
           && "bridged".equals(o.getJsonObject("body").getString("service")));
+      assertNoServerPath(deployed);
 
       String logs = "ferry.logs." + d.getString("id");
       stdin.write((d.getString("id") + "\n").getBytes(StandardCharsets.UTF_8));
@@ -138,6 +140,13 @@ class BridgesTest {
       socket.close();
       client.close();
     }
+  }
+
+  /** What the SockJS bridge carries names no file of the server: a deployment's artifact has no path. */
+  static void assertNoServerPath(JsonObject message) {
+    JsonObject artifact = message.getJsonObject("body").getJsonObject("artifact");
+    assertTrue(artifact != null && artifact.getString("sha256") != null && !artifact.containsKey("path"), message.encode());
+    assertFalse(message.encode().contains(ferry.dataDir.toString()), message.encode());
   }
 
   private static void write(NetSocket socket, JsonObject frame) {

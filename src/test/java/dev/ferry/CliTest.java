@@ -54,7 +54,7 @@ class CliTest {
 
   static Run ferryAt(String server, String... args) {
     StringWriter out = new StringWriter(), err = new StringWriter();
-    int code = FerryCommand.commandLine(Map.of("FERRY_SERVER", server, "FERRY_CONFIG_DIR", work.resolve("config").toString(), "FERRY_TOKEN", TestPlatform.TOKEN))
+    int code = FerryCommand.commandLine(Map.of("FERRY_SERVER", server, "XDG_CONFIG_HOME", work.resolve("config").toString(), "FERRY_TOKEN", TestPlatform.TOKEN))
         .setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true)).execute(args);
     return new Run(code, out.toString(), err.toString());
   }
@@ -108,6 +108,29 @@ class CliTest {
       assertTrue(mvn.waitFor(5, TimeUnit.MINUTES));
       assertEquals(0, mvn.exitValue(), log);
       assertTrue(Files.isRegularFile(dir.resolve("target/classes/app/greeter/MainVerticle.class")));
+
+      // and runs locally with plain Maven, its config() from config.json as on Ferry
+      int port;
+      try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+        port = s.getLocalPort();
+      }
+      Files.writeString(dir.resolve("config.json"), new JsonObject().put("http.port", port).put("http.host", "127.0.0.1").encode());
+      Process run = new ProcessBuilder("mvn", "-q", "-B", "compile", "exec:java").directory(dir.toFile()).redirectErrorStream(true)
+          .redirectOutput(work.resolve("exec.log").toFile()).start();
+      try {
+        String answer = null;
+        for (long deadline = System.nanoTime() + 180_000_000_000L; answer == null && run.isAlive() && System.nanoTime() < deadline; ) {
+          try {
+            answer = ferry.anonymous.get(port, "127.0.0.1", "/").send().await().bodyAsString();
+          } catch (Exception notYet) {
+            TestPlatform.sleep(200);
+          }
+        }
+        assertEquals("Hello from greeter\n", answer, Files.readString(work.resolve("exec.log")));
+      } finally {
+        run.destroy();
+        if (!run.waitFor(20, TimeUnit.SECONDS)) run.destroyForcibly();
+      }
     }
   }
 
@@ -116,7 +139,7 @@ class CliTest {
     Run r = ferry("deploy", copyFixture("compile-error", "cli-broken").toString(), "--progress", "plain");
     assertEquals(1, r.code(), r.toString());
     assertTrue(r.out().contains("[extract]"), r.toString());
-    assertTrue(r.out().contains("ERROR src/main/java/fixture/broken/Broken.java:9:"), r.toString());
+    assertTrue(r.out().contains("ERROR [build] src/main/java/fixture/broken/Broken.java:9: error:"), r.toString());
     assertTrue(r.err().contains("ended in error (build)"), r.toString());
   }
 
@@ -184,7 +207,8 @@ class CliTest {
     // --follow shows the running service's output until it is deleted
     StringWriter fout = new StringWriter(), ferr = new StringWriter();
     CompletableFuture<Integer> following = CompletableFuture.supplyAsync(() -> FerryCommand.commandLine(
-            Map.of("FERRY_SERVER", "http://127.0.0.1:" + ferry.apiPort(), "FERRY_TOKEN", TestPlatform.TOKEN))
+            Map.of("FERRY_SERVER", "http://127.0.0.1:" + ferry.apiPort(), "FERRY_TOKEN", TestPlatform.TOKEN,
+            "XDG_CONFIG_HOME", work.resolve("config").toString()))
         .setOut(new PrintWriter(fout, true)).setErr(new PrintWriter(ferr, true)).execute("logs", "cli-chatty", "--follow"));
     long deadline = System.currentTimeMillis() + 20_000;
     // keep talking until the follower shows it (it may not be connected at first)
@@ -192,7 +216,7 @@ class CliTest {
       ferry.viaProxy("cli-chatty", "/say?m=followed-" + i);
       TestPlatform.sleep(100);
     }
-    Run delete = ferry("delete", "cli-chatty");
+    Run delete = ferry("delete", "cli-chatty", "--yes");
     assertEquals(0, delete.code(), delete.toString());
     assertTrue(delete.out().contains("Deleted cli-chatty"));
     assertEquals(0, following.get(30, TimeUnit.SECONDS), ferr.toString());
@@ -225,7 +249,7 @@ class CliTest {
       Run r = deploying.get(60, TimeUnit.SECONDS);
       assertEquals(0, r.code(), r.toString());
       assertTrue(r.err().contains("reconnecting"), r.toString());
-      List<String> logLines = r.out().lines().filter(l -> l.startsWith("[")).toList();
+      List<String> logLines = r.out().lines().filter(l -> l.matches("\\d\\d:\\d\\d:\\d\\d\\.\\d{3} .*")).toList();
       assertEquals(logLines.size(), logLines.stream().distinct().count(), "each line once: " + r);
       assertTrue(r.out().contains("[swap]"), r.toString());
     } finally {
@@ -242,7 +266,8 @@ class CliTest {
       relayed.forEach(s -> ferry.vertx.runOnContext(v -> s.close()));
     });
     cutter.start();
-    int code = FerryCommand.commandLine(Map.of("FERRY_SERVER", server, "FERRY_TOKEN", TestPlatform.TOKEN))
+    int code = FerryCommand.commandLine(Map.of("FERRY_SERVER", server, "FERRY_TOKEN", TestPlatform.TOKEN,
+            "XDG_CONFIG_HOME", work.resolve("config").toString()))
         .setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true))
         .execute(command, dir.toString(), "--progress", "plain");
     return new Run(code, out.toString(), err.toString());

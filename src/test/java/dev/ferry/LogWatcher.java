@@ -26,8 +26,16 @@ final class LogWatcher {
   }
 
   static LogWatcher open(TestPlatform ferry, String deploymentId, String query) {
+    return openUri(ferry, "/api/v1/deployments/" + deploymentId + "/logs" + (query == null ? "" : "?" + query));
+  }
+
+  /** A watcher of service {@code name}'s log across its deployments. */
+  static LogWatcher openService(TestPlatform ferry, String name, String query) {
+    return openUri(ferry, "/api/v1/services/" + name + "/logs" + (query == null ? "" : "?" + query));
+  }
+
+  private static LogWatcher openUri(TestPlatform ferry, String uri) {
     LogWatcher w = new LogWatcher(ferry.vertx);
-    String uri = "/api/v1/deployments/" + deploymentId + "/logs" + (query == null ? "" : "?" + query);
     CompletableFuture<WebSocket> open = new CompletableFuture<>();
     w.client.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(ferry.apiPort()).setURI(uri)
             .addHeader("Authorization", "Bearer " + TestPlatform.TOKEN))

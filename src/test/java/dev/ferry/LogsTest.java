@@ -53,6 +53,41 @@ class LogsTest {
   }
 
   @Test
+  void a_service_log_follows_it_across_a_redeploy_and_a_rollback_and_ends_when_it_is_deleted() {
+    String first = ferry.deploy("chatty", "svc-log").getString("id");
+    LogWatcher w = LogWatcher.openService(ferry, "svc-log", null);
+    // the latest deployment's backlog, then where it stands
+    w.await(f -> "chatty is starting".equals(f.getString("message")) && first.equals(f.getString("deployment")));
+    w.await(f -> "state".equals(f.getString("event")) && "deployed".equals(f.getJsonObject("deployment").getString("state")));
+
+    String second = ferry.deploy("hello", "svc-log").getString("id");
+    int swapped = w.frames.indexOf(w.await(f -> second.equals(f.getString("deployment")) && "swap".equals(f.getString("stage"))));
+    w.await(f -> "state".equals(f.getString("event")) && second.equals(f.getJsonObject("deployment").getString("id"))
+        && "deployed".equals(f.getJsonObject("deployment").getString("state")));
+    assertTrue(w.lines().stream().anyMatch(l -> second.equals(l.getString("deployment")) && "extract".equals(l.getString("stage"))),
+        "the new deployment from its first line: " + w.frames);
+
+    assertEquals(202, ferry.rollback("svc-log", first).statusCode());
+    w.await(swapped, f -> first.equals(f.getString("deployment")) && "swap".equals(f.getString("stage")));
+    ferry.viaProxy("svc-log", "/say?m=after-the-rollback");
+    w.await(f -> "after-the-rollback".equals(f.getString("message")) && first.equals(f.getString("deployment")));
+    // a rolled-back deployment's first build is history: not sent again
+    assertEquals(1, w.lines().stream().filter(l -> first.equals(l.getString("deployment")) && "extract".equals(l.getString("stage"))
+        && l.getString("message").startsWith("Extracting")).count(), w.frames.toString());
+
+    assertEquals(200, ferry.api(HttpMethod.DELETE, "/api/v1/services/svc-log").statusCode());
+    w.awaitClosed();
+    JsonObject end = w.frames.get(w.frames.size() - 1);
+    assertEquals(new JsonObject().put("event", "end").put("state", "deleted").put("service", "svc-log"), end);
+    assertEquals(w.lines().size(), w.lines().stream().map(l -> l.getString("deployment") + identity(l)).distinct().count(), "each line once");
+
+    Throwable unknown = org.junit.jupiter.api.Assertions.assertThrows(Exception.class, () -> ferry.vertx.createWebSocketClient()
+        .connect(new io.vertx.core.http.WebSocketConnectOptions().setHost("127.0.0.1").setPort(ferry.apiPort())
+            .setURI("/api/v1/services/no-such-service/logs").addHeader("Authorization", "Bearer " + TestPlatform.TOKEN)).await());
+    assertEquals(404, ((io.vertx.core.http.UpgradeRejectedException) unknown).getStatus());
+  }
+
+  @Test
   void ndjson_log_has_every_stage_each_line_a_json_object() {
     JsonObject d = ferry.deploy("hello", "logs-hello");
     List<JsonObject> lines = ndjson(d.getString("id"));
@@ -70,8 +105,16 @@ class LogsTest {
     assertEquals("error", d.getString("state"));
     List<String> errors = ndjson(d.getString("id")).stream().filter(l -> "error".equals(l.getString("level")))
         .map(l -> l.getString("message")).toList();
-    assertTrue(errors.stream().anyMatch(m -> m.startsWith("src/main/java/fixture/errs/TwoErrors.java:9: ")), errors.toString());
-    assertTrue(errors.stream().anyMatch(m -> m.startsWith("src/main/java/fixture/errs/TwoErrors.java:10: ")), errors.toString());
+    // the summary, then each diagnostic once, in full: javac's message, the source line, a caret under the column
+    assertEquals(List.of("Compilation failed with 2 errors",
+        """
+            src/main/java/fixture/errs/TwoErrors.java:9: error: incompatible types: java.lang.String cannot be converted to int
+                int x = "one";
+                        ^""",
+        """
+            src/main/java/fixture/errs/TwoErrors.java:10: error: incompatible types: int cannot be converted to java.lang.String
+                String y = 2;
+                           ^"""), errors);
   }
 
   @Test

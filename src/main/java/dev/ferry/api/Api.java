@@ -29,6 +29,7 @@ import org.slf4j.LoggerFactory;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
 
@@ -37,9 +38,6 @@ public final class Api extends VerticleBase {
 
   private static final Logger log = LoggerFactory.getLogger(Api.class);
 
-  /** Names a service may not take: they are, or will be, the platform's own hosts. */
-  public static final Set<String> RESERVED = Set.of("api", "www", "ferry", "admin", "dashboard", "metrics", "health",
-      "eventbus", "proxy", "localhost");
   /** What a 503 asks a client to wait: about the time a build takes. */
   static final int RETRY_AFTER_SECONDS = 5;
   private static final Set<String> ARCHIVE_TYPES = Set.of("application/gzip", "application/x-gzip",
@@ -56,6 +54,7 @@ public final class Api extends VerticleBase {
   private final BuildQueue queue;
   private final Resources resources;
   private HttpServer server;
+  private PublicView view;
 
   public Api(Config config, DataDir dataDir, Recorder recorder, Transitions transitions, Reactivator reactivator, ApiToken token,
              LiveStatus live, BuildQueue queue, Resources resources) {
@@ -77,7 +76,10 @@ public final class Api extends VerticleBase {
     router.get("/health").handler(ctx -> ctx.json(new JsonObject().put("status", "up")));
     // every API call, the upload's before a byte of its body is read, needs the token
     router.route("/api/*").handler(token::check);
-    Observability observability = new Observability(vertx, config, ledger, token);
+    // the local repository is Ferry's setting, else settings.xml's (Maven's default), else <dataDir>/maven
+    view = new PublicView(dataDir.root(), dataDir.root().resolve(config.mavenLocalRepository() == null ? "maven" : config.mavenLocalRepository()),
+        java.nio.file.Path.of(System.getProperty("user.home"), ".m2", "repository"));
+    Observability observability = new Observability(vertx, config, ledger, token, view);
     observability.mount(router);
     router.post("/api/v1/services/:name/deployments").handler(this::upload);
     router.get("/api/v1/services").handler(this::listServices);
@@ -87,13 +89,16 @@ public final class Api extends VerticleBase {
     router.get("/api/v1/deployments/:id").handler(this::getDeployment);
     router.post("/api/v1/services/:name/rollback").handler(this::rollback);
     router.post("/api/v1/services/:name/restart").handler(this::restart);
-    new ResourceRoutes(vertx, resources, reactivator, recorder, transitions, ctx -> validName(ctx, ctx.pathParam("name"))).mount(router);
+    new ResourceRoutes(vertx, resources, reactivator, recorder, transitions, ctx -> validName(ctx, ctx.pathParam("name")), view).mount(router);
     router.route("/api/*").handler(ctx -> error(ctx, 404, "not_found", "No such API route: " + ctx.request().method() + " " + ctx.request().path()));
     router.errorHandler(500, ctx -> {
       log.error("API failure on {}", ctx.request().path(), ctx.failure());
-      error(ctx, 500, "internal", "Internal error: " + ctx.failure());
+      error(ctx, 500, "internal", view.scrub("Internal error: " + ctx.failure()));
     });
-    return vertx.createHttpServer().requestHandler(router).listen(config.apiPort(), config.host()).onSuccess(s -> server = s)
+    return vertx.createHttpServer().requestHandler(router).listen(config.apiPort(), config.host())
+        .recover(e -> Future.failedFuture(new IllegalStateException("cannot listen on " + config.host() + ":" + config.apiPort()
+            + " for the API: " + e.getMessage(), e)))
+        .onSuccess(s -> server = s)
         .compose(s -> observability.start());
   }
 
@@ -140,7 +145,7 @@ public final class Api extends VerticleBase {
         .onFailure(e -> {
           queue.leave();
           log.error("Cannot store upload {}", file, e);
-          refuse(ctx, 507, "insufficient_storage", "Cannot store the upload: " + e.getMessage());
+          refuse(ctx, 507, "insufficient_storage", view.scrub("Cannot store the upload: " + e.getMessage()));
         })
         .onSuccess(af -> receive(ctx, name, id, file, af, max));
   }
@@ -167,7 +172,7 @@ public final class Api extends VerticleBase {
         if (failed[0]) return;
         discard.run();
         log.error("Cannot write upload {}", file, e);
-        refuse(ctx, 507, "insufficient_storage", "Cannot store the upload: " + e.getMessage());
+        refuse(ctx, 507, "insufficient_storage", view.scrub("Cannot store the upload: " + e.getMessage()));
       });
       if (af.writeQueueFull()) {
         req.pause();
@@ -190,17 +195,17 @@ public final class Api extends VerticleBase {
       af.close().onFailure(e -> {
         queue.leave();
         vertx.fileSystem().delete(file.toString());
-        error(ctx, 507, "insufficient_storage", "Cannot store the upload: " + e.getMessage());
+        error(ctx, 507, "insufficient_storage", view.scrub("Cannot store the upload: " + e.getMessage()));
       }).onSuccess(x -> {
         Deployment d = transitions.publish(Deployment.queued(id, name, new Queued(file)));
         vertx.eventBus().send(Addresses.BUILD, d);
         log.info("Queued {} of {} ({} bytes)", id, name, received[0]);
         recorder.recorded(id)
-            .onFailure(e -> error(ctx, 507, "insufficient_storage", "Cannot record the deployment: " + e.getMessage()))
+            .onFailure(e -> error(ctx, 507, "insufficient_storage", view.scrub("Cannot record the deployment: " + e.getMessage())))
             .onSuccess(r -> ctx.response().setStatusCode(202)
                 .putHeader(HttpHeaders.LOCATION, "/api/v1/deployments/" + id)
                 .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-                .end(transitions.json(d).encode()));
+                .end(view.of(transitions.json(d)).encode()));
       });
     });
     req.resume();
@@ -295,9 +300,9 @@ public final class Api extends VerticleBase {
         .onSuccess(d -> ctx.response().setStatusCode(202)
             .putHeader(HttpHeaders.LOCATION, "/api/v1/deployments/" + d.id())
             .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-            .end(transitions.json(d).encode()))
+            .end(view.of(transitions.json(d)).encode()))
         .onFailure(e -> {
-          if (e instanceof Reactivator.Refused r) error(ctx, r.status(), r.code(), r.getMessage());
+          if (e instanceof Reactivator.Refused r) error(ctx, r.status(), r.code(), view.scrub(r.getMessage()));
           else ctx.fail(e);
         });
   }
@@ -311,21 +316,14 @@ public final class Api extends VerticleBase {
     vertx.executeBlocking(query).onComplete(ar -> {
       if (ar.failed()) ctx.fail(ar.cause());
       else if (ar.result() == null) error(ctx, 404, "not_found", notFound);
-      else ctx.json(ar.result());
+      else ctx.json(view.of(ar.result()));
     });
   }
 
   private boolean validName(RoutingContext ctx, String name) {
-    if (!Deployment.SERVICE_NAME.matcher(name).matches()) {
-      refuse(ctx, 400, "bad_request", "Service name '" + name + "' is not a DNS label: use 1-63 of a-z, 0-9 and '-', "
-          + "starting and ending with a letter or digit");
-      return false;
-    }
-    if (RESERVED.contains(name)) {
-      refuse(ctx, 400, "bad_request", "Service name '" + name + "' is reserved");
-      return false;
-    }
-    return true;
+    Optional<String> problem = Deployment.nameProblem(name);
+    problem.ifPresent(p -> refuse(ctx, 400, "bad_request", p));
+    return problem.isEmpty();
   }
 
   /** Answers an error before reading the body, and closes the connection so the body is not read. */

@@ -13,17 +13,27 @@ import io.vertx.ext.web.RoutingContext;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
 /**
- * {@code GET /api/v1/deployments/{id}/logs}: the stored log as NDJSON; with a WebSocket upgrade,
+ * The logs, stored and live.
+ *
+ * <p>{@code GET /api/v1/deployments/{id}/logs}: the stored log as NDJSON; with a WebSocket upgrade,
  * the backlog, then live lines, then a final frame {@code {"event":"end","state":...,"deployment":{...}}},
  * then close. The watcher ends when the deployment is {@code deployed}, {@code error},
  * {@code stopped} or {@code deleted}; with {@code ?follow=true} it stays on while the service runs
  * (its runtime log) and ends at {@code error}, {@code stopped} or {@code deleted}.
+ *
+ * <p>{@code GET /api/v1/services/{name}/logs} (WebSocket): the service, across its deployments. The
+ * backlog of its latest deployment ({@code ?from=current}: the one serving), then every line of every
+ * deployment of the service as it happens (each line names its {@code deployment}; a rolled-back
+ * deployment from its reactivation on), a frame {@code {"event":"state","deployment":{...}}} after
+ * the backlog (where that deployment stands) and at each state change, and {@code {"event":"end","state":"deleted","service":...}} when it is deleted.
  *
  * <p>Each watcher has a bounded queue: a watcher that reads too slowly loses lines (and is told how
  * many, in a {@code stage: "stream"} notice line); the build never waits for it.
@@ -40,11 +50,13 @@ final class LogStream {
   private final Vertx vertx;
   private final Ledger ledger;
   private final int maxPending;
+  private final PublicView view;
 
-  LogStream(Vertx vertx, Ledger ledger, int maxPending) {
+  LogStream(Vertx vertx, Ledger ledger, int maxPending, PublicView view) {
     this.vertx = vertx;
     this.ledger = ledger;
     this.maxPending = maxPending;
+    this.view = view;
   }
 
   private record Snapshot(JsonObject deployment, List<JsonObject> lines) {
@@ -62,7 +74,8 @@ final class LogStream {
     }
     ctx.request().pause();
     boolean follow = "true".equalsIgnoreCase(ctx.queryParams().get("follow"));
-    Watcher w = new Watcher(id, follow ? RUN_END : BUILD_END);
+    Watcher w = new Watcher(id, null, follow ? RUN_END : BUILD_END);
+    Source source = w.source(id, null);
     // subscribe before reading the backlog, and let the recorder store what it was sent before
     // that, so no line falls between the two
     w.subscribe()
@@ -77,7 +90,46 @@ final class LogStream {
           }
           Snapshot s = ar.result().get();
           ctx.request().toWebSocket()
-              .onSuccess(socket -> w.attach(socket, s))
+              .onSuccess(socket -> w.attach(socket, s.deployment(), source, s.lines()))
+              .onFailure(e -> w.unsubscribe());
+        });
+  }
+
+  /** {@code GET /api/v1/services/{name}/logs}: the service's log across its deployments (WebSocket only). */
+  void handleService(RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    if (!isUpgrade(ctx)) {
+      Api.error(ctx, 400, "bad_request", "A service's log is a WebSocket: open it with an upgrade, or read a deployment's "
+          + "log as NDJSON at /api/v1/deployments/{id}/logs");
+      return;
+    }
+    ctx.request().pause();
+    boolean fromCurrent = "current".equalsIgnoreCase(ctx.queryParams().get("from"));
+    Watcher w = new Watcher(null, name, Set.of());
+    w.subscribe()
+        .compose(x -> vertx.executeBlocking(() -> ledger.service(name)))
+        .compose(svc -> {
+          if (svc.isEmpty()) return Future.succeededFuture(Optional.<Snapshot>empty());
+          JsonObject current = svc.get().getJsonObject("current");
+          JsonObject latest = svc.get().getJsonObject("latest");
+          JsonObject shown = fromCurrent && current != null ? current : latest;
+          // the serving one logs what the service does; the latest may still be building
+          for (JsonObject d : new JsonObject[] {current, latest}) {
+            if (d != null && !w.sources.containsKey(d.getString("id"))) w.source(d.getString("id"), null).subscribe();
+          }
+          return vertx.eventBus().request(Addresses.FLUSH, null)
+              .compose(x -> vertx.executeBlocking(() -> snapshot(shown.getString("id"))));
+        })
+        .onComplete(ar -> {
+          if (ar.failed() || ar.result().isEmpty()) {
+            w.unsubscribe();
+            if (ar.failed()) ctx.fail(ar.cause());
+            else Api.error(ctx, 404, "not_found", "No service named " + name);
+            return;
+          }
+          Snapshot s = ar.result().get();
+          ctx.request().toWebSocket()
+              .onSuccess(socket -> w.attach(socket, s.deployment(), w.sources.get(s.deployment().getString("id")), s.lines()))
               .onFailure(e -> w.unsubscribe());
         });
   }
@@ -96,50 +148,133 @@ final class LogStream {
     return upgrade != null && upgrade.equalsIgnoreCase("websocket");
   }
 
-  private static void ndjson(RoutingContext ctx, List<JsonObject> lines) {
+  private void ndjson(RoutingContext ctx, List<JsonObject> lines) {
     StringBuilder sb = new StringBuilder();
-    for (JsonObject l : lines) sb.append(l.encode()).append('\n');
+    for (JsonObject l : lines) sb.append(view.of(l).encode()).append('\n');
     ctx.response().putHeader(HttpHeaders.CONTENT_TYPE, "application/x-ndjson").end(sb.toString());
   }
 
-  /** One WebSocket watching one deployment. Runs on the API's event loop. */
-  private final class Watcher {
+  /**
+   * One deployment's lines within a watcher. Until its backlog is read, what is heard live waits;
+   * then the backlog goes out in full, followed by what was heard meanwhile that it does not hold.
+   */
+  private final class Source {
     private final String id;
-    private final Set<String> endStates;
-    private final List<MessageConsumer<JsonObject>> consumers = new ArrayList<>();
-    /** Lines heard before the socket was open. */
+    private final Watcher watcher;
+    /** Lines (and state frames) heard before the backlog was read. */
     private final List<JsonObject> early = new ArrayList<>();
     /**
      * The backlog's lines not yet heard live. A line is stored before it is published, so one
-     * stored in time for the backlog can still be heard live afterwards, even once the socket is
-     * open; each is heard at most once, so it leaves the set when it is.
+     * stored in time for the backlog can still be heard live afterwards; each is heard at most
+     * once, so it leaves the set when it is.
      */
     private final Set<String> unheard = new HashSet<>();
+    /** Only lines from this instant on (a rolled-back deployment: from its reactivation); null: all. */
+    private final Instant since;
+    private MessageConsumer<JsonObject> consumer;
+    private boolean ready;
+
+    Source(Watcher watcher, String id, Instant since) {
+      this.watcher = watcher;
+      this.id = id;
+      this.since = since;
+    }
+
+    Future<Void> subscribe() {
+      consumer = vertx.eventBus().consumer(Addresses.logs(id), m -> heard(m.body()));
+      return consumer.completion();
+    }
+
+    void unsubscribe() {
+      if (consumer != null) consumer.unregister();
+      consumer = null;
+    }
+
+    private boolean wanted(JsonObject line) {
+      return since == null || !Instant.parse(line.getString("ts")).isBefore(since);
+    }
+
+    void heard(JsonObject line) {
+      if (!wanted(line)) return;
+      if (!ready) {
+        if (early.size() < maxPending) early.add(line);
+        else watcher.dropped++;
+        return;
+      }
+      live(line);
+      watcher.pump();
+    }
+
+    /** A state frame, in order with the lines. */
+    void state(JsonObject frame) {
+      if (ready) watcher.enqueue(frame);
+      else early.add(frame);
+    }
+
+    void backlog(List<JsonObject> lines) {
+      for (JsonObject l : lines) {
+        if (!wanted(l)) continue;
+        unheard.add(identity(l));
+        watcher.pending.add(view.of(l).encode());
+      }
+      ready = true;
+      for (JsonObject item : early) {
+        if (item.containsKey("event")) watcher.enqueue(item);
+        else live(item);
+      }
+      early.clear();
+    }
+
+    /** Queues a line heard live unless the backlog already held it. */
+    private void live(JsonObject line) {
+      if (!unheard.remove(identity(line))) watcher.enqueue(view.of(line));
+    }
+  }
+
+  /** One WebSocket watching one deployment, or one service. Runs on the API's event loop. */
+  private final class Watcher {
+    /** The deployment watched, or null when a service is. */
+    private final String id;
+    /** The service watched, or null when a deployment is. */
+    private final String service;
+    private final Set<String> endStates;
+    private final Map<String, Source> sources = new HashMap<>();
+    private final List<MessageConsumer<JsonObject>> consumers = new ArrayList<>();
+    /** Events heard before the socket was open (a service's new deployments). */
+    private final List<JsonObject> earlyEvents = new ArrayList<>();
     private final ArrayDeque<String> pending = new ArrayDeque<>();
     private ServerWebSocket socket;
     private long dropped;
     private JsonObject end;
     private boolean closed;
 
-    Watcher(String id, Set<String> endStates) {
+    Watcher(String id, String service, Set<String> endStates) {
       this.id = id;
+      this.service = service;
       this.endStates = endStates;
     }
 
+    Source source(String deployment, Instant since) {
+      Source s = new Source(this, deployment, since);
+      sources.put(deployment, s);
+      return s;
+    }
+
     Future<Void> subscribe() {
-      MessageConsumer<JsonObject> logs = vertx.eventBus().consumer(Addresses.logs(id), m -> onLine(m.body()));
       MessageConsumer<JsonObject> events = vertx.eventBus().consumer(Addresses.EVENTS, m -> onEvent(m.body()));
-      consumers.add(logs);
       consumers.add(events);
-      return Future.all(logs.completion(), events.completion()).mapEmpty();
+      List<Future<Void>> all = new ArrayList<>(List.of(events.completion()));
+      sources.values().forEach(s -> all.add(s.subscribe()));
+      return Future.all(all).mapEmpty();
     }
 
     void unsubscribe() {
       consumers.forEach(MessageConsumer::unregister);
       consumers.clear();
+      sources.values().forEach(Source::unsubscribe);
     }
 
-    void attach(ServerWebSocket ws, Snapshot s) {
+    void attach(ServerWebSocket ws, JsonObject deployment, Source shown, List<JsonObject> lines) {
       socket = ws;
       ws.setWriteQueueMaxSize(WRITE_QUEUE_BYTES);
       ws.closeHandler(v -> {
@@ -147,45 +282,78 @@ final class LogStream {
         unsubscribe();
       });
       ws.exceptionHandler(e -> ws.close());
-      // the backlog in full, then what was heard meanwhile that the backlog does not hold
-      for (JsonObject l : s.lines()) {
-        unheard.add(identity(l));
-        pending.add(l.encode());
-      }
-      for (JsonObject line : early) live(line);
-      early.clear();
-      if (end == null && endStates.contains(s.deployment().getString("state"))) end = s.deployment();
+      shown.backlog(lines);
+      // a service's other deployments: live from now on
+      sources.values().stream().filter(s -> s != shown).forEach(s -> s.backlog(List.of()));
+      if (id != null && end == null && endStates.contains(deployment.getString("state"))) end = deployment;
+      // a service's watcher learns where the deployment it joined stands
+      if (id == null) enqueue(new JsonObject().put("event", "state").put("deployment", view.of(deployment)));
+      earlyEvents.forEach(this::onEvent);
+      earlyEvents.clear();
       pump();
     }
 
-    private void onLine(JsonObject line) {
-      if (socket == null) {
-        if (early.size() < maxPending) early.add(line);
-        else dropped++;
-      } else {
-        live(line);
-        pump();
-      }
-    }
-
-    /** Queues a line heard live unless the backlog already held it. */
-    private void live(JsonObject line) {
-      if (!unheard.remove(identity(line))) enqueue(line.encode());
-    }
-
     private void onEvent(JsonObject event) {
-      if (!id.equals(event.getString("id")) || !endStates.contains(event.getString("state"))) return;
-      end = event;
-      if (socket != null) pump();
+      if (closed) return;
+      if (id != null) {
+        if (!id.equals(event.getString("id")) || !endStates.contains(event.getString("state"))) return;
+        end = event;
+        if (socket != null) pump();
+        return;
+      }
+      if (!service.equals(event.getString("service"))) return;
+      if (socket == null) {
+        earlyEvents.add(event);
+        return;
+      }
+      String deployment = event.getString("id");
+      if (deployment == null) {
+        // the service was deleted
+        if ("deleted".equals(event.getString("state"))) {
+          end = new JsonObject().put("event", "end").put("state", "deleted").put("service", service);
+          pump();
+        }
+        return;
+      }
+      JsonObject frame = new JsonObject().put("event", "state").put("deployment", view.of(event));
+      boolean over = RUN_END.contains(event.getString("state"));
+      Source s = sources.get(deployment);
+      if (s == null && over) {
+        // one that ended before (a stopped deployment, now deleted): nothing more to follow
+        enqueue(frame);
+      } else {
+        if (s == null) s = follow(deployment, event);
+        s.state(frame);
+        if (over) {
+          s.unsubscribe();
+          sources.remove(deployment);
+        }
+      }
+      pump();
     }
 
-    private void enqueue(String line) {
+    /** A deployment of the service that is new to this watcher: its log from its start (or its reactivation). */
+    private Source follow(String deployment, JsonObject event) {
+      String reactivated = event.getJsonObject("timeline", new JsonObject()).getString("reactivated");
+      Source s = source(deployment, reactivated == null ? null : Instant.parse(reactivated));
+      s.subscribe()
+          .compose(x -> vertx.eventBus().request(Addresses.FLUSH, null))
+          .compose(x -> vertx.executeBlocking(() -> ledger.logs(deployment)))
+          .onComplete(ar -> {
+            if (closed) return;
+            s.backlog(ar.succeeded() ? ar.result() : List.of());
+            pump();
+          });
+      return s;
+    }
+
+    private void enqueue(JsonObject frame) {
       if (pending.size() >= maxPending) {
         dropped++;
         return;
       }
       flushDropped();
-      pending.add(line);
+      pending.add(frame.encode());
     }
 
     private void flushDropped() {
@@ -198,13 +366,13 @@ final class LogStream {
 
     /** Writes what the socket takes now; the rest waits for its drain. */
     private void pump() {
-      if (closed) return;
+      if (closed || socket == null) return;
       while (!pending.isEmpty() && !socket.writeQueueFull()) socket.writeTextMessage(pending.poll());
       if (!pending.isEmpty()) {
         socket.drainHandler(v -> pump());
         return;
       }
-      if (end != null) {
+      if (end != null && sources.values().stream().allMatch(s -> s.ready)) {
         flushDropped();
         if (!pending.isEmpty()) {
           pump();
@@ -212,8 +380,8 @@ final class LogStream {
         }
         closed = true;
         unsubscribe();
-        socket.writeTextMessage(new JsonObject().put("event", "end").put("state", end.getString("state"))
-            .put("deployment", end).encode());
+        socket.writeTextMessage((id == null ? end
+            : new JsonObject().put("event", "end").put("state", end.getString("state")).put("deployment", view.of(end))).encode());
         socket.close();
       }
     }

@@ -38,9 +38,11 @@ final class ResourceRoutes {
   private final Transitions transitions;
   private final Ledger ledger;
   private final Predicate<RoutingContext> validName;
+  private final PublicView view;
 
   ResourceRoutes(Vertx vertx, Resources resources, Reactivator reactivator, Recorder recorder, Transitions transitions,
-                 Predicate<RoutingContext> validName) {
+                 Predicate<RoutingContext> validName, PublicView view) {
+    this.view = view;
     this.vertx = vertx;
     this.resources = resources;
     this.reactivator = reactivator;
@@ -99,7 +101,7 @@ final class ResourceRoutes {
     restarted
         .compose(d -> vertx.executeBlocking(() -> {
           answer.put("service", name).put("secrets", resources.secrets(name));
-          if (d != null) answer.put("deployment", transitions.json(d));
+          if (d != null) answer.put("deployment", view.of(transitions.json(d)));
           return answer;
         }, false))
         .onSuccess(ctx::json)

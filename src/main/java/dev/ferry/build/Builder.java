@@ -90,7 +90,7 @@ public final class Builder extends VerticleBase {
         Throwable e = ar.cause();
         if (!(e instanceof StageException)) log.error("Build of {} failed unexpectedly", d.id(), e);
         String message = e instanceof StageException ? e.getMessage() : "Internal build failure: " + e;
-        message.lines().forEach(l -> buildLog.error(d.id(), "build", l));
+        (e instanceof StageException s ? s.logLines() : message.lines().toList()).forEach(l -> buildLog.error(d.id(), "build", l));
         transitions.publish(d, queued.failed("build", message));
       }
     });

@@ -47,8 +47,8 @@ public final class ServiceCompiler {
    * Compiles every {@code .java} file under {@code serviceRoot/src/main/java} into {@code outputDir},
    * as the service's pom asks ({@code build}: release, {@code -parameters}, annotation processors),
    * with the service's own dependencies after the shared classpath. Sources that processors generate
-   * go to {@code generated-sources} beside {@code outputDir}. Returns the warnings, one
-   * {@code file:line: message} each.
+   * go to {@code generated-sources} beside {@code outputDir}. Returns the warnings, each
+   * in full as javac prints it (see {@link #describe}).
    */
   List<String> compile(Path serviceRoot, Path outputDir, Resolution build) throws StageException {
     Path sourceDir = serviceRoot.resolve("src/main/java");
@@ -90,7 +90,7 @@ public final class ServiceCompiler {
       }
     }
     if (!ok) {
-      throw new StageException(report(serviceRoot, diagnostics.getDiagnostics(), out.toString()));
+      throw report(serviceRoot, diagnostics.getDiagnostics(), out.toString());
     }
     List<String> warnings = new ArrayList<>();
     for (Diagnostic<? extends JavaFileObject> d : diagnostics.getDiagnostics()) {
@@ -101,13 +101,37 @@ public final class ServiceCompiler {
     return warnings;
   }
 
-  private static String describe(Path root, Diagnostic<? extends JavaFileObject> d) {
-    String where = "";
+  /**
+   * A diagnostic as javac prints it: {@code path:line: error: message}, the source line with a caret
+   * under the column, then the message's other lines ({@code symbol:}, {@code location:}...); the
+   * path relative to the service's root.
+   */
+  static String describe(Path root, Diagnostic<? extends JavaFileObject> d) {
+    List<String> message = d.getMessage(Locale.ROOT).lines().toList();
+    StringBuilder sb = new StringBuilder();
     if (d.getSource() != null) {
       Path p = Path.of(d.getSource().toUri());
-      where = (p.startsWith(root) ? root.relativize(p) : p.getFileName()) + ":" + d.getLineNumber() + ": ";
+      sb.append(p.startsWith(root) ? root.relativize(p) : p.getFileName()).append(':').append(d.getLineNumber()).append(": ");
     }
-    return where + d.getMessage(Locale.ROOT).lines().findFirst().orElse("");
+    sb.append(d.getKind() == Diagnostic.Kind.ERROR ? "error: " : "warning: ").append(message.isEmpty() ? "" : message.get(0));
+    sourceLine(d).ifPresent(line -> {
+      sb.append('\n').append(line).append('\n');
+      // the caret under the column, tabs kept so it lines up
+      long column = Math.max(1, d.getColumnNumber());
+      for (int i = 0; i < column - 1 && i < line.length(); i++) sb.append(line.charAt(i) == '\t' ? '\t' : ' ');
+      sb.append('^');
+    });
+    message.stream().skip(1).forEach(l -> sb.append('\n').append(l));
+    return sb.toString();
+  }
+
+  private static java.util.Optional<String> sourceLine(Diagnostic<? extends JavaFileObject> d) {
+    if (d.getSource() == null || d.getLineNumber() < 1) return java.util.Optional.empty();
+    try {
+      return d.getSource().getCharContent(true).toString().lines().skip(d.getLineNumber() - 1).findFirst();
+    } catch (IOException e) {
+      return java.util.Optional.empty();
+    }
   }
 
   static List<String> options(Resolution build) {
@@ -122,17 +146,16 @@ public final class ServiceCompiler {
     return options;
   }
 
-  /** {@code file:line: message} per error, paths relative to the service's root. */
-  private static String report(Path root, List<Diagnostic<? extends JavaFileObject>> diagnostics, String other) {
-    List<String> lines = new ArrayList<>();
+  /** A summary, then each error in full (see {@link #describe}), the first {@link #MAX_REPORTED} of them. */
+  private static StageException report(Path root, List<Diagnostic<? extends JavaFileObject>> diagnostics, String other) {
+    List<String> errors = new ArrayList<>();
     for (Diagnostic<? extends JavaFileObject> d : diagnostics) {
-      if (d.getKind() == Diagnostic.Kind.ERROR) lines.add(describe(root, d));
+      if (d.getKind() == Diagnostic.Kind.ERROR) errors.add(describe(root, d));
     }
-    int errors = lines.size();
-    StringBuilder sb = new StringBuilder("Compilation failed with ").append(errors).append(errors == 1 ? " error" : " errors");
-    lines.stream().limit(MAX_REPORTED).forEach(l -> sb.append('\n').append(l));
-    if (errors > MAX_REPORTED) sb.append("\n... and ").append(errors - MAX_REPORTED).append(" more");
-    if (errors == 0 && !other.isBlank()) sb.append('\n').append(other.strip());
-    return sb.toString();
+    int n = errors.size();
+    List<String> details = new ArrayList<>(errors.subList(0, Math.min(n, MAX_REPORTED)));
+    if (n > MAX_REPORTED) details.add("... and " + (n - MAX_REPORTED) + " more");
+    if (n == 0 && !other.isBlank()) details.add(other.strip());
+    return new StageException("Compilation failed with " + n + (n == 1 ? " error" : " errors"), details);
   }
 }

@@ -1,12 +1,15 @@
 package dev.ferry.cli;
 
+import dev.ferry.deployment.Deployment;
 import io.vertx.core.json.JsonObject;
 
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.Locale;
+import java.util.Optional;
 
 /**
  * {@code ferry deploy}: packs a directory, checks it against the server's upload limit, uploads it
@@ -36,6 +39,11 @@ final class Deployer {
   int deploy(Path dir, String name) {
     Path abs = dir.toAbsolutePath().normalize();
     String service = name != null ? name : defaultName(abs);
+    Optional<String> problem = Deployment.nameProblem(service);
+    if (problem.isPresent()) {
+      err.println("ferry deploy: " + problem.get() + (name == null ? " (the directory's name; pass --name NAME)" : ""));
+      return 1;
+    }
     Path archive = null;
     try {
       archive = Files.createTempFile("ferry-upload", ".tar.gz");
@@ -53,17 +61,10 @@ final class Deployer {
       JsonObject queued = client.upload(service, archive, size, progress::update);
       progress.done();
       note("Deployment %s of %s is %s", queued.getString("id"), service, queued.getString("state"));
-      JsonObject result = new LogFollower(client, json ? null : out, err, false).follow(queued.getString("id"), false);
-      if (json) out.println(result.encodePrettily());
-      if ("deployed".equals(result.getString("state"))) {
-        if (!json) out.println("Deployed " + service + ": " + result.getString("url"));
-        return 0;
-      }
-      err.println("Deployment " + result.getString("id") + " of " + service + " ended in " + result.getString("state")
-          + (result.containsKey("error") ? " (" + result.getString("stage") + "): " + result.getString("error") : ""));
-      return 1;
+      return awaitLive(queued.getString("id"), service, null, "Deployed " + service);
     } catch (Exception e) {
-      err.println("ferry deploy: " + (e.getMessage() != null ? e.getMessage() : e));
+      err.println("ferry deploy: " + (e instanceof java.net.ConnectException ? ClientCommand.unreachable(client.server(), e)
+          : e.getMessage() != null ? e.getMessage() : e.toString()));
       return 1;
     } finally {
       out.flush();
@@ -76,6 +77,27 @@ final class Deployer {
         }
       }
     }
+  }
+
+  /**
+   * What {@code deploy} and {@code rollback} end with: follows deployment {@code id}'s log live
+   * (the lines from {@code since} on; null: all) until it answers or fails, then prints
+   * {@code done: URL} or the error, once (its lines were shown above). Returns the exit code.
+   */
+  int awaitLive(String id, String service, Instant since, String done) throws InterruptedException {
+    LogFilter filter = new LogFilter(since, null);
+    JsonObject result = new LogFollower(client, json ? null : out, err, false, false, filter)
+        .follow("/api/v1/deployments/" + id + "/logs").getJsonObject("deployment");
+    if (json) out.println(result.encodePrettily());
+    if ("deployed".equals(result.getString("state"))) {
+      if (!json) out.println(done + ": " + result.getString("url"));
+      return 0;
+    }
+    String error = result.getString("error", "");
+    err.println("Deployment " + result.getString("id") + " of " + service + " ended in " + result.getString("state")
+        + (result.containsKey("error") ? " (" + result.getString("stage") + "): "
+        + (json ? error : error.lines().findFirst().orElse("") + (error.lines().count() > 1 ? " (in full above)" : "")) : ""));
+    return 1;
   }
 
   private void note(String format, Object... args) {

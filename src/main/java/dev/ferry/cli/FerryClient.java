@@ -3,6 +3,8 @@ package dev.ferry.cli;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.file.FileSystemOptions;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.file.AsyncFile;
 import io.vertx.core.file.OpenOptions;
@@ -13,6 +15,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpRequest;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
+import io.vertx.ext.web.client.WebClientOptions;
 
 import java.net.URI;
 import java.nio.file.Path;
@@ -32,8 +35,15 @@ final class FerryClient implements AutoCloseable {
     }
   }
 
-  private final Vertx vertx = Vertx.vertx();
-  private final WebClient http = WebClient.create(vertx);
+  /** A small Vert.x: one event loop, no file cache; a command makes a few calls. */
+  /** What a 401 tells the user to do. */
+  static final String TOKEN_HINT = "Log in with  ferry login --server URL  (the token of a server started without one is in"
+      + " <data dir>/token), or pass --token or FERRY_TOKEN";
+
+  private final Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1)
+      .setInternalBlockingPoolSize(1).setFileSystemOptions(new FileSystemOptions().setFileCachingEnabled(false)
+          .setClassPathResolvingEnabled(false)));
+  private final WebClient http = WebClient.create(vertx, new WebClientOptions().setConnectTimeout(10_000));
   private final WebSocketClient ws = vertx.createWebSocketClient();
   private final String server;
   private final URI base;
@@ -96,13 +106,14 @@ final class FerryClient implements AutoCloseable {
   }
 
   /**
-   * Opens the deployment's log WebSocket; {@code frame} hears each frame on the event loop. The
-   * future completes when the socket closes (normally after the end frame, or dropped).
+   * Opens a log WebSocket ({@code path}: {@code /api/v1/deployments/ID/logs} or
+   * {@code /api/v1/services/NAME/logs}, with its query); {@code frame} hears each frame on the event
+   * loop. The future completes when the socket closes (normally after the end frame, or dropped).
    */
-  Future<Void> watch(String id, boolean follow, Consumer<JsonObject> frame) {
+  Future<Void> watch(String path, Consumer<JsonObject> frame) {
     Promise<Void> closed = Promise.promise();
     WebSocketConnectOptions o = new WebSocketConnectOptions().setHost(base.getHost()).setPort(port()).setSsl(ssl())
-        .setURI(prefix() + "/api/v1/deployments/" + id + "/logs" + (follow ? "?follow=true" : ""));
+        .setURI(prefix() + path);
     if (token != null) o.addHeader("Authorization", "Bearer " + token);
     ws.connect(o).onSuccess(socket -> {
       // attached on the event loop, before the first frame
@@ -110,8 +121,20 @@ final class FerryClient implements AutoCloseable {
       socket.closeHandler(v -> closed.tryComplete());
       socket.exceptionHandler(e -> closed.tryComplete());
     }).onFailure(e -> closed.tryFail(e instanceof io.vertx.core.http.UpgradeRejectedException u && u.getStatus() / 100 == 4
-        ? new ApiException(u.getStatus(), "HTTP " + u.getStatus() + " for the log of " + id) : e));
+        ? new ApiException(u.getStatus(), "HTTP " + u.getStatus() + " for " + path.replaceFirst("\\?.*", "")
+            + (u.getStatus() == 401 ? ": " + TOKEN_HINT : "")) : e));
     return closed.future();
+  }
+
+  /** Whether a Ferry platform answers {@code GET /health} within {@code timeoutMs}. */
+  boolean answers(long timeoutMs) {
+    try {
+      HttpResponse<Buffer> r = http.request(HttpMethod.GET, port(), base.getHost(), prefix() + "/health").ssl(ssl())
+          .timeout(timeoutMs).send().await();
+      return r.statusCode() == 200 && "up".equals(r.bodyAsJsonObject().getString("status"));
+    } catch (Exception e) {
+      return false;
+    }
   }
 
   Vertx vertx() {
@@ -153,10 +176,7 @@ final class FerryClient implements AutoCloseable {
     } catch (RuntimeException notJson) {
       msg = r.bodyAsString();
     }
-    if (r.statusCode() == 401) {
-      msg += ". Pass the server's token with --token or FERRY_TOKEN, or put it in ~/.config/ferry/token;"
-          + " a server started without one generated it into <data dir>/token";
-    }
+    if (r.statusCode() == 401) msg += ". " + TOKEN_HINT;
     return new ApiException(r.statusCode(), "HTTP " + r.statusCode() + ": " + msg);
   }
 

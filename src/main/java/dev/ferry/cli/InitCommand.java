@@ -9,7 +9,9 @@ import picocli.CommandLine.Spec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.concurrent.Callable;
+import javax.lang.model.SourceVersion;
 
 /** {@code ferry init NAME}: a new service that Ferry deploys and plain Maven builds. */
 @Command(name = "init", mixinStandardHelpOptions = true,
@@ -23,25 +25,35 @@ final class InitCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
-    String name = dir.toAbsolutePath().normalize().getFileName().toString();
-    if (!Deployment.SERVICE_NAME.matcher(name).matches()) {
-      spec.commandLine().getErr().println("ferry init: '" + name + "' is not a service name: use 1-63 of a-z, 0-9 and '-'");
+    Path last = dir.toAbsolutePath().normalize().getFileName();
+    String name = last == null ? "" : last.toString();
+    Optional<String> problem = Deployment.nameProblem(name);
+    if (problem.isPresent()) {
+      spec.commandLine().getErr().println("ferry init: " + problem.get() + ": the directory's name is the service's");
       return 1;
     }
     if (Files.exists(dir)) {
       spec.commandLine().getErr().println("ferry init: " + dir.toAbsolutePath() + " already exists");
       return 1;
     }
-    String pkg = "app." + name.replace('-', '_');
+    String pkg = packageOf(name);
     Path src = dir.resolve("src/main/java/" + pkg.replace('.', '/'));
     Files.createDirectories(src);
     Files.writeString(dir.resolve("pom.xml"), POM.replace("@NAME@", name).replace("@MAIN@", pkg + ".MainVerticle")
         .replace("@SDK@", SdkCommand.VERSION));
     Files.writeString(src.resolve("MainVerticle.java"), VERTICLE.replace("@PACKAGE@", pkg).replace("@NAME@", name));
+    Files.writeString(dir.resolve("config.json"), "{\n  \"http.port\": 8080,\n  \"http.host\": \"127.0.0.1\"\n}\n");
     Files.writeString(dir.resolve(".gitignore"), "target/\n*.class\n.idea/\n");
-    spec.commandLine().getOut().printf("Created %s: deploy it with  ferry deploy %s%n", dir.toAbsolutePath(), dir);
+    spec.commandLine().getOut().printf("Created %s%n  deploy it:        ferry deploy %s%n  develop it live:  ferry dev %s%n"
+        + "  run it locally:   cd %s && mvn -q compile exec:java   (config from config.json)%n", dir.toAbsolutePath(), dir, dir, dir);
     spec.commandLine().getOut().println("Plain Maven builds and IDEs need Ferry's SDK (provided scope) once per machine: ferry sdk install");
     return 0;
+  }
+
+  /** The Java package of service {@code name}: {@code app.<name>}, '-' as '_', '_' before a digit or a keyword. */
+  static String packageOf(String name) {
+    String segment = name.replace('-', '_');
+    return SourceVersion.isName("app." + segment) ? "app." + segment : "app._" + segment;
   }
 
   private static final String POM = """
@@ -84,6 +96,13 @@ final class InitCommand implements Callable<Integer> {
               <version>3.13.0</version>
               <configuration><release>17</release></configuration>
             </plugin>
+            <!-- mvn -q compile exec:java runs it locally, with config.json as its config() -->
+            <plugin>
+              <groupId>org.codehaus.mojo</groupId>
+              <artifactId>exec-maven-plugin</artifactId>
+              <version>3.5.0</version>
+              <configuration><mainClass>@MAIN@</mainClass></configuration>
+            </plugin>
           </plugins>
         </build>
       </project>
@@ -92,10 +111,16 @@ final class InitCommand implements Callable<Integer> {
   private static final String VERTICLE = """
       package @PACKAGE@;
 
+      import io.vertx.core.DeploymentOptions;
       import io.vertx.core.Future;
       import io.vertx.core.VerticleBase;
+      import io.vertx.core.Vertx;
+      import io.vertx.core.json.JsonObject;
 
-      /** The @NAME@ service. On Ferry it listens where config() says; elsewhere on port 8080. */
+      import java.nio.file.Files;
+      import java.nio.file.Path;
+
+      /** The @NAME@ service. On Ferry it listens where config() says; run locally, where config.json says. */
       public class MainVerticle extends VerticleBase {
 
         @Override
@@ -105,6 +130,19 @@ final class InitCommand implements Callable<Integer> {
                   .putHeader("content-type", "text/plain")
                   .end("Hello from @NAME@\\n"))
               .listen(config().getInteger("http.port", 8080), config().getString("http.host", "0.0.0.0"));
+        }
+
+        /** Runs the service locally (mvn -q compile exec:java) with the keys Ferry puts in config(), from config.json. */
+        public static void main(String[] args) throws Exception {
+          Path file = Path.of(args.length > 0 ? args[0] : "config.json");
+          JsonObject config = Files.isRegularFile(file) ? new JsonObject(Files.readString(file)) : new JsonObject();
+          Vertx vertx = Vertx.vertx();
+          vertx.deployVerticle(new MainVerticle(), new DeploymentOptions().setConfig(config))
+              .onSuccess(id -> System.out.println("@NAME@ is listening on port " + config.getInteger("http.port", 8080)))
+              .onFailure(e -> {
+                System.err.println("@NAME@ did not start: " + e);
+                vertx.close();
+              });
         }
       }
       """;

@@ -6,10 +6,13 @@ import java.io.PrintWriter;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
 
 /**
- * Follows a deployment's log over the WebSocket until its end frame, printing each line once. A
- * stream that drops is reopened (the server resends the backlog; lines already shown are skipped).
+ * Follows a log WebSocket (a deployment's, or a service's across its deployments) until its end
+ * frame, printing each line once. A stream that drops is reopened (the server resends the backlog;
+ * lines already shown are skipped).
  */
 final class LogFollower {
 
@@ -19,34 +22,57 @@ final class LogFollower {
   private final PrintWriter out;
   private final PrintWriter err;
   private final boolean json;
+  private final boolean withDeployment;
+  private final LogFilter filter;
   private final Set<String> seen = new HashSet<>();
+  private Predicate<JsonObject> shown = l -> true;
+  private Consumer<JsonObject> states = d -> { };
 
-  /** {@code out} null: print nothing, only wait for the end; {@code json}: print lines as JSON. */
-  LogFollower(FerryClient client, PrintWriter out, PrintWriter err, boolean json) {
+  /**
+   * {@code out} null: print nothing, only wait for the end; {@code json}: print lines as JSON;
+   * {@code withDeployment}: each line after its deployment's id.
+   */
+  LogFollower(FerryClient client, PrintWriter out, PrintWriter err, boolean json, boolean withDeployment, LogFilter filter) {
     this.client = client;
     this.out = out;
     this.err = err;
     this.json = json;
+    this.withDeployment = withDeployment;
+    this.filter = filter;
   }
 
-  /** Returns the deployment in its final state ({@code follow}: stay on while it runs). */
-  JsonObject follow(String id, boolean follow) throws InterruptedException {
+  /** Prints only the lines {@code shown} accepts (on top of the filter). */
+  LogFollower showing(Predicate<JsonObject> shown) {
+    this.shown = shown;
+    return this;
+  }
+
+  /** {@code states} hears each state frame's deployment (a service's stream), on the client's event loop. */
+  LogFollower onState(Consumer<JsonObject> states) {
+    this.states = states;
+    return this;
+  }
+
+  /** Follows {@code path} (with its query) until its end frame, which it returns. */
+  JsonObject follow(String path) throws InterruptedException {
     AtomicReference<JsonObject> end = new AtomicReference<>();
     for (int attempt = 0; ; attempt++) {
       Throwable failure = null;
       try {
-        client.watch(id, follow, frame -> {
-          if ("end".equals(frame.getString("event"))) end.set(frame.getJsonObject("deployment"));
+        client.watch(path, frame -> {
+          String event = frame.getString("event");
+          if ("end".equals(event)) end.set(frame);
+          else if ("state".equals(event)) states.accept(frame.getJsonObject("deployment"));
           else print(frame);
         }).await();
       } catch (FerryClient.ApiException e) {
         throw e;
-      } catch (RuntimeException e) {
+      } catch (Exception e) {
         failure = e;
       }
       if (end.get() != null) return end.get();
       if (attempt >= MAX_RECONNECTS) {
-        throw new IllegalStateException("Lost the log stream of " + id + (failure == null ? "" : ": " + failure.getMessage()));
+        throw new IllegalStateException("Lost the log stream " + path + (failure == null ? "" : ": " + failure.getMessage()));
       }
       err.println("(log stream dropped" + (failure == null ? "" : ": " + failure.getMessage()) + "; reconnecting)");
       err.flush();
@@ -56,17 +82,15 @@ final class LogFollower {
 
   private void print(JsonObject line) {
     synchronized (seen) {
-      if (!seen.add(line.getString("ts") + '\u0000' + line.getString("stage") + '\u0000' + line.getString("message"))) return;
+      if (!seen.add(line.getString("deployment") + '\u0000' + line.getString("ts") + '\u0000' + line.getString("stage")
+          + '\u0000' + line.getString("message"))) {
+        return;
+      }
     }
-    if (out == null) return;
-    if (json) {
-      out.println(line.encode());
-      out.flush();
-      return;
-    }
-    String level = line.getString("level", "info");
-    out.println(String.format("%-8s %s%s", "[" + line.getString("stage", "") + "]",
-        "info".equals(level) ? "" : level.toUpperCase(java.util.Locale.ROOT) + " ", line.getString("message", "")));
+    if (out == null || !shown.test(line)) return;
+    String text = LogFilter.format(line, withDeployment);
+    if (!filter.accepts(line, text)) return;
+    out.println(json ? line.encode() : text);
     out.flush();
   }
 }

@@ -7,6 +7,8 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Pattern;
 
@@ -19,8 +21,21 @@ public record Deployment(String id, String service, Instant createdAt, Instant u
 
   /** Service names are DNS labels. */
   public static final Pattern SERVICE_NAME = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
+  /** Names a service may not take: they are, or will be, the platform's own hosts. */
+  public static final Set<String> RESERVED = Set.of("api", "www", "ferry", "admin", "dashboard", "metrics", "health",
+      "eventbus", "proxy", "localhost");
   /** The timeline key of the latest reactivation. */
   static final String REACTIVATED = "reactivated";
+
+  /** Why {@code name} cannot be a service's name, or empty if it can. */
+  public static Optional<String> nameProblem(String name) {
+    if (!SERVICE_NAME.matcher(name).matches()) {
+      return Optional.of("Service name '" + name + "' is not a DNS label: use 1-63 of a-z, 0-9 and '-', "
+          + "starting and ending with a letter or digit");
+    }
+    if (RESERVED.contains(name)) return Optional.of("Service name '" + name + "' is reserved");
+    return Optional.empty();
+  }
 
   public Deployment {
     Objects.requireNonNull(id, "id");

@@ -73,6 +73,8 @@ public final class Proxy extends VerticleBase {
         .requestHandler(req -> route(req, proxy))
         // port 0 → -1: every proxy instance shares one random port (Vert.x's convention)
         .listen(port == 0 ? -1 : port, host)
+        .recover(e -> Future.failedFuture(new IllegalStateException("cannot listen on " + host + ":" + port + " for the proxy: "
+            + e.getMessage(), e)))
         .onSuccess(s -> server = s);
   }
 

@@ -1,5 +1,6 @@
 package dev.ferry.cli;
 
+import dev.ferry.TestPlatform;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -13,22 +14,26 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 class ClientOptionsTest {
 
   @Test
-  void the_token_comes_from_ferry_token_else_the_config_file_else_the_local_data_dir() throws IOException {
-    Path dir = Files.createTempDirectory("ferry-config");
+  void the_token_comes_from_ferry_token_else_the_login_for_that_server_else_a_local_server_data_dir() throws IOException {
+    Path config = Files.createTempDirectory("ferry-config");
     Path data = Files.createTempDirectory("ferry-data");
-    Map<String, String> env = Map.of("FERRY_CONFIG_DIR", dir.toString(), "FERRY_DATA_DIR", data.toString());
+    String local = "http://127.0.0.1:8000", remote = "https://ferry.example.com";
+    Map<String, String> env = Map.of("XDG_CONFIG_HOME", config.toString(), "FERRY_DATA_DIR", data.toString());
     try {
-      assertNull(ClientOptions.tokenOf(env));
+      assertNull(ClientOptions.tokenOf(env, local));
       Files.writeString(data.resolve("token"), "from-server\n");
-      assertEquals("from-server", ClientOptions.tokenOf(env));
-      Files.writeString(dir.resolve("token"), "from-file\n");
-      assertEquals("from-file", ClientOptions.tokenOf(env));
-      assertEquals("from-env", ClientOptions.tokenOf(Map.of("FERRY_TOKEN", "from-env", "FERRY_CONFIG_DIR", dir.toString())));
+      assertEquals("from-server", ClientOptions.tokenOf(env, local));
+      assertNull(ClientOptions.tokenOf(env, remote), "a local server's token is not sent elsewhere");
+
+      new UserConfig(remote, "from-login").write(env);
+      assertEquals("from-login", ClientOptions.tokenOf(env, remote));
+      assertEquals("from-server", ClientOptions.tokenOf(env, local), "the login is for its own server only");
+      ClientOptions none = new ClientOptions();
+      assertEquals(remote, none.server(env), "the logged-in server is the default");
+      assertEquals("from-env", ClientOptions.tokenOf(Map.of("FERRY_TOKEN", "from-env", "XDG_CONFIG_HOME", config.toString()), remote));
     } finally {
-      Files.deleteIfExists(dir.resolve("token"));
-      Files.deleteIfExists(data.resolve("token"));
-      Files.delete(dir);
-      Files.delete(data);
+      TestPlatform.deleteTree(config);
+      TestPlatform.deleteTree(data);
     }
   }
 }

@@ -59,7 +59,8 @@ class DeployerTest {
   void a_failing_deploy_prints_the_error_and_exits_non_zero() {
     Run r = deploy(TestPlatform.FIXTURES.resolve("compile-error"), "broken-cli");
     assertEquals(1, r.code);
-    assertTrue(r.err.contains("Broken.java:9"), r.err);
+    assertTrue(r.out.contains("Broken.java:9: error: incompatible types"), r.out);
+    assertTrue(r.err.contains("ended in error (build): Compilation failed with 1 error"), r.err);
   }
 
   @Test

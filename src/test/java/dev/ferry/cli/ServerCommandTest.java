@@ -22,6 +22,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code ferry server} as a user starts it: a separate JVM, configured by environment and flags. */
@@ -57,6 +58,8 @@ class ServerCommandTest {
       reader.setDaemon(true);
       reader.start();
       String line = upLine.get(60, TimeUnit.SECONDS);
+      // a clean start warns about nothing
+      assertTrue(lines.stream().noneMatch(l -> l.contains(" WARN ") || l.contains(" ERROR ")), String.join("\n", lines));
       assertTrue(line.contains(":" + api), line);
       assertTrue(line.contains(":" + proxy), line);
       assertTrue(line.contains(data.toAbsolutePath().toString()), line);
@@ -74,6 +77,34 @@ class ServerCommandTest {
     } finally {
       p.destroy();
       if (!p.waitFor(20, TimeUnit.SECONDS)) p.destroyForcibly();
+      TestPlatform.deleteTree(data);
+    }
+  }
+
+  @Test
+  void a_port_in_use_fails_the_start_at_once_naming_the_address_and_the_cause() throws Exception {
+    Path data = Files.createTempDirectory("ferry-server");
+    try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+      int port = taken.getLocalPort();
+      for (String[] flags : List.of(new String[] {"--api-port", String.valueOf(port), "--proxy-port", "0"},
+          new String[] {"--api-port", "0", "--proxy-port", String.valueOf(port)})) {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+            "-cp", System.getProperty("java.class.path"), "dev.ferry.Main", "server", "--data-dir", data.toString()));
+        cmd.addAll(List.of(flags));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        try {
+          String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+          assertTrue(p.waitFor(60, TimeUnit.SECONDS), out);
+          assertEquals(1, p.exitValue(), out);
+          String what = flags[0].equals("--api-port") && !flags[1].equals("0") ? "the API" : "the proxy";
+          assertTrue(out.contains("ferry server: cannot start: cannot listen on 127.0.0.1:" + port + " for " + what
+              + ": Address already in use"), out);
+          assertFalse(out.contains("TimeoutException") || out.contains("RejectedExecutionException"), out);
+        } finally {
+          p.destroyForcibly();
+        }
+      }
+    } finally {
       TestPlatform.deleteTree(data);
     }
   }
