@@ -347,8 +347,11 @@ public final class Config {
   /** Extra JVM options for every runner (say {@code -XX:+UseZGC}), after Ferry's own. */
   public List<String> jvmOptions() { return jvmOptions; }
   public Config setJvmOptions(List<String> v) { this.jvmOptions = List.copyOf(v); return this; }
-  /** Where the runner's jar and class-data-sharing archive are kept: {@code run.cacheDir}, else {@code <dataDir>/cache}. */
-  public Path cacheDir() { return cacheDir != null ? cacheDir : dataDir.resolve("cache"); }
+  /**
+   * Where the runner's jar and class-data-sharing archive are kept: {@code run.cacheDir}, else
+   * {@code <dataDir>/cache}; absolute, since runners start in directories of their own.
+   */
+  public Path cacheDir() { return (cacheDir != null ? cacheDir : dataDir.resolve("cache")).toAbsolutePath().normalize(); }
   public Config setCacheDir(Path v) { this.cacheDir = v; return this; }
   public Config setThreading(String threading) {
     if (!"worker".equals(threading) && !"event-loop".equals(threading)) {

@@ -362,11 +362,17 @@ public final class Runners {
       return p.future();
     }
     closed = true;
+    List<Runner> runners = List.copyOf(all.values());
     List<Future<String>> ends = new ArrayList<>();
-    for (Runner r : List.copyOf(all.values())) ends.add(r.exit(graceMs));
+    for (Runner r : runners) ends.add(r.exit(graceMs));
     warm.clear();
-    Future<Void> all = Future.join(ends).mapEmpty();
-    return all.eventually(() -> client == null ? Future.<Void>succeededFuture() : client.close());
+    // a backstop that needs no timer of this (closing) context: whatever still runs a moment later is killed
+    java.util.concurrent.CompletableFuture.delayedExecutor(graceMs + 1_000, TimeUnit.MILLISECONDS)
+        .execute(() -> runners.forEach(Runner::kill));
+    Future<Void> gone = Future.join(ends).mapEmpty();
+    return gone.timeout(graceMs + 5_000, TimeUnit.MILLISECONDS)
+        .onFailure(e -> log.warn("Runners did not all end within {} ms of being asked to: {}", graceMs + 5_000, e.toString()))
+        .transform(x -> client == null ? Future.<Void>succeededFuture() : client.close());
   }
 
   // ---- the class-data-sharing archive ------------------------------------------------------------
