@@ -119,7 +119,7 @@ public final class Platform {
     Transitions.registerCodec(vertx);
     Transitions transitions = new Transitions(vertx, this::urlOf);
     DeploymentLog deploymentLog = new DeploymentLog(vertx);
-    List<Path>[] runnerClasspath = new List[1];
+    java.util.concurrent.atomic.AtomicReference<List<Path>> runnerClasspath = new java.util.concurrent.atomic.AtomicReference<>();
     return vertx.executeBlocking(() -> {
           dataDir.create();
           ledger = SqliteLedger.open(dataDir.ledger());
@@ -127,13 +127,13 @@ public final class Platform {
           buildQueue = new BuildQueue(config.buildQueueCapacity());
           // services the ledger says serve are expected from the first request on: the proxy holds, never 404s them
           for (var row : ledger.inState("deployed")) routes.expect(row.getString("service"), ServiceRuntime.RESTORE_EXPECTED_MS);
-          runnerClasspath[0] = SharedClasspath.runnerClasspath(config.cacheDir());
+          runnerClasspath.set(SharedClasspath.runnerClasspath(config.cacheDir()));
           resources = Resources.open(config, dataDir);
           return new ServiceCompiler(SharedClasspath.create(dataDir.sdk()));
         })
         .compose(compiler -> {
           recorder = new Recorder(ledger);
-          Runners runners = new Runners(vertx, config, dataDir.runners(), runnerClasspath[0]);
+          Runners runners = new Runners(vertx, config, dataDir.runners(), runnerClasspath.get());
           runtime = new ServiceRuntime(transitions, deploymentLog, routes, config, new Retention(dataDir, config.keepArtifacts()), live,
               runners, resources);
           reactivator = new Reactivator(vertx, ledger, transitions, dataDir);

@@ -25,6 +25,7 @@ import java.util.List;
  * Maven's own project model resolver does: from the repositories the poms declare (as the model
  * builder meets them), then those of settings profiles and Ferry's config, all behind the mirrors.
  */
+@SuppressWarnings("deprecation") // ModelResolver, which Maven 3.9's model builder calls, still returns ModelSource
 final class PomModelResolver implements ModelResolver {
 
   private final MavenSession maven;

@@ -94,7 +94,7 @@ public final class SafeExtractor {
 
   private static GzipCompressorInputStream gunzip(InputStream in) throws ExtractionException {
     try {
-      return new GzipCompressorInputStream(in, true);
+      return GzipCompressorInputStream.builder().setInputStream(in).setDecompressConcatenated(true).get();
     } catch (IOException e) {
       throw new ExtractionException("Upload is not gzip-compressed: " + e.getMessage(), e);
     }

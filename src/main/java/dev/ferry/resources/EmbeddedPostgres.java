@@ -170,7 +170,8 @@ final class EmbeddedPostgres implements PostgresServer {
     while (System.currentTimeMillis() < deadline) {
       Process p = process;
       if (p != null && p.isAlive()) {
-        try (Connection c = connect()) {
+        try {
+          connect().close();
           ready = true;
           return;
         } catch (SQLException notYet) {
@@ -308,7 +309,8 @@ final class EmbeddedPostgres implements PostgresServer {
   }
 
   private static boolean isFree(int port) {
-    try (ServerSocket s = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+    try {
+      new ServerSocket(port, 1, InetAddress.getLoopbackAddress()).close();
       return true;
     } catch (IOException taken) {
       return false;
