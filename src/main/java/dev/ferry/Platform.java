@@ -69,6 +69,7 @@ public final class Platform {
   private ApiToken token;
   private Reactivator reactivator;
   private Resources resources;
+  private dev.ferry.sandbox.Sandbox sandbox;
   private Future<Integer> restored = Future.succeededFuture(0);
 
   private Platform(Vertx vertx, boolean ownsVertx, Config config) {
@@ -122,6 +123,8 @@ public final class Platform {
     java.util.concurrent.atomic.AtomicReference<List<Path>> runnerClasspath = new java.util.concurrent.atomic.AtomicReference<>();
     return vertx.executeBlocking(() -> {
           dataDir.create();
+          // tenant code runs only where the OS confines it: refuse to start where that cannot be
+          sandbox = dev.ferry.sandbox.Sandbox.open(config, dataDir.root());
           ledger = SqliteLedger.open(dataDir.ledger());
           token = ApiToken.resolve(config.token(), dataDir.token());
           buildQueue = new BuildQueue(config.buildQueueCapacity());
@@ -133,7 +136,7 @@ public final class Platform {
         })
         .compose(compiler -> {
           recorder = new Recorder(ledger);
-          Runners runners = new Runners(vertx, config, dataDir.runners(), runnerClasspath.get());
+          Runners runners = new Runners(vertx, config, dataDir.runners(), runnerClasspath.get(), sandbox);
           runtime = new ServiceRuntime(transitions, deploymentLog, routes, config, new Retention(dataDir, config.keepArtifacts()), live,
               runners, resources);
           reactivator = new Reactivator(vertx, ledger, transitions, dataDir);
@@ -204,6 +207,8 @@ public final class Platform {
   public DataDir dataDir() { return dataDir; }
   public Routes routes() { return routes; }
   public Ledger ledger() { return ledger; }
+  /** What confines services' code and builds' annotation processors on this host. */
+  public dev.ferry.sandbox.Sandbox sandbox() { return sandbox; }
   /** Completes once the services of the ledger were sent to be activated again (not yet answering), with their count. */
   public Future<Integer> restored() { return restored; }
   public ServiceRuntime runtime() { return runtime; }

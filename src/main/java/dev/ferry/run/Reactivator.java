@@ -205,6 +205,7 @@ public final class Reactivator {
         Files.createLink(jar, artifact.jar());
       } catch (java.io.IOException | UnsupportedOperationException e) {
         Files.copy(artifact.jar(), jar);
+        Files.setPosixFilePermissions(jar, java.nio.file.attribute.PosixFilePermissions.fromString("r--r--r--"));
       }
       java.time.Instant now = Deployment.now();
       DeploymentState.Built built = new DeploymentState.Built(artifact.at(jar));

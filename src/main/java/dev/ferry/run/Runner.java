@@ -42,7 +42,10 @@ public final class Runner {
   private static final int MAX_FRAME = 8 * 1024 * 1024;
 
   final String id;
+  /** Its JVM's pid. */
   final long pid;
+  /** The process the platform started: bubblewrap, or the JVM itself when unsandboxed. */
+  final long launcher;
   final boolean shared;
   final int memoryMb;
   final Path dir;
@@ -59,9 +62,10 @@ public final class Runner {
   private long nextId;
   private boolean exiting;
 
-  Runner(String id, long pid, boolean shared, int memoryMb, Path dir, Context context, NetSocket socket) {
+  Runner(String id, long pid, long launcher, boolean shared, int memoryMb, Path dir, Context context, NetSocket socket) {
     this.id = id;
     this.pid = pid;
+    this.launcher = launcher;
     this.shared = shared;
     this.memoryMb = memoryMb;
     this.dir = dir;
@@ -109,12 +113,16 @@ public final class Runner {
     return request("stats", new JsonObject().put("gc", gc), 30_000);
   }
 
-  /** Loads {@code artifact} as deployment {@code deployment} of {@code service}; completes with its entry verticle. */
+  /**
+   * Loads {@code artifact} as deployment {@code deployment} of {@code service}: its jars are staged
+   * where this runner reads them, the artifact checked against its sha256 first (see
+   * {@link Staging}); completes with its entry verticle.
+   */
   public Future<String> load(String deployment, String service, dev.ferry.deployment.Artifact artifact, long timeoutMs) {
-    JsonArray jars = new JsonArray().add(artifact.jar().toString());
-    artifact.dependencies().forEach(p -> jars.add(p.toString()));
-    return request("load", new JsonObject().put("deployment", deployment).put("service", service).put("jars", jars)
-        .put("entry", artifact.entry().orElse(null)), timeoutMs).map(reply -> reply.getString("entry"));
+    return vertx.executeBlocking(() -> Staging.stage(dir, pid != launcher, deployment, artifact), false)
+        .compose(jars -> request("load", new JsonObject().put("deployment", deployment).put("service", service)
+            .put("jars", new JsonArray(jars)).put("entry", artifact.entry().orElse(null)), timeoutMs))
+        .map(reply -> reply.getString("entry"));
   }
 
   private void frame(io.vertx.core.buffer.Buffer line) {
@@ -172,9 +180,17 @@ public final class Runner {
     return ended.future();
   }
 
-  /** SIGKILL. */
+  /** SIGKILL, to its sandbox's every process. */
   void kill() {
-    ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+    killTree(launcher);
+  }
+
+  /** SIGKILL to {@code pid} and every process under it (bubblewrap's pid namespace ends with its init). */
+  static void killTree(long pid) {
+    ProcessHandle.of(pid).ifPresent(h -> {
+      h.descendants().forEach(ProcessHandle::destroyForcibly);
+      h.destroyForcibly();
+    });
   }
 
   /** The last lines the JVM itself wrote (its out.log): why it died, when the JVM says so. */
