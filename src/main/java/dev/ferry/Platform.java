@@ -132,7 +132,8 @@ public final class Platform {
           for (var row : ledger.inState("deployed")) routes.expect(row.getString("service"), ServiceRuntime.RESTORE_EXPECTED_MS);
           runnerClasspath.set(SharedClasspath.runnerClasspath(config.cacheDir()));
           resources = Resources.open(config, dataDir);
-          return new ServiceCompiler(SharedClasspath.create(dataDir.sdk()));
+          // builds that run annotation processors compile in a sandboxed process, from the runner's jar
+          return new ServiceCompiler(SharedClasspath.create(dataDir.sdk())).isolating(sandbox, runnerClasspath.get().get(0), config);
         })
         .compose(compiler -> {
           recorder = new Recorder(ledger);

@@ -187,10 +187,7 @@ public final class Runner {
 
   /** SIGKILL to {@code pid} and every process under it (bubblewrap's pid namespace ends with its init). */
   static void killTree(long pid) {
-    ProcessHandle.of(pid).ifPresent(h -> {
-      h.descendants().forEach(ProcessHandle::destroyForcibly);
-      h.destroyForcibly();
-    });
+    dev.ferry.sandbox.Sandbox.killTree(pid);
   }
 
   /** The last lines the JVM itself wrote (its out.log): why it died, when the JVM says so. */

@@ -408,6 +408,10 @@ public final class Runners {
               entries.add(e.put("dir", dir.toString()));
             } else {
               ProcessHandle.of(e.getLong("pid")).ifPresent(h -> Runner.killTree(h.pid()));
+              // bubblewrap killed alone leaves its sandbox running: its JVM still has its socket
+              long jvm = e.getLong("jvm", -1L);
+              String socket = e.getString("socket");
+              if (jvm > 0 && socket != null && Files.exists(Path.of(socket))) Runner.killTree(jvm);
               sandbox.release(dir.getFileName().toString());
               deleteTree(dir);
             }

@@ -445,6 +445,19 @@ public final class Sandbox {
 
   // ---- helpers ---------------------------------------------------------------------------------
 
+  /** SIGKILL to {@code p} and every process under it (a bubblewrap sandbox ends with the init of its pid namespace). */
+  public static void kill(Process p) {
+    killTree(p.pid());
+  }
+
+  /** SIGKILL to {@code pid} and every process under it. */
+  public static void killTree(long pid) {
+    ProcessHandle.of(pid).ifPresent(h -> {
+      h.descendants().forEach(ProcessHandle::destroyForcibly);
+      h.destroyForcibly();
+    });
+  }
+
   private static String javaBinary() {
     Path p = Path.of(System.getProperty("java.home"), "bin", "java");
     try {
