@@ -160,8 +160,9 @@ public final class Platform {
 
   /** {@code proxy.instances} proxy verticles sharing the proxy port, one event loop each. */
   private Future<String> deployProxies() {
+    dev.ferry.ConnectionGuard guard = dev.ferry.ConnectionGuard.of("proxy", config);
     java.util.function.Supplier<Deployable> next = () -> {
-      Proxy p = new Proxy(routes, config.domain(), config.host(), config.proxyPort(), config.proxyTimeoutMs(), config.startTimeoutMs());
+      Proxy p = new Proxy(routes, config.domain(), config.host(), config.proxyPort(), config.proxyTimeoutMs(), config.startTimeoutMs(), guard);
       if (proxy == null) proxy = p;
       return p;
     };

@@ -95,7 +95,9 @@ public final class Api extends VerticleBase {
       log.error("API failure on {}", ctx.request().path(), ctx.failure());
       error(ctx, 500, "internal", view.scrub("Internal error: " + ctx.failure()));
     });
-    return vertx.createHttpServer().requestHandler(router).listen(config.apiPort(), config.host())
+    dev.ferry.ConnectionGuard guard = dev.ferry.ConnectionGuard.of("API", config);
+    return guard.guard(vertx.createHttpServer(guard.options(new io.vertx.core.http.HttpServerOptions())))
+        .requestHandler(router).listen(config.apiPort(), config.host())
         .recover(e -> Future.failedFuture(new IllegalStateException("cannot listen on " + config.host() + ":" + config.apiPort()
             + " for the API: " + e.getMessage(), e)))
         .onSuccess(s -> server = s)
@@ -154,14 +156,31 @@ public final class Api extends VerticleBase {
     HttpServerRequest req = ctx.request();
     long[] received = {0};
     boolean[] failed = {false};
+    // a body that stalls holds a build-queue place and a file: it is cut after upload.stallTimeoutMs without a byte
+    long stallMs = config.uploadStallTimeoutMs();
+    long[] lastByte = {System.nanoTime()};
+    long[] stallTimer = {-1};
     Runnable discard = () -> {
       failed[0] = true;
+      vertx.cancelTimer(stallTimer[0]);
       queue.leave();
       req.handler(null);
       af.close().onComplete(x -> vertx.fileSystem().delete(file.toString()));
     };
+    stallTimer[0] = vertx.setPeriodic(Math.max(50, stallMs / 4), t -> {
+      if (failed[0] || ctx.response().ended()) {
+        vertx.cancelTimer(t);
+      } else if (System.nanoTime() - lastByte[0] > stallMs * 1_000_000) {
+        log.info("Upload {} of {} stalled: no byte for {} ms after {} bytes; cut", id, name, stallMs, received[0]);
+        discard.run();
+        refuse(ctx, 408, "request_timeout", "The upload sent nothing for " + stallMs + " ms (upload.stallTimeoutMs) and was cut after "
+            + received[0] + " bytes");
+        req.connection().close();
+      }
+    });
     req.handler(buf -> {
       if (failed[0]) return;
+      lastByte[0] = System.nanoTime();
       received[0] += buf.length();
       if (received[0] > max) {
         discard.run();
@@ -176,7 +195,11 @@ public final class Api extends VerticleBase {
       });
       if (af.writeQueueFull()) {
         req.pause();
-        af.drainHandler(v -> req.resume());
+        af.drainHandler(v -> {
+          // paused by the disk, not by the client: its clock starts again
+          lastByte[0] = System.nanoTime();
+          req.resume();
+        });
       }
     });
     req.exceptionHandler(e -> {
@@ -187,6 +210,7 @@ public final class Api extends VerticleBase {
     });
     req.endHandler(v -> {
       if (failed[0]) return;
+      vertx.cancelTimer(stallTimer[0]);
       if (received[0] == 0) {
         discard.run();
         error(ctx, 400, "bad_request", "The body is empty: upload a tar.gz of the service's source tree");
