@@ -141,7 +141,7 @@ public final class Platform {
           runtime = new ServiceRuntime(transitions, deploymentLog, routes, config, new Retention(dataDir, config.keepArtifacts()), live,
               runners, resources);
           reactivator = new Reactivator(vertx, ledger, transitions, dataDir);
-          api = new Api(config, dataDir, recorder, transitions, reactivator, token, live, buildQueue, resources);
+          api = new Api(config, dataDir, recorder, transitions, reactivator, token, live, buildQueue, resources, info());
           return deploy(recorder)
               .compose(x -> deploy(new Builder(dataDir, transitions, deploymentLog, new SafeExtractor(config.extractMaxBytes(),
                   config.extractMaxEntries(), config.extractMaxNameLength()), compiler, resolver(), config.buildConcurrency(), buildQueue)
@@ -156,6 +156,24 @@ public final class Platform {
             .onFailure(e -> log.error("Could not restore the services of the ledger", e)))
         .recover(e -> close().transform(x -> Future.failedFuture(e)))
         .mapEmpty();
+  }
+
+  /**
+   * What {@code GET /api/v1/info} tells about confinement: the sandbox and each limit with what
+   * enforces it (and {@code unenforced}: what this host cannot, with why), the limits a runner and
+   * a build get by default, and the servers' connection rules.
+   */
+  private io.vertx.core.json.JsonObject info() {
+    var settings = dev.ferry.deployment.RunSettings.DEFAULT;
+    return new io.vertx.core.json.JsonObject()
+        .put("sandbox", sandbox.report())
+        .put("limits", new io.vertx.core.json.JsonObject()
+            .put("runner", dev.ferry.sandbox.Limits.runner(config, settings).toJson())
+            .put("sharedRunner", dev.ferry.sandbox.Limits.sharedRunner(config).toJson())
+            .put("build", dev.ferry.sandbox.Limits.build(config).toJson().put("timeoutMs", config.buildTimeoutMs())))
+        .put("server", new io.vertx.core.json.JsonObject().put("headerTimeoutMs", config.headerTimeoutMs())
+            .put("idleTimeoutMs", config.idleTimeoutMs()).put("maxConnectionsPerClient", config.maxConnectionsPerClient())
+            .put("uploadStallTimeoutMs", config.uploadStallTimeoutMs()));
   }
 
   /** {@code proxy.instances} proxy verticles sharing the proxy port, one event loop each. */

@@ -53,12 +53,15 @@ public final class Api extends VerticleBase {
   private final LiveStatus live;
   private final BuildQueue queue;
   private final Resources resources;
+  private final JsonObject info;
   private HttpServer server;
   private PublicView view;
 
+  /** {@code info}: what {@code /api/v1/info} reports of the platform besides its limits (the sandbox). */
   public Api(Config config, DataDir dataDir, Recorder recorder, Transitions transitions, Reactivator reactivator, ApiToken token,
-             LiveStatus live, BuildQueue queue, Resources resources) {
+             LiveStatus live, BuildQueue queue, Resources resources, JsonObject info) {
     this.config = config;
+    this.info = info;
     this.resources = resources;
     this.queue = queue;
     this.live = live;
@@ -79,7 +82,7 @@ public final class Api extends VerticleBase {
     // the local repository is Ferry's setting, else settings.xml's (Maven's default), else <dataDir>/maven
     view = new PublicView(dataDir.root(), dataDir.root().resolve(config.mavenLocalRepository() == null ? "maven" : config.mavenLocalRepository()),
         java.nio.file.Path.of(System.getProperty("user.home"), ".m2", "repository"));
-    Observability observability = new Observability(vertx, config, ledger, token, view);
+    Observability observability = new Observability(vertx, config, ledger, token, view).withInfo(info);
     observability.mount(router);
     router.post("/api/v1/services/:name/deployments").handler(this::upload);
     router.get("/api/v1/services").handler(this::listServices);
@@ -89,6 +92,7 @@ public final class Api extends VerticleBase {
     router.get("/api/v1/deployments/:id").handler(this::getDeployment);
     router.post("/api/v1/services/:name/rollback").handler(this::rollback);
     router.post("/api/v1/services/:name/restart").handler(this::restart);
+    router.post("/api/v1/token/rotate").handler(this::rotateToken);
     new ResourceRoutes(vertx, resources, reactivator, recorder, transitions, ctx -> validName(ctx, ctx.pathParam("name")), view).mount(router);
     router.route("/api/*").handler(ctx -> error(ctx, 404, "not_found", "No such API route: " + ctx.request().method() + " " + ctx.request().path()));
     router.errorHandler(500, ctx -> {
@@ -315,6 +319,20 @@ public final class Api extends VerticleBase {
     String name = ctx.pathParam("name");
     if (!validName(ctx, name)) return;
     activated(ctx, reactivator.restart(name));
+  }
+
+  /** Replaces the API token with a new one, answered once; the token of this very request is refused from the next one on. */
+  private void rotateToken(RoutingContext ctx) {
+    vertx.executeBlocking(token::rotate, false).onComplete(ar -> {
+      if (ar.succeeded()) {
+        ctx.response().putHeader("Cache-Control", "no-store");
+        ctx.json(new JsonObject().put("token", ar.result()).put("file", token.file().toString()));
+      } else if (ar.cause() instanceof ApiToken.Configured c) {
+        error(ctx, 409, "conflict", c.getMessage());
+      } else {
+        ctx.fail(ar.cause());
+      }
+    });
   }
 
   /** Answers 202 with a deployment activated again, once recorded; or the reason it could not be. */
