@@ -62,9 +62,9 @@ class RunnersTest {
     ferry.deploy("shared-hello", "dense-a");
     ferry.deploy("shared-hello", "dense-b");
     try {
-      long a = ferry.viaProxy("dense-a", "/").bodyAsJsonObject().getLong("pid"), b = ferry.viaProxy("dense-b", "/").bodyAsJsonObject().getLong("pid");
+      long a = ferry.runnerPid("dense-a"), b = ferry.runnerPid("dense-b");
       assertEquals(a, b, "<ferry.isolation>shared</ferry.isolation>: one runner JVM");
-      assertNotEquals(a, ferry.viaProxy("bystander", "/").bodyAsJsonObject().getLong("pid"), "a process service keeps a runner of its own");
+      assertNotEquals(a, ferry.runnerPid("bystander"), "a process service keeps a runner of its own");
     } finally {
       ferry.api(HttpMethod.DELETE, "/api/v1/services/dense-a");
       ferry.api(HttpMethod.DELETE, "/api/v1/services/dense-b");

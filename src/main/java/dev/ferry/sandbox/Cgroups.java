@@ -109,6 +109,18 @@ abstract class Cgroups {
     return rel.isEmpty() ? m.point : m.point.resolve(rel);
   }
 
+  /**
+   * The CPU weight of the group every sandboxed process's group is made in: a group competes with
+   * the threads beside it as one, so all of them together weigh as much as one busy thread per core.
+   */
+  static void parentWeight(Path file, int perCore) {
+    try {
+      write(file, String.valueOf(perCore * Runtime.getRuntime().availableProcessors()));
+    } catch (IOException | RuntimeException e) {
+      log.debug("Could not set {}: {}", file, e.toString());
+    }
+  }
+
   static void removeDir(Path dir) {
     for (int i = 0; i < 50 && Files.isDirectory(dir); i++) {
       try {
@@ -146,7 +158,10 @@ abstract class Cgroups {
           if (!m.options.contains(c) || v1.dirs.containsKey(c)) continue;
           Path base = onDisk(m, ownPaths.getOrDefault(c, "/")).resolve("ferry");
           Optional<String> refused = probe(base, c);
-          if (refused.isEmpty()) v1.dirs.put(c, base);
+          if (refused.isEmpty()) {
+            v1.dirs.put(c, base);
+            if (c.equals(CPU)) parentWeight(base.resolve("cpu.shares"), 1024);
+          }
           else why.put(c, "cgroup v1 " + c + " is not writable here (" + refused.get() + ")");
         }
       }
@@ -256,6 +271,7 @@ abstract class Cgroups {
           // the parent must hand the controllers down, then the ferry group to its children
           write(m.point.resolve("cgroup.subtree_control"), enable.toString().trim());
           write(base.resolve("cgroup.subtree_control"), enable.toString().trim());
+          if (usable.contains(CPU)) parentWeight(base.resolve("cpu.weight"), 100);
           V2 v2 = new V2(base, usable);
           for (String c : CONTROLLERS) if (!usable.contains(c)) v2.why.put(c, "cgroup v2 has no " + c + " controller here");
           return v2;
