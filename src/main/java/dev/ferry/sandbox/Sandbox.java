@@ -82,13 +82,13 @@ public final class Sandbox {
    * data dir lies where every sandbox can see it. Logs, once, what it enforces and what it cannot.
    */
   public static Sandbox open(Config config, Path dataDir) {
-    Sandbox s = open(config.sandbox(), dataDir, Cgroups.detect());
+    Sandbox s = open(config.sandbox(), dataDir, Cgroups.detect(), platformUid());
     s.logReport();
     return s;
   }
 
-  static Sandbox open(String mode, Path dataDir, Cgroups cgroups) {
-    long uid = platformUid();
+  /** For tests: a sandbox for a platform running as {@code uid}, with {@code cgroups}; logs nothing. */
+  static Sandbox open(String mode, Path dataDir, Cgroups cgroups, long uid) {
     String prlimit = which("prlimit");
     if (mode.equals("none")) {
       Sandbox s = new Sandbox(false, null, "none", uid, null, prlimit, cgroups);
@@ -217,7 +217,7 @@ public final class Sandbox {
     else unenforced.put(key, "no " + controller + " cgroup: " + cgroups.missing().getOrDefault(controller, "not available"));
   }
 
-  private void logReport() {
+  void logReport() {
     log.info("Sandbox for services and annotation processors: {}, as {}; enforced: {}", bwrap ? version : "none", user(),
         String.join(", ", enforced.keySet()));
     unenforced.forEach((k, why) -> log.warn("Not enforced on this host: {}: {}", k, why));
