@@ -154,7 +154,9 @@ public final class Platform {
         })
         .onSuccess(x -> restored = reactivator.restore(runtime)
             .onFailure(e -> log.error("Could not restore the services of the ledger", e)))
-        .recover(e -> close().transform(x -> Future.failedFuture(e)))
+        // a platform that failed to start closes what it opened; its Vert.x is closed by whoever made it (Vert.x
+        // closed here would never run the continuation that reports the failure)
+        .recover(e -> close(false).transform(x -> Future.failedFuture(e)))
         .mapEmpty();
   }
 
@@ -199,6 +201,10 @@ public final class Platform {
 
   /** Stops every service and the platform; closes Vert.x if the platform made it. */
   public Future<Void> close() {
+    return close(ownsVertx);
+  }
+
+  private Future<Void> close(boolean closeVertx) {
     Future<Void> f = Future.succeededFuture();
     while (!deployed.isEmpty()) {
       String id = deployed.pop();
@@ -213,7 +219,7 @@ public final class Platform {
       resources.close();
       return null;
     }, false));
-    return ownsVertx ? f.compose(x -> vertx.close()) : f;
+    return closeVertx ? f.compose(x -> vertx.close()) : f;
   }
 
   /** A service's public URL through the proxy. */

@@ -479,10 +479,9 @@ public final class Sandbox {
     return -1;
   }
 
+  /** {@code tool} on the platform's PATH ({@code /usr/bin:/bin} when it has none), or null. */
   static String which(String tool) {
-    List<String> dirs = new ArrayList<>(List.of(System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")));
-    dirs.addAll(List.of("/usr/bin", "/bin", "/usr/sbin", "/sbin"));
-    for (String d : dirs) {
+    for (String d : System.getenv().getOrDefault("PATH", "/usr/bin:/bin").split(":")) {
       if (d.isEmpty()) continue;
       Path p = Path.of(d, tool);
       if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS) || Files.isSymbolicLink(p)) {

@@ -193,6 +193,30 @@ class SandboxTest {
     assertTrue(e.getMessage().contains("inside /usr"), e.getMessage());
   }
 
+  @Test
+  void a_platform_that_asks_for_bubblewrap_where_there_is_none_does_not_start_and_says_what_to_do() throws Exception {
+    Path empty = Files.createTempDirectory("no-tools");
+    Path data = Files.createTempDirectory("sandbox-data");
+    try {
+      ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+          System.getProperty("java.class.path"), "dev.ferry.Main", "server", "--api-port", "0", "--proxy-port", "0",
+          "--data-dir", data.resolve("data").toString()).redirectErrorStream(true);
+      pb.environment().keySet().removeIf(k -> k.startsWith("FERRY_"));
+      // a PATH without bubblewrap on it
+      pb.environment().put("PATH", empty.toString());
+      Process p = pb.start();
+      p.getOutputStream().close();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertTrue(p.waitFor(60, TimeUnit.SECONDS), out);
+      assertEquals(1, p.exitValue(), out);
+      assertTrue(out.contains("bubblewrap is not installed") && out.contains("apt-get install bubblewrap") && out.contains("run.sandbox"), out);
+      assertFalse(out.contains("Ferry is up"), out);
+    } finally {
+      Files.deleteIfExists(empty);
+      dev.ferry.TestPlatform.deleteTree(data);
+    }
+  }
+
   private static void assumeBwrap() {
     assumeTrue(Sandbox.bwrapInstalled(), "bubblewrap (bwrap) is not installed: the sandbox cannot be tested here (CI installs it)");
   }
