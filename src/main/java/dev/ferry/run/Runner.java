@@ -15,6 +15,7 @@ import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeoutException;
 
@@ -142,8 +143,10 @@ public final class Runner {
   }
 
   private void channelClosed() {
-    pending.values().forEach(p -> p.tryFail(new Refused("Runner " + id + " closed its channel")));
+    // a failed request's handler may send another: fail a copy
+    List<Promise<JsonObject>> failed = List.copyOf(pending.values());
     pending.clear();
+    failed.forEach(p -> p.tryFail(new Refused("Runner " + id + " closed its channel")));
   }
 
   /** Completes with why the runner ended, once it has. */
