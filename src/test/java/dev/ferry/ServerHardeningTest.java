@@ -187,6 +187,26 @@ class ServerHardeningTest {
     assertEquals("deployed", ferry.deploy("hello", "after-stall").getString("state"));
   }
 
+  @Test
+  void info_says_what_confines_services_here_their_limits_and_the_servers_rules() {
+    JsonObject info = ferry.api(io.vertx.core.http.HttpMethod.GET, "/api/v1/info").bodyAsJsonObject();
+    JsonObject sandbox = info.getJsonObject("sandbox");
+    assertEquals(TestPlatform.SANDBOX, sandbox.getString("sandbox").startsWith("bubblewrap"), sandbox.encodePrettily());
+    for (String limit : List.of("heap", "openFiles")) assertTrue(sandbox.getJsonObject("enforced").containsKey(limit), sandbox.encodePrettily());
+    // every limit is either enforced, saying how, or unenforced, saying why
+    for (String limit : List.of("fileSystem", "user", "tmp", "rss", "processes", "cpu")) {
+      assertTrue(sandbox.getJsonObject("enforced").containsKey(limit) ^ sandbox.getJsonObject("unenforced").containsKey(limit),
+          limit + ": " + sandbox.encodePrettily());
+    }
+    assertEquals(ferry.platform.sandbox().report(), sandbox);
+    JsonObject runner = info.getJsonObject("limits").getJsonObject("runner");
+    assertEquals(Config.DEFAULT_MAX_PROCESSES, runner.getInteger("maxProcesses"));
+    assertEquals(Config.DEFAULT_TMP_MB, runner.getInteger("tmpMb"));
+    assertEquals(2 * Config.DEFAULT_MEMORY_MB + Config.DEFAULT_TMP_MB + 128, runner.getInteger("rssMb"), "run.rssMb 0: derived");
+    assertEquals(HEADER_MS, info.getJsonObject("server").getLong("headerTimeoutMs"));
+    assertEquals(STALL_MS, info.getJsonObject("server").getLong("uploadStallTimeoutMs"));
+  }
+
   private static long uploads() throws IOException {
     try (var s = Files.list(ferry.platform.dataDir().uploads())) {
       return s.count();
