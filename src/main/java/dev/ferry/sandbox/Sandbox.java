@@ -200,7 +200,8 @@ public final class Sandbox {
           + "processes of every runner together");
     } else {
       unenforced.put("processes", "no pids cgroup (" + cgroups.missing().get(Cgroups.PIDS) + ")"
-          + (bwrap || platformUid != 0 ? ", and RLIMIT_NPROC would count the platform's own threads" : ""));
+          + (!bwrap || platformUid != 0 ? ", and RLIMIT_NPROC would count the platform's own threads with the runners'"
+          : ", and prlimit (util-linux) is not installed"));
     }
     if (prlimit != null) {
       enforced.put("openFiles", "RLIMIT_NOFILE (run.maxOpenFiles)");
