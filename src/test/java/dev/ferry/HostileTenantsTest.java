@@ -100,7 +100,7 @@ class HostileTenantsTest {
   @Test
   void a_tenant_reads_nothing_of_the_platform_nor_of_another_tenant() throws Exception {
     Path victimSource = data.resolve("builds").resolve(victim.getString("id")).resolve("src/src/main/java/fixture/hello/Hello.java");
-    Path victimJar = Path.of(victim.getJsonObject("artifact").getString("path"));
+    Path victimJar = data.resolve("artifacts/victim/" + victim.getString("id") + ".jar");
     long platformPid = ProcessHandle.current().pid();
     List<Path> secrets = List.of(data.resolve("token"), data.resolve("ledger.db"), data.resolve("secrets.key"), victimSource, victimJar,
         Path.of("/proc", String.valueOf(platformPid), "environ"), Path.of("/proc", String.valueOf(platformPid), "cmdline"));
@@ -128,7 +128,7 @@ class HostileTenantsTest {
 
   @Test
   void a_tenant_writes_nothing_into_the_data_dir_nor_into_its_own_or_another_tenants_jars() throws Exception {
-    Path victimJar = Path.of(victim.getJsonObject("artifact").getString("path"));
+    Path victimJar = data.resolve("artifacts/victim/" + victim.getString("id") + ".jar");
     String before = sha256(victimJar);
     String ownJar = intrude("/own-jar", null).getString("path");
     assertTrue(ownJar.startsWith(Sandbox.INSIDE + "/lib/"), "it runs from its staged, read-only copy: " + ownJar);

@@ -34,34 +34,34 @@ class IntegrityTest {
       try {
         // a crash restart
         JsonObject crashy = deploy(ferry, "crashy", "crashy");
-        Path jar = artifact(crashy);
-        change(jar);
+        change(artifact(data, crashy));
         ProcessHandle.of(ferry.runnerPid("crashy")).orElseThrow().destroyForcibly();
         JsonObject crashed = ferry.awaitState(crashy.getString("id"), "crashed");
         assertEquals("crashed", crashed.getString("state"), crashed.encodePrettily());
         String log = ferry.api(HttpMethod.GET, "/api/v1/deployments/" + crashy.getString("id") + "/logs").bodyAsString();
-        assertTrue(log.contains("restart failed: The artifact " + jar + " of deployment " + crashy.getString("id")
-            + " does not match the sha256 its build recorded"), log);
+        // the API names places under the data dir as <data dir>/...
+        assertTrue(log.contains("restart failed: The artifact <data dir>/artifacts/crashy/" + crashy.getString("id") + ".jar of deployment "
+            + crashy.getString("id") + " does not match the sha256 its build recorded"), log);
         assertNotEquals(200, ferry.viaProxy("crashy", "/").statusCode(), "the changed artifact never served");
 
         // a rollback
         JsonObject v1 = deploy(ferry, "rolled", "v1");
         JsonObject v2 = deploy(ferry, "rolled", "v2");
         ferry.awaitState(v1.getString("id"), "stopped");
-        change(artifact(v1));
+        change(artifact(data, v1));
         HttpResponse<Buffer> rollback = ferry.rollback("rolled", v1.getString("id"));
         assertEquals(202, rollback.statusCode(), rollback.bodyAsString());
         JsonObject refused = ferry.awaitState(v1.getString("id"), "error");
         assertEquals("load", refused.getString("stage"), refused.encodePrettily());
-        assertTrue(refused.getString("error").contains("The artifact " + artifact(v1)) && refused.getString("error").contains("sha256"),
-            refused.getString("error"));
+        assertTrue(refused.getString("error").contains("The artifact <data dir>/artifacts/rolled/" + v1.getString("id") + ".jar")
+            && refused.getString("error").contains("sha256"), refused.getString("error"));
         assertEquals(v2.getString("id"), ferry.viaProxy("rolled", "/").bodyAsJsonObject().getString("deployment"),
             "the version that served keeps serving");
 
         // a platform restart
         JsonObject third = deploy(ferry, "restored", "restored");
         restored = third.getString("id");
-        change(artifact(third));
+        change(artifact(data, third));
       } finally {
         SteadyLoad.Result r = load.stop();
         assertTrue(r.ok() > 0, "the bystander was under load: " + r);
@@ -73,7 +73,7 @@ class IntegrityTest {
       JsonObject after = ferry.awaitState(restored, "error");
       assertEquals("error", after.getString("state"), after.encodePrettily());
       assertEquals("load", after.getString("stage"));
-      assertTrue(after.getString("error").contains(data.resolve("artifacts/restored/" + restored + ".jar").toString())
+      assertTrue(after.getString("error").contains("<data dir>/artifacts/restored/" + restored + ".jar")
           && after.getString("error").contains("does not match the sha256"), after.getString("error"));
       assertEquals(200, ferry.anonymous.get(ferry.apiPort(), "127.0.0.1", "/health").send().await().statusCode());
       assertEquals(200, ferry.viaProxy("bystander", "/").statusCode(), "the others are restored");
@@ -95,8 +95,9 @@ class IntegrityTest {
     }
   }
 
-  private static Path artifact(JsonObject deployment) {
-    return Path.of(deployment.getJsonObject("artifact").getString("path"));
+  /** Where a deployment's artifact is (the API does not say: it shows no server paths). */
+  private static Path artifact(Path data, JsonObject deployment) {
+    return data.resolve("artifacts").resolve(deployment.getString("service")).resolve(deployment.getString("id") + ".jar");
   }
 
   /** Appends to a (read-only) artifact, as only someone with the platform's user could. */

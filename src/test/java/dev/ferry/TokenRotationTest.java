@@ -63,29 +63,33 @@ class TokenRotationTest {
   }
 
   @Test
-  void ferry_token_rotate_prints_the_new_token_and_saves_it_where_the_client_read_the_old_one() throws Exception {
+  void ferry_token_rotate_prints_the_new_token_and_stores_it_where_ferry_login_had_stored_the_old_one() throws Exception {
     Path data = Files.createTempDirectory("ferry-rotate-cli");
     Path config = Files.createTempDirectory("ferry-cli-config");
     try (TestPlatform ferry = TestPlatform.start(c -> c.setToken(null).setDataDir(data))) {
-      Path clientToken = config.resolve("token");
-      Files.writeString(clientToken, Files.readString(data.resolve("token")));
+      String server = "http://127.0.0.1:" + ferry.apiPort();
+      Map<String, String> env = Map.of("XDG_CONFIG_HOME", config.toString(), "FERRY_DATA_DIR", config.resolve("no-data").toString());
       StringWriter out = new StringWriter(), err = new StringWriter();
-      int code = FerryCommand.commandLine(Map.of("FERRY_SERVER", "http://127.0.0.1:" + ferry.apiPort(), "FERRY_CONFIG_DIR", config.toString()))
-          .setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true)).execute("token", "rotate");
-      assertEquals(0, code, out + " " + err);
+      assertEquals(0, cli(env, out, err, "login", "--server", server, "--token", Files.readString(data.resolve("token")).trim()), err.toString());
+      out.getBuffer().setLength(0);
+      assertEquals(0, cli(env, out, err, "token", "rotate"), out + " " + err);
       String rotated = Files.readString(data.resolve("token")).trim();
       assertTrue(out.toString().contains("New API token: " + rotated), out.toString());
-      assertTrue(out.toString().contains("Saved to " + clientToken), out.toString());
-      assertEquals(rotated, Files.readString(clientToken).trim(), "the client's copy follows");
-      assertEquals(200, get(ferry, rotated).statusCode());
-      // the next command works with the saved token
-      StringWriter list = new StringWriter();
-      assertEquals(0, FerryCommand.commandLine(Map.of("FERRY_SERVER", "http://127.0.0.1:" + ferry.apiPort(), "FERRY_CONFIG_DIR", config.toString()))
-          .setOut(new PrintWriter(list, true)).setErr(new PrintWriter(err, true)).execute("list"), err.toString());
+      Path stored = config.resolve("ferry/config.json");
+      assertTrue(out.toString().contains("Saved to " + stored), out.toString());
+      assertEquals(rotated, new JsonObject(Files.readString(stored)).getString("token"), "the client's login follows");
+      assertEquals(server, new JsonObject(Files.readString(stored)).getString("server"));
+      assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(stored)));
+      // the next command works with the stored token
+      assertEquals(0, cli(env, new StringWriter(), err, "list"), err.toString());
     } finally {
       TestPlatform.deleteTree(data);
       TestPlatform.deleteTree(config);
     }
+  }
+
+  private static int cli(Map<String, String> env, StringWriter out, StringWriter err, String... args) {
+    return FerryCommand.commandLine(env).setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true)).execute(args);
   }
 
   private static HttpResponse<Buffer> post(TestPlatform ferry, String token) {
