@@ -47,6 +47,8 @@ public final class Runner {
   final long pid;
   /** The process the platform started: bubblewrap, or the JVM itself when unsandboxed. */
   final long launcher;
+  /** Its JVM and the process the platform started, bound to their start times (a pid may be reused once they are gone). */
+  private final ProcessHandle jvmHandle, launcherHandle;
   final boolean shared;
   final int memoryMb;
   final Path dir;
@@ -63,10 +65,12 @@ public final class Runner {
   private long nextId;
   private boolean exiting;
 
-  Runner(String id, long pid, long launcher, boolean shared, int memoryMb, Path dir, Context context, NetSocket socket) {
+  Runner(String id, ProcessHandle jvm, ProcessHandle launcher, boolean shared, int memoryMb, Path dir, Context context, NetSocket socket) {
     this.id = id;
-    this.pid = pid;
-    this.launcher = launcher;
+    this.jvmHandle = jvm;
+    this.launcherHandle = launcher;
+    this.pid = jvm.pid();
+    this.launcher = launcher.pid();
     this.shared = shared;
     this.memoryMb = memoryMb;
     this.dir = dir;
@@ -157,8 +161,12 @@ public final class Runner {
   /** Called (on any thread) when the process is gone. */
   void exited(String cause) {
     context.runOnContext(v -> {
-      channelClosed();
-      ended.tryComplete(cause);
+      try {
+        channelClosed();
+      } finally {
+        // whatever a failed request's handler did, the end is heard
+        ended.tryComplete(cause);
+      }
     });
   }
 
@@ -183,14 +191,14 @@ public final class Runner {
     return ended.future();
   }
 
-  /** SIGKILL, to its sandbox's every process. */
+  /** SIGKILL, to its sandbox's every process (its JVM too, should bubblewrap be gone without it). */
   void kill() {
-    killTree(launcher);
+    dev.ferry.sandbox.Sandbox.killTree(launcherHandle);
+    dev.ferry.sandbox.Sandbox.killTree(jvmHandle);
   }
 
-  /** SIGKILL to {@code pid} and every process under it (bubblewrap's pid namespace ends with its init). */
-  static void killTree(long pid) {
-    dev.ferry.sandbox.Sandbox.killTree(pid);
+  ProcessHandle jvmHandle() {
+    return jvmHandle;
   }
 
   /** The last lines the JVM itself wrote (its out.log): why it died, when the JVM says so. */

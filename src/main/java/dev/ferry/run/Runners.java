@@ -33,6 +33,7 @@ import java.util.Deque;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -175,7 +176,7 @@ public final class Runners {
     final String secret;
     final Limits limits;
     Path socket;
-    long jvm = -1;
+    ProcessHandle jvm;
 
     Launched(String id, Process process, Path dir, String secret, Limits limits) {
       this.id = id;
@@ -193,14 +194,14 @@ public final class Runners {
     long t0 = System.nanoTime();
     return vertx.executeBlocking(() -> spawn(id, secret, isShared, limits), false)
         .compose(l -> connect(l, System.currentTimeMillis() + LAUNCH_TIMEOUT_MS)
-            .compose(socket -> hello(socket, l.id, l.secret, l.jvm, l.process.pid(), isShared, limits.heapMb(), l.dir))
+            .compose(socket -> hello(socket, l.id, l.secret, l.jvm, l.process.toHandle(), isShared, limits.heapMb(), l.dir))
             .onSuccess(r -> {
               watch(r, l.process.toHandle(), l.process, limits);
               writeRegistry(l, isShared);
               log.debug("Started {} in {} ms{}", r, (System.nanoTime() - t0) / 1_000_000, archive != null ? " (CDS)" : "");
             })
             .onFailure(e -> {
-              Runner.killTree(l.process.pid());
+              Sandbox.kill(l.process);
               vertx.executeBlocking(() -> {
                 l.process.waitFor(5, TimeUnit.SECONDS);
                 sandbox.release(l.id);
@@ -238,7 +239,7 @@ public final class Runners {
     }
     Launched l = new Launched(id, p, dir, secret, limits);
     if (!sandbox.sandboxed()) {
-      l.jvm = p.pid();
+      l.jvm = p.toHandle();
       l.socket = Path.of(socket);
     }
     writeRegistry(l, isShared);
@@ -247,7 +248,8 @@ public final class Runners {
 
   /** The registry entry a restarted control plane adopts the runner from (mode 0600: it holds its secret). */
   private void writeRegistry(Launched l, boolean isShared) {
-    JsonObject registry = new JsonObject().put("id", l.id).put("pid", l.process.pid()).put("jvm", l.jvm)
+    JsonObject registry = new JsonObject().put("id", l.id).put("pid", l.process.pid()).put("pidStart", Sandbox.startMillis(l.process.toHandle()))
+        .put("jvm", l.jvm == null ? -1 : l.jvm.pid()).put("jvmStart", l.jvm == null ? -1 : Sandbox.startMillis(l.jvm))
         .put("socket", l.socket == null ? null : l.socket.toString()).put("secret", l.secret).put("shared", isShared)
         .put("sandboxed", sandbox.sandboxed()).put("memoryMb", l.limits.heapMb()).put("limits", l.limits.toJson())
         .put("startedAt", java.time.Instant.now().toString());
@@ -292,7 +294,7 @@ public final class Runners {
     if (l.socket == null) {
       // sandboxed: its socket is in its own /tmp, reached through its JVM's root once that JVM runs
       l.jvm = jvmOf(l.process.toHandle());
-      if (l.jvm > 0) l.socket = Path.of("/proc", String.valueOf(l.jvm), "root").resolve(SANDBOXED_SOCKET.substring(1));
+      if (l.jvm != null) l.socket = Path.of("/proc", String.valueOf(l.jvm.pid()), "root").resolve(SANDBOXED_SOCKET.substring(1));
     }
     if (l.socket == null || !Files.exists(l.socket)) {
       retry(l, deadline, p, null);
@@ -316,9 +318,9 @@ public final class Runners {
    * The runner's JVM under {@code launched}: the process itself, or, sandboxed, the grandchild of
    * bubblewrap (bubblewrap, then the init of its pid namespace, then the JVM); -1 until it runs.
    */
-  private long jvmOf(ProcessHandle launched) {
-    if (!sandbox.sandboxed()) return launched.pid();
-    return launched.children().findFirst().flatMap(init -> init.children().findFirst()).map(ProcessHandle::pid).orElse(-1L);
+  private ProcessHandle jvmOf(ProcessHandle launched) {
+    if (!sandbox.sandboxed()) return launched;
+    return launched.children().findFirst().flatMap(init -> init.children().findFirst()).orElse(null);
   }
 
   /**
@@ -326,11 +328,12 @@ public final class Runners {
    * its JVM's pid, {@code launcher} the process the platform started (the same one, unsandboxed; a
    * sandboxed runner knows only its pid inside its own namespace, its secret says who it is).
    */
-  private Future<Runner> hello(NetSocket socket, String id, String secret, long jvm, long launcher, boolean isShared, int memoryMb, Path dir) {
-    boolean sandboxed = jvm != launcher;
+  private Future<Runner> hello(NetSocket socket, String id, String secret, ProcessHandle jvm, ProcessHandle launcher, boolean isShared,
+                               int memoryMb, Path dir) {
+    boolean sandboxed = jvm.pid() != launcher.pid();
     Runner r = new Runner(id, jvm, launcher, isShared, memoryMb, dir, context, socket);
     return r.request("hello", new JsonObject().put("secret", secret), 5_000).compose(answer -> {
-      if (!id.equals(answer.getString("runner")) || !sandboxed && answer.getLong("pid", -1L) != jvm) {
+      if (!id.equals(answer.getString("runner")) || !sandboxed && answer.getLong("pid", -1L) != jvm.pid()) {
         socket.close();
         return Future.failedFuture(new Runner.Refused("The socket of runner " + id + " answered as " + answer.getString("runner")
             + " (pid " + answer.getLong("pid") + ")"));
@@ -351,8 +354,8 @@ public final class Runners {
       if (status != null && status == Sandbox.CGROUP_FAILED) cause = "could not enter its cgroup (exit status " + status + ")";
       all.remove(r.id);
       r.exited(cause);
-      // its sandbox and everything in it are gone with bubblewrap's pid namespace
-      Runner.killTree(r.launcher);
+      // its sandbox ends with bubblewrap, unless bubblewrap alone was killed: then its JVM goes now
+      Sandbox.killTree(r.jvmHandle());
       sandbox.release(r.id);
       if (r.exiting()) deleteTree(r.dir);
     });
@@ -404,14 +407,15 @@ public final class Runners {
           Path file = dir.resolve(REGISTRY);
           try {
             JsonObject e = new JsonObject(Files.readString(file));
-            if (ProcessHandle.of(e.getLong("pid")).map(ProcessHandle::isAlive).orElse(false) && e.getString("socket") != null) {
+            // only the very processes it names (their pids may belong to others since)
+            Optional<ProcessHandle> launcher = Sandbox.process(e.getLong("pid", -1L), e.getLong("pidStart", -1L));
+            Optional<ProcessHandle> jvm = Sandbox.process(e.getLong("jvm", -1L), e.getLong("jvmStart", -1L));
+            if (launcher.isPresent() && jvm.isPresent() && e.getString("socket") != null) {
               entries.add(e.put("dir", dir.toString()));
             } else {
-              ProcessHandle.of(e.getLong("pid")).ifPresent(h -> Runner.killTree(h.pid()));
-              // bubblewrap killed alone leaves its sandbox running: its JVM still has its socket
-              long jvm = e.getLong("jvm", -1L);
-              String socket = e.getString("socket");
-              if (jvm > 0 && socket != null && Files.exists(Path.of(socket))) Runner.killTree(jvm);
+              // bubblewrap killed alone leaves its sandbox running: its JVM goes too
+              launcher.ifPresent(Sandbox::killTree);
+              jvm.ifPresent(Sandbox::killTree);
               sandbox.release(dir.getFileName().toString());
               deleteTree(dir);
             }
@@ -426,11 +430,12 @@ public final class Runners {
       for (JsonObject e : entries) {
         Path dir = Path.of(e.getString("dir"));
         found.add(client.connect(SocketAddress.domainSocketAddress(e.getString("socket")))
-            .compose(s -> hello(s, e.getString("id"), e.getString("secret"), e.getLong("jvm", e.getLong("pid")), e.getLong("pid"),
-                e.getBoolean("shared", false), e.getInteger("memoryMb", config.memoryMb()), dir))
+            .compose(s -> hello(s, e.getString("id"), e.getString("secret"), Sandbox.process(e.getLong("jvm"), e.getLong("jvmStart")).orElseThrow(),
+                Sandbox.process(e.getLong("pid"), e.getLong("pidStart")).orElseThrow(), e.getBoolean("shared", false),
+                e.getInteger("memoryMb", config.memoryMb()), dir))
             .onSuccess(r -> {
               Limits limits = limitsOf(e);
-              ProcessHandle.of(r.launcher).ifPresentOrElse(h -> watch(r, h, null, limits), () -> r.exited("exited"));
+              Sandbox.process(e.getLong("pid"), e.getLong("pidStart")).ifPresentOrElse(h -> watch(r, h, null, limits), () -> r.exited("exited"));
               if (r.shared && shared == null) shared = Future.succeededFuture(r);
             })
             .onFailure(x -> log.warn("Runner {} (pid {}) left by the previous control plane did not answer: {}; killing it",
@@ -440,7 +445,11 @@ public final class Runners {
         List<Runner> out = new ArrayList<>();
         for (int i = 0; i < found.size(); i++) {
           if (found.get(i).succeeded()) out.add(found.get(i).result());
-          else Runner.killTree(entries.get(i).getLong("pid"));
+          else {
+            JsonObject e = entries.get(i);
+            Sandbox.process(e.getLong("pid"), e.getLong("pidStart")).ifPresent(Sandbox::killTree);
+            Sandbox.process(e.getLong("jvm"), e.getLong("jvmStart")).ifPresent(Sandbox::killTree);
+          }
         }
         return Future.succeededFuture(out);
       });
@@ -518,7 +527,7 @@ public final class Runners {
         p.getOutputStream().close();
         Path made = out.resolve("runner.jsa");
         if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0 || !Files.isRegularFile(made)) {
-          Runner.killTree(p.pid());
+          Sandbox.kill(p);
           throw new IOException("the training run failed: " + tail(work));
         }
         // a copy of the platform's own, readable by every runner

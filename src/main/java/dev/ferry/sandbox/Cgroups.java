@@ -16,9 +16,12 @@ import java.util.Optional;
 /**
  * A cgroup per sandboxed process, for the limits rlimits cannot set per process: resident memory
  * ({@code memory}), processes and threads ({@code pids}) and CPU weight ({@code cpu}). Works with
- * cgroup v1 (a hierarchy per controller, the groups made under the platform's own group) and v2
- * (one hierarchy, the groups made under {@code <mount>/ferry}), each controller only where this
- * host lets the platform write it; {@link #missing()} says which it does not.
+ * cgroup v1 (a hierarchy per controller) and v2 (one hierarchy), each controller only where this
+ * host lets the platform write it; {@link #missing()} says which it does not. The groups,
+ * {@code ferry-<name>}, are made beside the platform's own processes: in its own group (v1), at
+ * the hierarchy's root (v2). Not nested in a common parent: a group competes for CPU with the
+ * threads beside it as one, so runners in one parent would together weigh as one thread of the
+ * host's; each weighs one now, however many threads it runs.
  */
 abstract class Cgroups {
 
@@ -109,16 +112,9 @@ abstract class Cgroups {
     return rel.isEmpty() ? m.point : m.point.resolve(rel);
   }
 
-  /**
-   * The CPU weight of the group every sandboxed process's group is made in: a group competes with
-   * the threads beside it as one, so all of them together weigh as much as one busy thread per core.
-   */
-  static void parentWeight(Path file, int perCore) {
-    try {
-      write(file, String.valueOf(perCore * Runtime.getRuntime().availableProcessors()));
-    } catch (IOException | RuntimeException e) {
-      log.debug("Could not set {}: {}", file, e.toString());
-    }
+  /** The directory name of group {@code name}. */
+  static String group(String name) {
+    return "ferry-" + name;
   }
 
   static void removeDir(Path dir) {
@@ -156,12 +152,9 @@ abstract class Cgroups {
       for (Mount m : mounts(mountinfo, "cgroup")) {
         for (String c : CONTROLLERS) {
           if (!m.options.contains(c) || v1.dirs.containsKey(c)) continue;
-          Path base = onDisk(m, ownPaths.getOrDefault(c, "/")).resolve("ferry");
+          Path base = onDisk(m, ownPaths.getOrDefault(c, "/"));
           Optional<String> refused = probe(base, c);
-          if (refused.isEmpty()) {
-            v1.dirs.put(c, base);
-            if (c.equals(CPU)) parentWeight(base.resolve("cpu.shares"), 1024);
-          }
+          if (refused.isEmpty()) v1.dirs.put(c, base);
           else why.put(c, "cgroup v1 " + c + " is not writable here (" + refused.get() + ")");
         }
       }
@@ -170,7 +163,7 @@ abstract class Cgroups {
 
     /** Makes {@code base} and a group under it, sets a limit, removes the group. */
     private static Optional<String> probe(Path base, String controller) {
-      Path p = base.resolve("probe-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
+      Path p = base.resolve(group("probe-" + ProcessHandle.current().pid() + "-" + System.nanoTime()));
       try {
         Files.createDirectories(p);
         switch (controller) {
@@ -194,7 +187,7 @@ abstract class Cgroups {
     List<Path> create(String name, Limits limits) throws IOException {
       List<Path> procs = new ArrayList<>();
       for (Map.Entry<String, Path> e : dirs.entrySet()) {
-        Path g = e.getValue().resolve(name);
+        Path g = e.getValue().resolve(group(name));
         Files.createDirectories(g);
         switch (e.getKey()) {
           case MEMORY -> {
@@ -214,7 +207,7 @@ abstract class Cgroups {
 
     @Override
     void remove(String name) {
-      dirs.values().forEach(d -> removeDir(d.resolve(name)));
+      dirs.values().forEach(d -> removeDir(d.resolve(group(name))));
     }
 
     @Override
@@ -222,12 +215,12 @@ abstract class Cgroups {
       Path base = dirs.get(MEMORY);
       if (base == null) return false;
       try {
-        for (String line : Files.readAllLines(base.resolve(name).resolve("memory.oom_control"))) {
+        for (String line : Files.readAllLines(base.resolve(group(name)).resolve("memory.oom_control"))) {
           if (line.startsWith("oom_kill ") && Long.parseLong(line.substring(9).trim()) > 0) return true;
         }
         // kernels before 4.13 have no oom_kill count: the limit was hit
-        return Long.parseLong(Files.readString(base.resolve(name).resolve("memory.failcnt")).trim()) > 0
-            && Files.readAllLines(base.resolve(name).resolve("memory.oom_control")).stream().noneMatch(l -> l.startsWith("oom_kill "));
+        return Long.parseLong(Files.readString(base.resolve(group(name)).resolve("memory.failcnt")).trim()) > 0
+            && Files.readAllLines(base.resolve(group(name)).resolve("memory.oom_control")).stream().noneMatch(l -> l.startsWith("oom_kill "));
       } catch (IOException | RuntimeException e) {
         return false;
       }
@@ -238,7 +231,7 @@ abstract class Cgroups {
       Path base = dirs.get(PIDS);
       if (base == null) return -1;
       try {
-        return Long.parseLong(Files.readString(base.resolve(name).resolve("pids.current")).trim());
+        return Long.parseLong(Files.readString(base.resolve(group(name)).resolve("pids.current")).trim());
       } catch (IOException | RuntimeException e) {
         return -1;
       }
@@ -264,14 +257,17 @@ abstract class Cgroups {
           List<String> available = List.of(Files.readString(m.point.resolve("cgroup.controllers")).trim().split("\\s+"));
           List<String> usable = CONTROLLERS.stream().filter(available::contains).toList();
           if (usable.isEmpty()) continue;
-          Path base = m.point.resolve("ferry");
-          Files.createDirectories(base);
+          Path base = m.point;
           StringBuilder enable = new StringBuilder();
           for (String c : usable) enable.append('+').append(c).append(' ');
-          // the parent must hand the controllers down, then the ferry group to its children
+          // the root hands the controllers down to its children (the root alone may have processes beside them)
           write(m.point.resolve("cgroup.subtree_control"), enable.toString().trim());
-          write(base.resolve("cgroup.subtree_control"), enable.toString().trim());
-          if (usable.contains(CPU)) parentWeight(base.resolve("cpu.weight"), 100);
+          Path probe = base.resolve(group("probe-" + ProcessHandle.current().pid() + "-" + System.nanoTime()));
+          try {
+            Files.createDirectories(probe);
+          } finally {
+            removeDir(probe);
+          }
           V2 v2 = new V2(base, usable);
           for (String c : CONTROLLERS) if (!usable.contains(c)) v2.why.put(c, "cgroup v2 has no " + c + " controller here");
           return v2;
@@ -288,7 +284,7 @@ abstract class Cgroups {
 
     @Override
     List<Path> create(String name, Limits limits) throws IOException {
-      Path g = base.resolve(name);
+      Path g = base.resolve(group(name));
       Files.createDirectories(g);
       if (has(MEMORY)) {
         write(g.resolve("memory.max"), String.valueOf(limits.rssMb() * 1024L * 1024L));
@@ -303,13 +299,13 @@ abstract class Cgroups {
 
     @Override
     void remove(String name) {
-      removeDir(base.resolve(name));
+      removeDir(base.resolve(group(name)));
     }
 
     @Override
     boolean oomKilled(String name) {
       try {
-        for (String line : Files.readAllLines(base.resolve(name).resolve("memory.events"))) {
+        for (String line : Files.readAllLines(base.resolve(group(name)).resolve("memory.events"))) {
           if (line.startsWith("oom_kill ") && Long.parseLong(line.substring(9).trim()) > 0) return true;
         }
       } catch (IOException | RuntimeException e) {
@@ -321,7 +317,7 @@ abstract class Cgroups {
     @Override
     long pidsCurrent(String name) {
       try {
-        return Long.parseLong(Files.readString(base.resolve(name).resolve("pids.current")).trim());
+        return Long.parseLong(Files.readString(base.resolve(group(name)).resolve("pids.current")).trim());
       } catch (IOException | RuntimeException e) {
         return -1;
       }

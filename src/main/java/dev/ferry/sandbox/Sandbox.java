@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -448,15 +449,28 @@ public final class Sandbox {
 
   /** SIGKILL to {@code p} and every process under it (a bubblewrap sandbox ends with the init of its pid namespace). */
   public static void kill(Process p) {
-    killTree(p.pid());
+    killTree(p.toHandle());
   }
 
-  /** SIGKILL to {@code pid} and every process under it. */
-  public static void killTree(long pid) {
-    ProcessHandle.of(pid).ifPresent(h -> {
-      h.descendants().forEach(ProcessHandle::destroyForcibly);
-      h.destroyForcibly();
-    });
+  /**
+   * SIGKILL to the process {@code h} is and every process under it, if it still runs: a handle
+   * knows its process's start time, so a pid given to another process since is left alone.
+   */
+  public static void killTree(ProcessHandle h) {
+    if (h == null || !h.isAlive()) return;
+    h.descendants().forEach(ProcessHandle::destroyForcibly);
+    h.destroyForcibly();
+  }
+
+  /** The process {@code pid} if it is the one that started at {@code startMillis} (epoch ms; -1: unknown, not trusted). */
+  public static Optional<ProcessHandle> process(long pid, long startMillis) {
+    if (pid <= 0 || startMillis < 0) return Optional.empty();
+    return ProcessHandle.of(pid).filter(h -> startMillis(h) == startMillis);
+  }
+
+  /** When {@code h}'s process started (epoch ms), -1 if unknown. */
+  public static long startMillis(ProcessHandle h) {
+    return h.info().startInstant().map(Instant::toEpochMilli).orElse(-1L);
   }
 
   private static String javaBinary() {
