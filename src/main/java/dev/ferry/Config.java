@@ -89,7 +89,7 @@ public final class Config {
   public static final int DEFAULT_MAX_PROCESSES = 1024;
   /** Files and sockets a runner may have open at once ({@code RLIMIT_NOFILE}). */
   public static final int DEFAULT_MAX_OPEN_FILES = 4096;
-  /** A runner's CPU weight against the others when the CPU is busy (cgroup {@code cpu.shares}; 1024 is an equal share). */
+  /** A runner's CPU weight when the CPU is busy (cgroup {@code cpu.shares}): at 1024 it weighs as one busy thread, however many it runs. */
   public static final int DEFAULT_CPU_SHARES = 1024;
   /** The heap of the compiler process that runs a build's annotation processors. */
   public static final int DEFAULT_BUILD_MEMORY_MB = 512;
