@@ -251,6 +251,39 @@ class HostileTenantsTest {
     }
   }
 
+  @Test
+  void a_tenant_spinning_many_threads_gets_no_more_cpu_than_one_spinning_one() throws Exception {
+    assumeTrue(!ferry.platform.sandbox().unenforced().containsKey("cpu"), "no cpu cgroup here: "
+        + ferry.platform.sandbox().unenforced().get("cpu"));
+    assertEquals("deployed", ferry.deploy("intruder", "spin-many").getString("state"));
+    assertEquals("deployed", ferry.deploy("intruder", "spin-one").getString("state"));
+    try {
+      long many = ferry.runnerPid("spin-many"), one = ferry.runnerPid("spin-one");
+      double manyBefore = cpuSeconds(many), oneBefore = cpuSeconds(one);
+      // both at once, four threads a core against one: the CPU is contended
+      int cores = Runtime.getRuntime().availableProcessors();
+      var a = ferry.http.get(ferry.proxyPort(), "127.0.0.1", "/spin?threads=" + 4 * cores + "&ms=4000").putHeader("Host", "spin-many.localhost").send();
+      var b = ferry.http.get(ferry.proxyPort(), "127.0.0.1", "/spin?threads=1&ms=4000").putHeader("Host", "spin-one.localhost").send();
+      assertEquals(200, a.await().statusCode());
+      assertEquals(200, b.await().statusCode());
+      double manyUsed = cpuSeconds(many) - manyBefore, oneUsed = cpuSeconds(one) - oneBefore;
+      assertTrue(manyUsed > 0.5 && oneUsed > 0.5, "both spun: " + manyUsed + " s and " + oneUsed + " s of CPU");
+      // each runner weighs as one busy thread: one thread's runner gets a core, the other the rest (cores - 1 times
+      // as much); unconfined, every thread weighs the same and the many would take about 4 * cores times as much
+      assertTrue(manyUsed / oneUsed < 2 * cores, 4 * cores + " threads took " + manyUsed + " s of CPU, one took " + oneUsed + " s");
+    } finally {
+      ferry.api(HttpMethod.DELETE, "/api/v1/services/spin-many");
+      ferry.api(HttpMethod.DELETE, "/api/v1/services/spin-one");
+    }
+  }
+
+  /** CPU time a process has used (user + system), from the host's /proc. */
+  private static double cpuSeconds(long pid) throws IOException {
+    String stat = Files.readString(Path.of("/proc", String.valueOf(pid), "stat"));
+    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0;
+  }
+
   // ---- build time --------------------------------------------------------------------------------
 
   @Test
