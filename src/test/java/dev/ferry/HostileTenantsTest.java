@@ -198,6 +198,8 @@ class HostileTenantsTest {
       assertEquals(200, ferry.api(HttpMethod.DELETE, "/api/v1/services/spawner").statusCode());
     }
     awaitGone(pid);
+    long deadline = System.currentTimeMillis() + 10_000;
+    while (ferry.platform.sandbox().processes(runnerId) != -1 && System.currentTimeMillis() < deadline) TestPlatform.sleep(50);
     assertEquals(-1, ferry.platform.sandbox().processes(runnerId), "its cgroup is gone with it");
   }
 

@@ -44,8 +44,32 @@ abstract class Cgroups {
    */
   abstract List<Path> create(String name, Limits limits) throws IOException;
 
-  /** Removes group {@code name} once its processes are gone (quietly, retrying briefly). */
+  /** Removes group {@code name} once its processes are gone (quietly, retrying for a while). */
   abstract void remove(String name);
+
+  /** The directories groups are made in (one per controller in v1). */
+  abstract List<Path> bases();
+
+  /**
+   * Removes the groups left empty by processes whose end went unseen (a platform killed, say):
+   * only those older than a minute, so a group just made, not yet entered, is left alone.
+   */
+  void sweep() {
+    long before = System.currentTimeMillis() - 60_000;
+    for (Path base : bases()) {
+      try (var dirs = Files.list(base)) {
+        for (Path g : dirs.filter(d -> d.getFileName().toString().startsWith("ferry-") && Files.isDirectory(d)).toList()) {
+          try {
+            if (Files.getLastModifiedTime(g).toMillis() < before && Files.readString(g.resolve("cgroup.procs")).isBlank()) Files.delete(g);
+          } catch (IOException | RuntimeException busyOrGone) {
+            // in use, or removed meanwhile
+          }
+        }
+      } catch (IOException | RuntimeException e) {
+        log.debug("Could not list {}: {}", base, e.toString());
+      }
+    }
+  }
 
   /** Whether the kernel killed a process of group {@code name} for its memory limit. */
   abstract boolean oomKilled(String name);
@@ -118,7 +142,8 @@ abstract class Cgroups {
   }
 
   static void removeDir(Path dir) {
-    for (int i = 0; i < 50 && Files.isDirectory(dir); i++) {
+    // a killed process tree may take a while to leave its group on a busy host
+    for (int i = 0; i < 250 && Files.isDirectory(dir); i++) {
       try {
         Files.delete(dir);
         return;
@@ -208,6 +233,11 @@ abstract class Cgroups {
     @Override
     void remove(String name) {
       dirs.values().forEach(d -> removeDir(d.resolve(group(name))));
+    }
+
+    @Override
+    List<Path> bases() {
+      return List.copyOf(dirs.values());
     }
 
     @Override
@@ -303,6 +333,11 @@ abstract class Cgroups {
     }
 
     @Override
+    List<Path> bases() {
+      return List.of(base);
+    }
+
+    @Override
     boolean oomKilled(String name) {
       try {
         for (String line : Files.readAllLines(base.resolve(group(name)).resolve("memory.events"))) {
@@ -345,6 +380,7 @@ abstract class Cgroups {
 
     @Override List<Path> create(String name, Limits limits) { return List.of(); }
     @Override void remove(String name) { }
+    @Override List<Path> bases() { return List.of(); }
     @Override boolean oomKilled(String name) { return false; }
     @Override long pidsCurrent(String name) { return -1; }
   }

@@ -19,6 +19,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -85,6 +87,7 @@ public final class Sandbox {
   public static Sandbox open(Config config, Path dataDir) {
     Sandbox s = open(config.sandbox(), dataDir, Cgroups.detect(), platformUid());
     s.logReport();
+    s.sweep();
     return s;
   }
 
@@ -139,10 +142,21 @@ public final class Sandbox {
     return new Launch(name, limits);
   }
 
-  /** Removes what {@code name}'s launch made (its cgroup), once its processes have ended. */
+  /** Removes what {@code name}'s launch made (its cgroup), once its processes have ended; does not wait. */
   public void release(String name) {
-    cgroups.remove(name);
+    RELEASER.execute(() -> cgroups.remove(name));
   }
+
+  /** Removes groups left by processes whose end went unseen (a platform killed before them); done once at start. */
+  void sweep() {
+    cgroups.sweep();
+  }
+
+  private static final Executor RELEASER = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "ferry-sandbox-release");
+    t.setDaemon(true);
+    return t;
+  });
 
   /** Why the kernel killed {@code name}'s process, when it was its cgroup's memory limit. */
   public Optional<String> killedFor(String name, Limits limits) {

@@ -119,7 +119,28 @@ class SandboxTest {
       sandbox.release(name);
       Files.deleteIfExists(data);
     }
+    long deadline = System.currentTimeMillis() + 10_000;
+    while (sandbox.processes(name) != -1 && System.currentTimeMillis() < deadline) Thread.sleep(50);
     assertEquals(-1, sandbox.processes(name), "its group is removed with it");
+  }
+
+  @Test
+  void groups_left_empty_by_processes_whose_end_went_unseen_are_swept_once_a_minute_old_and_a_fresh_one_is_not() throws Exception {
+    Cgroups cgroups = Cgroups.detect();
+    assumeTrue(!cgroups.bases().isEmpty(), "no writable cgroup here: " + cgroups.missing());
+    String old = "t-old-" + System.nanoTime(), fresh = "t-fresh-" + System.nanoTime();
+    try {
+      List<Path> stale = cgroups.create(old, LIMITS);
+      cgroups.create(fresh, LIMITS);
+      // a group made over a minute ago (its directory's time set back), empty
+      for (Path procs : stale) Files.setLastModifiedTime(procs.getParent(), java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 120_000));
+      cgroups.sweep();
+      for (Path procs : stale) assertFalse(Files.exists(procs.getParent()), "swept: " + procs.getParent());
+      for (Path base : cgroups.bases()) assertTrue(Files.isDirectory(base.resolve(Cgroups.group(fresh))), "kept: " + fresh);
+    } finally {
+      cgroups.remove(old);
+      cgroups.remove(fresh);
+    }
   }
 
   @Test
