@@ -75,6 +75,38 @@ public final class Config {
   public static final int DEFAULT_KEEP_ARTIFACTS = 5;
   /** Calls a service's bytecode may not make ({@code Class#method}); empty turns the check off. */
   public static final List<String> DEFAULT_FORBIDDEN_CALLS = dev.ferry.load.BytecodePolicy.DEFAULT_FORBIDDEN;
+  /**
+   * What confines tenant code (runners, and builds that run annotation processors): {@code bwrap}
+   * (bubblewrap; the platform does not start without it) or {@code none} (no sandbox: only for code
+   * you would run in your own process; reported at start-up and on {@code /api/v1/info}).
+   */
+  public static final String DEFAULT_SANDBOX = "bwrap";
+  /** The size of a runner's private, writable {@code /tmp} (a tmpfs), and the largest file it may write. */
+  public static final int DEFAULT_TMP_MB = 64;
+  /** A runner's resident memory (a cgroup limit); 0: twice its heap plus its {@code /tmp} plus 128 MB. */
+  public static final int DEFAULT_RSS_MB = 0;
+  /** Processes and threads a runner may have at once (a {@code pids} cgroup, else {@code RLIMIT_NPROC}). */
+  public static final int DEFAULT_MAX_PROCESSES = 1024;
+  /** Files and sockets a runner may have open at once ({@code RLIMIT_NOFILE}). */
+  public static final int DEFAULT_MAX_OPEN_FILES = 4096;
+  /** A runner's CPU weight when the CPU is busy (cgroup {@code cpu.shares}): at 1024 it weighs as one busy thread, however many it runs. */
+  public static final int DEFAULT_CPU_SHARES = 1024;
+  /** The heap of the compiler process that runs a build's annotation processors. */
+  public static final int DEFAULT_BUILD_MEMORY_MB = 512;
+  /** How long a build's compiler process (annotation processors) may run before it is killed and the build fails. */
+  public static final long DEFAULT_BUILD_TIMEOUT_MS = 300_000;
+  /** The size of that compiler process's {@code /tmp}, where it writes the classes. */
+  public static final int DEFAULT_BUILD_TMP_MB = 256;
+  /** A connection to the API or proxy must send a complete request head within this, or it is closed. */
+  public static final long DEFAULT_HEADER_TIMEOUT_MS = 10_000;
+  /** A connection with nothing in flight for this long is closed. */
+  public static final long DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+  /** Connections one client address may hold open to each of the API and the proxy; 0 for no cap. */
+  public static final int DEFAULT_MAX_CONNECTIONS_PER_CLIENT = 256;
+  /** Addresses of reverse proxies in front of Ferry: their X-Forwarded-For is kept (appended to), and they are not capped. */
+  public static final List<String> DEFAULT_TRUSTED_PROXIES = List.of();
+  /** An upload whose body sends nothing for this long is cut, its partial file deleted. */
+  public static final long DEFAULT_UPLOAD_STALL_TIMEOUT_MS = 30_000;
   /** No server configured: databases go to the platform's own, embedded PostgreSQL. */
   public static final String DEFAULT_POSTGRES_URL = null;
   public static final String DEFAULT_POSTGRES_USER = null;
@@ -125,6 +157,20 @@ public final class Config {
   private String postgresPassword = DEFAULT_POSTGRES_PASSWORD;
   private int postgresPort = DEFAULT_POSTGRES_PORT;
   private String secretsKey = DEFAULT_SECRETS_KEY;
+  private String sandbox = DEFAULT_SANDBOX;
+  private int tmpMb = DEFAULT_TMP_MB;
+  private int rssMb = DEFAULT_RSS_MB;
+  private int maxProcesses = DEFAULT_MAX_PROCESSES;
+  private int maxOpenFiles = DEFAULT_MAX_OPEN_FILES;
+  private int cpuShares = DEFAULT_CPU_SHARES;
+  private int buildMemoryMb = DEFAULT_BUILD_MEMORY_MB;
+  private long buildTimeoutMs = DEFAULT_BUILD_TIMEOUT_MS;
+  private int buildTmpMb = DEFAULT_BUILD_TMP_MB;
+  private long headerTimeoutMs = DEFAULT_HEADER_TIMEOUT_MS;
+  private long idleTimeoutMs = DEFAULT_IDLE_TIMEOUT_MS;
+  private int maxConnectionsPerClient = DEFAULT_MAX_CONNECTIONS_PER_CLIENT;
+  private List<String> trustedProxies = DEFAULT_TRUSTED_PROXIES;
+  private long uploadStallTimeoutMs = DEFAULT_UPLOAD_STALL_TIMEOUT_MS;
 
   public Config() {
   }
@@ -136,7 +182,7 @@ public final class Config {
         maven = section(json, "maven"),
         tcpBridge = section(json, "tcpBridge"),
         artifacts = section(json, "artifacts"), load = section(json, "load"),
-        resources = section(json, "resources"), postgres = section(resources, "postgres");
+        resources = section(json, "resources"), postgres = section(resources, "postgres"), server = section(json, "server");
     setHost(json.getString("host", host));
     setApiPort(api.getInteger("port", apiPort));
     setMetricsPublic(api.getBoolean("metricsPublic", metricsPublic));
@@ -146,11 +192,20 @@ public final class Config {
     setDomain(json.getString("domain", domain));
     setDataDir(Path.of(json.getString("dataDir", dataDir.toString())));
     setUploadMaxBytes(upload.getLong("maxBytes", uploadMaxBytes));
+    setUploadStallTimeoutMs(upload.getLong("stallTimeoutMs", uploadStallTimeoutMs));
+    setHeaderTimeoutMs(server.getLong("headerTimeoutMs", headerTimeoutMs));
+    setIdleTimeoutMs(server.getLong("idleTimeoutMs", idleTimeoutMs));
+    setMaxConnectionsPerClient(server.getInteger("maxConnectionsPerClient", maxConnectionsPerClient));
+    JsonArray trusted = server.getJsonArray("trustedProxies");
+    if (trusted != null) setTrustedProxies(trusted.stream().map(String::valueOf).toList());
     setExtractMaxBytes(extract.getLong("maxBytes", extractMaxBytes));
     setExtractMaxEntries(extract.getInteger("maxEntries", extractMaxEntries));
     setExtractMaxNameLength(extract.getInteger("maxNameLength", extractMaxNameLength));
     setBuildConcurrency(build.getInteger("concurrency", buildConcurrency));
     setBuildQueueCapacity(build.getInteger("queueCapacity", buildQueueCapacity));
+    setBuildMemoryMb(build.getInteger("memoryMb", buildMemoryMb));
+    setBuildTimeoutMs(build.getLong("timeoutMs", buildTimeoutMs));
+    setBuildTmpMb(build.getInteger("tmpMb", buildTmpMb));
     setStartTimeoutMs(run.getLong("startTimeoutMs", startTimeoutMs));
     setDrainTimeoutMs(run.getLong("drainTimeoutMs", drainTimeoutMs));
     setThreading(run.getString("threading", threading));
@@ -162,6 +217,12 @@ public final class Config {
     setOrphanGraceMs(run.getLong("orphanGraceMs", orphanGraceMs));
     setEventLoops(run.getInteger("eventLoops", eventLoops));
     setCds(run.getBoolean("cds", cds));
+    setSandbox(run.getString("sandbox", sandbox));
+    setTmpMb(run.getInteger("tmpMb", tmpMb));
+    setRssMb(run.getInteger("rssMb", rssMb));
+    setMaxProcesses(run.getInteger("maxProcesses", maxProcesses));
+    setMaxOpenFiles(run.getInteger("maxOpenFiles", maxOpenFiles));
+    setCpuShares(run.getInteger("cpuShares", cpuShares));
     JsonArray jvm = run.getJsonArray("jvmOptions");
     if (jvm != null) setJvmOptions(jvm.stream().map(String::valueOf).toList());
     if (run.getString("cacheDir") != null) setCacheDir(Path.of(run.getString("cacheDir")));
@@ -215,6 +276,7 @@ public final class Config {
     if ((v = env.get("FERRY_POSTGRES_USER")) != null) setPostgresUser(v);
     if ((v = env.get("FERRY_POSTGRES_PASSWORD")) != null) setPostgresPassword(v);
     if ((v = env.get("FERRY_SECRETS_KEY")) != null) setSecretsKey(v);
+    if ((v = env.get("FERRY_SANDBOX")) != null) setSandbox(v);
     return this;
   }
 
@@ -238,14 +300,19 @@ public final class Config {
         .put("proxy", new JsonObject().put("port", proxyPort).put("timeoutMs", proxyTimeoutMs).put("instances", proxyInstances))
         .put("domain", domain)
         .put("dataDir", dataDir.toString())
-        .put("upload", new JsonObject().put("maxBytes", uploadMaxBytes))
+        .put("server", new JsonObject().put("headerTimeoutMs", headerTimeoutMs).put("idleTimeoutMs", idleTimeoutMs)
+            .put("maxConnectionsPerClient", maxConnectionsPerClient).put("trustedProxies", new JsonArray(trustedProxies)))
+        .put("upload", new JsonObject().put("maxBytes", uploadMaxBytes).put("stallTimeoutMs", uploadStallTimeoutMs))
         .put("extract", new JsonObject().put("maxBytes", extractMaxBytes).put("maxEntries", extractMaxEntries)
             .put("maxNameLength", extractMaxNameLength))
-        .put("build", new JsonObject().put("concurrency", buildConcurrency).put("queueCapacity", buildQueueCapacity))
+        .put("build", new JsonObject().put("concurrency", buildConcurrency).put("queueCapacity", buildQueueCapacity)
+            .put("memoryMb", buildMemoryMb).put("timeoutMs", buildTimeoutMs).put("tmpMb", buildTmpMb))
         .put("run", new JsonObject().put("startTimeoutMs", startTimeoutMs).put("drainTimeoutMs", drainTimeoutMs).put("threading", threading)
             .put("isolation", isolation).put("warmRunners", warmRunners).put("memoryMb", memoryMb).put("sharedMemoryMb", sharedMemoryMb)
             .put("portRange", portRange).put("orphanGraceMs", orphanGraceMs).put("eventLoops", eventLoops).put("cds", cds)
-            .put("jvmOptions", new JsonArray(jvmOptions)).put("cacheDir", cacheDir == null ? null : cacheDir.toString()))
+            .put("jvmOptions", new JsonArray(jvmOptions)).put("cacheDir", cacheDir == null ? null : cacheDir.toString())
+            .put("sandbox", sandbox).put("tmpMb", tmpMb).put("rssMb", rssMb).put("maxProcesses", maxProcesses)
+            .put("maxOpenFiles", maxOpenFiles).put("cpuShares", cpuShares))
         .put("maven", new JsonObject().put("localRepository", mavenLocalRepository)
             .put("remoteRepositories", new JsonArray(mavenRemoteRepositories)).put("offline", mavenOffline)
             .put("settings", mavenSettings))
@@ -377,6 +444,54 @@ public final class Config {
   public Config setForbiddenCalls(List<String> v) { this.forbiddenCalls = List.copyOf(v); return this; }
   public int keepArtifacts() { return keepArtifacts; }
   public Config setKeepArtifacts(int v) { this.keepArtifacts = (int) positive("artifacts.keep", v); return this; }
+
+  /** {@code bwrap} or {@code none}: see {@link #DEFAULT_SANDBOX}. */
+  public String sandbox() { return sandbox; }
+  public Config setSandbox(String v) {
+    String s = Objects.requireNonNull(v, "run.sandbox").trim().toLowerCase(java.util.Locale.ROOT);
+    if (!s.equals("bwrap") && !s.equals("none")) throw new IllegalArgumentException("run.sandbox must be bwrap or none, not " + v);
+    this.sandbox = s;
+    return this;
+  }
+  public int tmpMb() { return tmpMb; }
+  public Config setTmpMb(int v) { this.tmpMb = (int) positive("run.tmpMb", v); return this; }
+  /** The configured resident-memory limit of a runner; 0 derives it from the heap (see {@link #DEFAULT_RSS_MB}). */
+  public int rssMb() { return rssMb; }
+  public Config setRssMb(int v) {
+    if (v < 0) throw new IllegalArgumentException("run.rssMb must not be negative: " + v);
+    this.rssMb = v;
+    return this;
+  }
+  public int maxProcesses() { return maxProcesses; }
+  public Config setMaxProcesses(int v) { this.maxProcesses = (int) positive("run.maxProcesses", v); return this; }
+  public int maxOpenFiles() { return maxOpenFiles; }
+  public Config setMaxOpenFiles(int v) { this.maxOpenFiles = (int) positive("run.maxOpenFiles", v); return this; }
+  public int cpuShares() { return cpuShares; }
+  public Config setCpuShares(int v) {
+    if (v < 2 || v > 262_144) throw new IllegalArgumentException("run.cpuShares must be between 2 and 262144, not " + v);
+    this.cpuShares = v;
+    return this;
+  }
+  public int buildMemoryMb() { return buildMemoryMb; }
+  public Config setBuildMemoryMb(int v) { this.buildMemoryMb = (int) positive("build.memoryMb", v); return this; }
+  public long buildTimeoutMs() { return buildTimeoutMs; }
+  public Config setBuildTimeoutMs(long v) { this.buildTimeoutMs = positive("build.timeoutMs", v); return this; }
+  public int buildTmpMb() { return buildTmpMb; }
+  public Config setBuildTmpMb(int v) { this.buildTmpMb = (int) positive("build.tmpMb", v); return this; }
+  public long headerTimeoutMs() { return headerTimeoutMs; }
+  public Config setHeaderTimeoutMs(long v) { this.headerTimeoutMs = positive("server.headerTimeoutMs", v); return this; }
+  public long idleTimeoutMs() { return idleTimeoutMs; }
+  public Config setIdleTimeoutMs(long v) { this.idleTimeoutMs = positive("server.idleTimeoutMs", v); return this; }
+  public int maxConnectionsPerClient() { return maxConnectionsPerClient; }
+  public Config setMaxConnectionsPerClient(int v) {
+    if (v < 0) throw new IllegalArgumentException("server.maxConnectionsPerClient must not be negative: " + v);
+    this.maxConnectionsPerClient = v;
+    return this;
+  }
+  public List<String> trustedProxies() { return trustedProxies; }
+  public Config setTrustedProxies(List<String> v) { this.trustedProxies = List.copyOf(v); return this; }
+  public long uploadStallTimeoutMs() { return uploadStallTimeoutMs; }
+  public Config setUploadStallTimeoutMs(long v) { this.uploadStallTimeoutMs = positive("upload.stallTimeoutMs", v); return this; }
 
   /** An existing PostgreSQL server for services' databases ({@code postgresql://host:5432/postgres}); null: the embedded one. */
   public String postgresUrl() { return postgresUrl; }

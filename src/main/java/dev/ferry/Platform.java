@@ -69,6 +69,7 @@ public final class Platform {
   private ApiToken token;
   private Reactivator reactivator;
   private Resources resources;
+  private dev.ferry.sandbox.Sandbox sandbox;
   private Future<Integer> restored = Future.succeededFuture(0);
 
   private Platform(Vertx vertx, boolean ownsVertx, Config config) {
@@ -122,6 +123,8 @@ public final class Platform {
     java.util.concurrent.atomic.AtomicReference<List<Path>> runnerClasspath = new java.util.concurrent.atomic.AtomicReference<>();
     return vertx.executeBlocking(() -> {
           dataDir.create();
+          // tenant code runs only where the OS confines it: refuse to start where that cannot be
+          sandbox = dev.ferry.sandbox.Sandbox.open(config, dataDir.root());
           ledger = SqliteLedger.open(dataDir.ledger());
           token = ApiToken.resolve(config.token(), dataDir.token());
           buildQueue = new BuildQueue(config.buildQueueCapacity());
@@ -129,15 +132,16 @@ public final class Platform {
           for (var row : ledger.inState("deployed")) routes.expect(row.getString("service"), ServiceRuntime.RESTORE_EXPECTED_MS);
           runnerClasspath.set(SharedClasspath.runnerClasspath(config.cacheDir()));
           resources = Resources.open(config, dataDir);
-          return new ServiceCompiler(SharedClasspath.create(dataDir.sdk()));
+          // builds that run annotation processors compile in a sandboxed process, from the runner's jar
+          return new ServiceCompiler(SharedClasspath.create(dataDir.sdk())).isolating(sandbox, runnerClasspath.get().get(0), config);
         })
         .compose(compiler -> {
           recorder = new Recorder(ledger);
-          Runners runners = new Runners(vertx, config, dataDir.runners(), runnerClasspath.get());
+          Runners runners = new Runners(vertx, config, dataDir.runners(), runnerClasspath.get(), sandbox);
           runtime = new ServiceRuntime(transitions, deploymentLog, routes, config, new Retention(dataDir, config.keepArtifacts()), live,
               runners, resources);
           reactivator = new Reactivator(vertx, ledger, transitions, dataDir);
-          api = new Api(config, dataDir, recorder, transitions, reactivator, token, live, buildQueue, resources);
+          api = new Api(config, dataDir, recorder, transitions, reactivator, token, live, buildQueue, resources, info());
           return deploy(recorder)
               .compose(x -> deploy(new Builder(dataDir, transitions, deploymentLog, new SafeExtractor(config.extractMaxBytes(),
                   config.extractMaxEntries(), config.extractMaxNameLength()), compiler, resolver(), config.buildConcurrency(), buildQueue)
@@ -150,14 +154,35 @@ public final class Platform {
         })
         .onSuccess(x -> restored = reactivator.restore(runtime)
             .onFailure(e -> log.error("Could not restore the services of the ledger", e)))
-        .recover(e -> close().transform(x -> Future.failedFuture(e)))
+        // a platform that failed to start closes what it opened; its Vert.x is closed by whoever made it (Vert.x
+        // closed here would never run the continuation that reports the failure)
+        .recover(e -> close(false).transform(x -> Future.failedFuture(e)))
         .mapEmpty();
+  }
+
+  /**
+   * What {@code GET /api/v1/info} tells about confinement: the sandbox and each limit with what
+   * enforces it (and {@code unenforced}: what this host cannot, with why), the limits a runner and
+   * a build get by default, and the servers' connection rules.
+   */
+  private io.vertx.core.json.JsonObject info() {
+    var settings = dev.ferry.deployment.RunSettings.DEFAULT;
+    return new io.vertx.core.json.JsonObject()
+        .put("sandbox", sandbox.report())
+        .put("limits", new io.vertx.core.json.JsonObject()
+            .put("runner", dev.ferry.sandbox.Limits.runner(config, settings).toJson())
+            .put("sharedRunner", dev.ferry.sandbox.Limits.sharedRunner(config).toJson())
+            .put("build", dev.ferry.sandbox.Limits.build(config).toJson().put("timeoutMs", config.buildTimeoutMs())))
+        .put("server", new io.vertx.core.json.JsonObject().put("headerTimeoutMs", config.headerTimeoutMs())
+            .put("idleTimeoutMs", config.idleTimeoutMs()).put("maxConnectionsPerClient", config.maxConnectionsPerClient())
+            .put("uploadStallTimeoutMs", config.uploadStallTimeoutMs()));
   }
 
   /** {@code proxy.instances} proxy verticles sharing the proxy port, one event loop each. */
   private Future<String> deployProxies() {
+    dev.ferry.ConnectionGuard guard = dev.ferry.ConnectionGuard.of("proxy", config);
     java.util.function.Supplier<Deployable> next = () -> {
-      Proxy p = new Proxy(routes, config.domain(), config.host(), config.proxyPort(), config.proxyTimeoutMs(), config.startTimeoutMs());
+      Proxy p = new Proxy(routes, config.domain(), config.host(), config.proxyPort(), config.proxyTimeoutMs(), config.startTimeoutMs(), guard);
       if (proxy == null) proxy = p;
       return p;
     };
@@ -176,6 +201,10 @@ public final class Platform {
 
   /** Stops every service and the platform; closes Vert.x if the platform made it. */
   public Future<Void> close() {
+    return close(ownsVertx);
+  }
+
+  private Future<Void> close(boolean closeVertx) {
     Future<Void> f = Future.succeededFuture();
     while (!deployed.isEmpty()) {
       String id = deployed.pop();
@@ -190,7 +219,7 @@ public final class Platform {
       resources.close();
       return null;
     }, false));
-    return ownsVertx ? f.compose(x -> vertx.close()) : f;
+    return closeVertx ? f.compose(x -> vertx.close()) : f;
   }
 
   /** A service's public URL through the proxy. */
@@ -204,6 +233,8 @@ public final class Platform {
   public DataDir dataDir() { return dataDir; }
   public Routes routes() { return routes; }
   public Ledger ledger() { return ledger; }
+  /** What confines services' code and builds' annotation processors on this host. */
+  public dev.ferry.sandbox.Sandbox sandbox() { return sandbox; }
   /** Completes once the services of the ledger were sent to be activated again (not yet answering), with their count. */
   public Future<Integer> restored() { return restored; }
   public ServiceRuntime runtime() { return runtime; }

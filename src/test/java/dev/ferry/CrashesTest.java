@@ -115,8 +115,57 @@ class CrashesTest {
     ferry.api(HttpMethod.DELETE, "/api/v1/services/doomed");
   }
 
+  @Test
+  void crashes_before_a_platform_restart_count_after_it_so_a_restart_is_no_way_out_of_a_crash_loop() {
+    String id = ferry.deploy("crasher", "relapse").getString("id");
+    long pid = pid("relapse");
+    for (int i = 1; i <= 3; i++) {
+      ProcessHandle.of(pid).orElseThrow().destroyForcibly();
+      pid = awaitNewPid("relapse", pid);
+    }
+    // three crashes, then the platform restarts: the deployment is restored...
+    ferry.close();
+    ferry = TestPlatform.start(c -> c.setDataDir(data));
+    ferry.platform.restored().await();
+    load.stop();
+    load = new SteadyLoad(ferry, "bystander");
+    assertEquals(200, awaitAnswer("relapse"), "restored from its artifact");
+    // ...and two more crashes are its fifth: crashed, not restarted
+    pid = pid("relapse");
+    ProcessHandle.of(pid).orElseThrow().destroyForcibly();
+    pid = awaitNewPid("relapse", pid);
+    ProcessHandle.of(pid).orElseThrow().destroyForcibly();
+    JsonObject crashed = ferry.awaitState(id, "crashed");
+    assertEquals("crashed", crashed.getString("state"), crashed.encodePrettily());
+    assertEquals(5, crashed.getJsonArray("causes").size(), crashed.encodePrettily());
+    assertEquals(503, ferry.viaProxy("relapse", "/").statusCode());
+
+    // a platform restarted now leaves it crashed
+    ferry.close();
+    ferry = TestPlatform.start(c -> c.setDataDir(data));
+    ferry.platform.restored().await();
+    load.stop();
+    load = new SteadyLoad(ferry, "bystander");
+    TestPlatform.sleep(1_000);
+    assertEquals("crashed", ferry.api(HttpMethod.GET, "/api/v1/deployments/" + id).bodyAsJsonObject().getString("state"));
+    assertFalse(ferry.platform.runtime().runnerOf(id).isPresent(), "not started again");
+    ferry.api(HttpMethod.DELETE, "/api/v1/services/relapse");
+  }
+
+  private static int awaitAnswer(String service) {
+    long deadline = System.currentTimeMillis() + 30_000;
+    int status;
+    do {
+      status = ferry.viaProxy(service, "/").statusCode();
+      if (status == 200) return status;
+      TestPlatform.sleep(100);
+    } while (System.currentTimeMillis() < deadline);
+    return status;
+  }
+
   private static long pid(String service) {
-    return ferry.viaProxy(service, "/").bodyAsJsonObject().getLong("pid");
+    assertEquals(200, ferry.viaProxy(service, "/").statusCode());
+    return ferry.runnerPid(service);
   }
 
   /** Waits until {@code service} answers from a runner other than {@code old}; returns its pid. */
@@ -124,7 +173,8 @@ class CrashesTest {
     long deadline = System.currentTimeMillis() + 30_000;
     while (System.currentTimeMillis() < deadline) {
       var r = ferry.viaProxy(service, "/");
-      if (r.statusCode() == 200 && r.bodyAsJsonObject().getLong("pid") != old) return r.bodyAsJsonObject().getLong("pid");
+      long now = ferry.runnerPid(service);
+      if (r.statusCode() == 200 && now > 0 && now != old) return now;
       TestPlatform.sleep(50);
     }
     throw new AssertionError(service + " did not come back in a new runner");

@@ -18,20 +18,20 @@ import java.util.stream.Stream;
  * A Maven repository in a temp dir, in the layout a {@code file://} remote has: tests install small
  * libraries they compile themselves (sources → javac → jar + pom + sha1), so resolution needs no network.
  */
-final class FileRepository {
+public final class FileRepository {
 
   final Path root;
 
-  FileRepository(Path root) {
+  public FileRepository(Path root) {
     this.root = root;
   }
 
-  String url() {
+  public String url() {
     return root.toUri().toString();
   }
 
   /** The local repository Maven ran the tests from (fixtures' third-party artifacts are fetched there by the build). */
-  static String mavenLocalRepositoryUrl() {
+  public static String mavenLocalRepositoryUrl() {
     String path = System.getProperty("ferry.test.localRepository", System.getProperty("user.home") + "/.m2/repository");
     return Path.of(path).toUri().toString();
   }
@@ -40,8 +40,8 @@ final class FileRepository {
    * Compiles {@code sources} (class name → source) against the test classpath, packs them with
    * {@code resources} (path → text) and installs {@code groupId:artifactId:version}.
    */
-  FileRepository install(String groupId, String artifactId, String version, Map<String, String> sources,
-                         Map<String, String> resources) throws IOException {
+  public FileRepository install(String groupId, String artifactId, String version, Map<String, String> sources,
+                                Map<String, String> resources) throws IOException {
     return install(groupId, artifactId, version, sources, resources, List.of());
   }
 

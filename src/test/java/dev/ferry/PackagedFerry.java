@@ -78,6 +78,7 @@ final class PackagedFerry implements AutoCloseable {
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
     pb.environment().keySet().removeIf(k -> k.startsWith("FERRY_"));
     pb.environment().put("FERRY_TOKEN", TestPlatform.TOKEN);
+    if (!TestPlatform.SANDBOX) pb.environment().put("FERRY_SANDBOX", "none");
     pb.environment().putAll(env);
     Process p = pb.start();
     List<String> output = new CopyOnWriteArrayList<>();

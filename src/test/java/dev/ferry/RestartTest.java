@@ -61,6 +61,7 @@ class RestartTest {
       // the suite's runner cache, and a grace period a test can wait out
       Path config = dataDir.resolveSibling("ferry.json");
       Files.writeString(config, new JsonObject().put("run", new JsonObject().put("cacheDir", TestPlatform.RUNNER_CACHE.toString())
+          .put("sandbox", TestPlatform.SANDBOX ? "bwrap" : "none")
           .put("orphanGraceMs", orphanGraceMs)).encode());
       String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
       ProcessBuilder builder = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), "dev.ferry.Main", "server",
@@ -152,7 +153,7 @@ class RestartTest {
   }
 
   /** Services deployed on a first platform, killed with SIGKILL: their ids, pids and histories. */
-  private record Before(Map<String, String> ids, Map<String, Long> pids, Map<String, JsonArray> histories, String token) {
+  private record Before(Map<String, String> ids, Map<String, String> pids, Map<String, JsonArray> histories, String token) {
   }
 
   private static Before deployAndKill(Child first) throws Exception {
@@ -174,14 +175,17 @@ class RestartTest {
       try (Child first = new Child(data, api, proxy, log, http)) {
         before = deployAndKill(first);
       }
-      // the services outlive their control plane
-      for (long pid : before.pids.values()) assertTrue(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "runner " + pid);
+      // the services outlive their control plane: each still answers on its own port
+      for (String s : before.pids.keySet()) {
+        int port = before.histories.get(s).getJsonObject(0).getInteger("port");
+        assertEquals(200, http.get(port, "127.0.0.1", "/").send().await().statusCode(), s + " on its port " + port);
+      }
 
       second = new Child(data, api, proxy, log, http);
       assertEquals(before.token, second.token, "the generated API token is kept across restarts");
       assertEquals(List.copyOf(before.ids.keySet()), second.awaitAnswering(before.ids), "services answering with their ids after the restart");
       for (var e : before.pids.entrySet()) {
-        assertEquals(e.getValue(), second.answer(e.getKey()).getLong("pid"), e.getKey() + " is served by the same runner process");
+        assertEquals(e.getValue(), second.answer(e.getKey()).getString("jvm"), e.getKey() + " is served by the same runner process");
       }
       for (var e : before.ids.entrySet()) {
         JsonArray was = before.histories.get(e.getKey());
@@ -221,6 +225,8 @@ class RestartTest {
         List<ProcessHandle> runners = new ArrayList<>();
         before = deployAndKillWith(first, runners);
         for (ProcessHandle r : runners) {
+          // the runner and its sandbox, every process of it
+          r.descendants().forEach(ProcessHandle::destroyForcibly);
           r.destroyForcibly();
           r.onExit().get(10, TimeUnit.SECONDS);
         }
@@ -240,7 +246,7 @@ class RestartTest {
         assertEquals(was.getJsonObject(0).getJsonObject("artifact"), current.getJsonObject("artifact"));
         assertTrue(current.getJsonObject("timeline").containsKey("reactivated"), current.encodePrettily());
       }
-      for (var e : before.pids.entrySet()) assertNotEquals(e.getValue(), second.answer(e.getKey()).getLong("pid"), "a new runner");
+      for (var e : before.pids.entrySet()) assertNotEquals(e.getValue(), second.answer(e.getKey()).getString("jvm"), "a new runner");
       // the slow-ready service kept its readiness path: it answers only once ready
       HttpResponse<Buffer> gamma = http.get(proxy, "127.0.0.1", "/").putHeader("Host", "gamma.localhost").send().await();
       assertTrue(gamma.bodyAsJsonObject().getBoolean("ready"), gamma.bodyAsString());
@@ -261,8 +267,8 @@ class RestartTest {
     ids.put("gamma", first.deploy("slow-ready", "gamma").getString("id"));
     Map<String, JsonArray> histories = new LinkedHashMap<>();
     for (String s : ids.keySet()) histories.put(s, first.get("/api/v1/services/" + s + "/deployments").getJsonArray("deployments"));
-    Map<String, Long> pids = new LinkedHashMap<>();
-    for (String s : List.of("alpha", "beta")) pids.put(s, first.answer(s).getLong("pid"));
+    Map<String, String> pids = new LinkedHashMap<>();
+    for (String s : List.of("alpha", "beta")) pids.put(s, first.answer(s).getString("jvm"));
     runners.addAll(first.process.children().toList());
     first.kill();
     return new Before(ids, pids, histories, first.token);

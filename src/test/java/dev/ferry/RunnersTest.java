@@ -42,12 +42,13 @@ class RunnersTest {
 
   @Test
   void a_service_runs_in_a_runner_process_whose_classpath_and_environment_hold_nothing_of_the_platform() {
-    long pid = ferry.viaProxy("bystander", "/").bodyAsJsonObject().getLong("pid");
+    assertEquals(200, ferry.viaProxy("bystander", "/").statusCode());
+    long pid = ferry.runnerPid("bystander");
     int port = ferry.api(HttpMethod.GET, "/api/v1/services/bystander").bodyAsJsonObject().getJsonObject("current").getInteger("port");
     assertTrue(port >= 20_000 && port <= 29_999, "its port comes from run.portRange, outside the ephemeral ports: " + port);
     assertNotEquals(ProcessHandle.current().pid(), pid, "not in the platform's JVM");
     ProcessHandle runner = ProcessHandle.of(pid).orElseThrow();
-    assertEquals(ProcessHandle.current().pid(), runner.parent().orElseThrow().pid(), "a child of the platform");
+    assertTrue(ProcessHandle.current().descendants().anyMatch(h -> h.pid() == pid), "started by the platform (under bubblewrap, if sandboxed)");
     String command = String.join(" ", runner.info().arguments().orElseThrow());
     assertTrue(command.contains("dev.ferry.runner.RunnerMain"), command);
     assertTrue(command.contains("-XX:+ExitOnOutOfMemoryError") && command.contains("-Xmx256m"), command);
@@ -61,9 +62,9 @@ class RunnersTest {
     ferry.deploy("shared-hello", "dense-a");
     ferry.deploy("shared-hello", "dense-b");
     try {
-      long a = ferry.viaProxy("dense-a", "/").bodyAsJsonObject().getLong("pid"), b = ferry.viaProxy("dense-b", "/").bodyAsJsonObject().getLong("pid");
+      long a = ferry.runnerPid("dense-a"), b = ferry.runnerPid("dense-b");
       assertEquals(a, b, "<ferry.isolation>shared</ferry.isolation>: one runner JVM");
-      assertNotEquals(a, ferry.viaProxy("bystander", "/").bodyAsJsonObject().getLong("pid"), "a process service keeps a runner of its own");
+      assertNotEquals(a, ferry.runnerPid("bystander"), "a process service keeps a runner of its own");
     } finally {
       ferry.api(HttpMethod.DELETE, "/api/v1/services/dense-a");
       ferry.api(HttpMethod.DELETE, "/api/v1/services/dense-b");
@@ -90,7 +91,7 @@ class RunnersTest {
       // a deploy meanwhile is built by the platform, not stolen by the meddler's consumer on ferry.build
       assertEquals("deployed", ferry.deploy("hello", "fresh").getString("state"));
       // it closes its own Vert.x: only its runner ends (and is restarted)
-      long pid = seen.getLong("pid");
+      long pid = ferry.runnerPid("meddler");
       assertEquals("closing", ferry.viaProxy("meddler", "/close").bodyAsString());
       awaitGone(pid);
       assertEquals("meddler", awaitAnswer("meddler", "/"));
@@ -170,8 +171,13 @@ class RunnersTest {
       String id = ferry.deploy("prints", "printer").getString("id");
       assertEquals("0", ferry.viaProxy("printer", "/").bodyAsString(), "the readiness probe reached the handler");
       assertEquals("1", ferry.viaProxy("printer", "/").bodyAsString());
-      List<JsonObject> lines = ferry.api(HttpMethod.GET, "/api/v1/deployments/" + id + "/logs").bodyAsString().lines()
-          .map(JsonObject::new).toList();
+      // a line travels on: the runner's channel, the deployment log, the ledger
+      List<JsonObject> lines;
+      long deadline = System.currentTimeMillis() + 5_000;
+      do {
+        lines = ferry.api(HttpMethod.GET, "/api/v1/deployments/" + id + "/logs").bodyAsString().lines().map(JsonObject::new).toList();
+      } while (lines.stream().noneMatch(l -> l.getString("message").equals("prints: out for request 1"))
+          && System.currentTimeMillis() < deadline);
       assertTrue(lines.stream().anyMatch(l -> "stdout".equals(l.getString("stage")) && l.getString("message").equals("prints: out at start")), lines.toString());
       assertTrue(lines.stream().anyMatch(l -> "stderr".equals(l.getString("stage")) && l.getString("message").equals("prints: err at start")), lines.toString());
       assertTrue(lines.stream().anyMatch(l -> "service".equals(l.getString("stage")) && l.getString("message").equals("prints: jul at start")

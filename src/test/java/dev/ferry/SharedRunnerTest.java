@@ -40,8 +40,9 @@ class SharedRunnerTest {
     JsonObject a = ferry.deploy("hello", "left");
     JsonObject b = ferry.deploy("hello", "right");
     JsonObject left = ferry.viaProxy("left", "/").bodyAsJsonObject(), right = ferry.viaProxy("right", "/").bodyAsJsonObject();
-    assertEquals(left.getLong("pid"), right.getLong("pid"), "one runner JVM");
-    assertNotEquals(ProcessHandle.current().pid(), left.getLong("pid"), "not the platform's");
+    assertEquals(left.getString("jvm"), right.getString("jvm"), "one runner JVM");
+    assertEquals(ferry.runnerPid("left"), ferry.runnerPid("right"), "one runner JVM");
+    assertNotEquals(ProcessHandle.current().pid(), ferry.runnerPid("left"), "not the platform's");
     assertEquals(a.getString("id"), left.getString("deployment"));
     assertEquals(b.getString("id"), right.getString("deployment"));
     ferry.api(HttpMethod.DELETE, "/api/v1/services/left");
@@ -103,6 +104,14 @@ class SharedRunnerTest {
       assertTrue(log.contains("stubborn-worker") && log.contains("\"level\":\"warn\""), log);
       // the new version serves meanwhile
       assertEquals(200, ferry.viaProxy("spawner", "/").statusCode());
+      // its classloader lives as long as the thread (30 s), then only the new version's is left
+      Runner shared = ferry.platform.runtime().runnerOf(ferry.api(HttpMethod.GET, "/api/v1/services/spawner").bodyAsJsonObject()
+          .getJsonObject("current").getString("id")).orElseThrow();
+      long deadline = System.currentTimeMillis() + 45_000;
+      while (shared.stats(true).await().getInteger("loaders") != 1) {
+        assertTrue(System.currentTimeMillis() < deadline, "the leaked classloader is still alive 45 s later");
+        TestPlatform.sleep(500);
+      }
     }
     ferry.api(HttpMethod.DELETE, "/api/v1/services/spawner");
   }

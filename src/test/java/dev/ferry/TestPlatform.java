@@ -33,6 +33,20 @@ public final class TestPlatform implements AutoCloseable {
   public static final String TOKEN = "test-token-0123456789";
   /** Where every test platform keeps the runner jar and its class-data-sharing archive. */
   public static final Path RUNNER_CACHE = Path.of("target", "runner-cache").toAbsolutePath();
+  /**
+   * Whether test platforms run services sandboxed (bubblewrap is installed, as CI's .ci/run makes
+   * sure); where it is not, they run them unsandboxed and the sandbox's own tests are skipped.
+   */
+  public static final boolean SANDBOX = sandboxAvailable();
+
+  private static boolean sandboxAvailable() {
+    boolean installed = dev.ferry.sandbox.Sandbox.bwrapInstalled();
+    if (!installed) {
+      org.slf4j.LoggerFactory.getLogger(TestPlatform.class).warn("bubblewrap (bwrap) is not installed: test platforms run services "
+          + "unsandboxed (run.sandbox none), and the tests of the sandbox itself are skipped");
+    }
+    return installed;
+  }
 
   public final Vertx vertx;
   public final Platform platform;
@@ -62,6 +76,7 @@ public final class TestPlatform implements AutoCloseable {
           .setStartTimeoutMs(10_000).setDrainTimeoutMs(2_000).setToken(TOKEN)
           // one runner jar and class-data-sharing archive for the whole suite, made by the first platform
           .setCacheDir(RUNNER_CACHE).setOrphanGraceMs(20_000);
+      if (!SANDBOX) config.setSandbox("none");
       tweak.accept(config);
       Vertx vertx = Platform.newVertx();
       Platform p = Platform.start(vertx, config).await();
@@ -162,6 +177,17 @@ public final class TestPlatform implements AutoCloseable {
   /** GET {@code path} through the proxy with {@code Host: <service>.localhost}. */
   public HttpResponse<Buffer> viaProxy(String service, String path) {
     return http.get(proxyPort(), "127.0.0.1", path).putHeader("Host", service + ".localhost:" + proxyPort()).send().await();
+  }
+
+  /**
+   * The host pid of the runner JVM serving {@code service}'s current deployment, or -1 (a sandboxed
+   * service sees only its pid inside its own namespace).
+   */
+  public long runnerPid(String service) {
+    JsonObject s = api(HttpMethod.GET, "/api/v1/services/" + service).bodyAsJsonObject();
+    JsonObject current = s == null ? null : s.getJsonObject("current");
+    if (current == null) return -1;
+    return platform.runtime().runnerOf(current.getString("id")).map(dev.ferry.run.Runner::pid).orElse(-1L);
   }
 
   public int apiPort() {

@@ -53,12 +53,15 @@ public final class Api extends VerticleBase {
   private final LiveStatus live;
   private final BuildQueue queue;
   private final Resources resources;
+  private final JsonObject info;
   private HttpServer server;
   private PublicView view;
 
+  /** {@code info}: what {@code /api/v1/info} reports of the platform besides its limits (the sandbox). */
   public Api(Config config, DataDir dataDir, Recorder recorder, Transitions transitions, Reactivator reactivator, ApiToken token,
-             LiveStatus live, BuildQueue queue, Resources resources) {
+             LiveStatus live, BuildQueue queue, Resources resources, JsonObject info) {
     this.config = config;
+    this.info = info;
     this.resources = resources;
     this.queue = queue;
     this.live = live;
@@ -79,7 +82,7 @@ public final class Api extends VerticleBase {
     // the local repository is Ferry's setting, else settings.xml's (Maven's default), else <dataDir>/maven
     view = new PublicView(dataDir.root(), dataDir.root().resolve(config.mavenLocalRepository() == null ? "maven" : config.mavenLocalRepository()),
         java.nio.file.Path.of(System.getProperty("user.home"), ".m2", "repository"));
-    Observability observability = new Observability(vertx, config, ledger, token, view);
+    Observability observability = new Observability(vertx, config, ledger, token, view).withInfo(info);
     observability.mount(router);
     router.post("/api/v1/services/:name/deployments").handler(this::upload);
     router.get("/api/v1/services").handler(this::listServices);
@@ -89,13 +92,16 @@ public final class Api extends VerticleBase {
     router.get("/api/v1/deployments/:id").handler(this::getDeployment);
     router.post("/api/v1/services/:name/rollback").handler(this::rollback);
     router.post("/api/v1/services/:name/restart").handler(this::restart);
+    router.post("/api/v1/token/rotate").handler(this::rotateToken);
     new ResourceRoutes(vertx, resources, reactivator, recorder, transitions, ctx -> validName(ctx, ctx.pathParam("name")), view).mount(router);
     router.route("/api/*").handler(ctx -> error(ctx, 404, "not_found", "No such API route: " + ctx.request().method() + " " + ctx.request().path()));
     router.errorHandler(500, ctx -> {
       log.error("API failure on {}", ctx.request().path(), ctx.failure());
       error(ctx, 500, "internal", view.scrub("Internal error: " + ctx.failure()));
     });
-    return vertx.createHttpServer().requestHandler(router).listen(config.apiPort(), config.host())
+    dev.ferry.ConnectionGuard guard = dev.ferry.ConnectionGuard.of("API", config);
+    return guard.guard(vertx.createHttpServer(guard.options(new io.vertx.core.http.HttpServerOptions())))
+        .requestHandler(router).listen(config.apiPort(), config.host())
         .recover(e -> Future.failedFuture(new IllegalStateException("cannot listen on " + config.host() + ":" + config.apiPort()
             + " for the API: " + e.getMessage(), e)))
         .onSuccess(s -> server = s)
@@ -154,14 +160,31 @@ public final class Api extends VerticleBase {
     HttpServerRequest req = ctx.request();
     long[] received = {0};
     boolean[] failed = {false};
+    // a body that stalls holds a build-queue place and a file: it is cut after upload.stallTimeoutMs without a byte
+    long stallMs = config.uploadStallTimeoutMs();
+    long[] lastByte = {System.nanoTime()};
+    long[] stallTimer = {-1};
     Runnable discard = () -> {
       failed[0] = true;
+      vertx.cancelTimer(stallTimer[0]);
       queue.leave();
       req.handler(null);
       af.close().onComplete(x -> vertx.fileSystem().delete(file.toString()));
     };
+    stallTimer[0] = vertx.setPeriodic(Math.max(50, stallMs / 4), t -> {
+      if (failed[0] || ctx.response().ended()) {
+        vertx.cancelTimer(t);
+      } else if (System.nanoTime() - lastByte[0] > stallMs * 1_000_000) {
+        log.info("Upload {} of {} stalled: no byte for {} ms after {} bytes; cut", id, name, stallMs, received[0]);
+        discard.run();
+        refuse(ctx, 408, "request_timeout", "The upload sent nothing for " + stallMs + " ms (upload.stallTimeoutMs) and was cut after "
+            + received[0] + " bytes");
+        req.connection().close();
+      }
+    });
     req.handler(buf -> {
       if (failed[0]) return;
+      lastByte[0] = System.nanoTime();
       received[0] += buf.length();
       if (received[0] > max) {
         discard.run();
@@ -176,7 +199,11 @@ public final class Api extends VerticleBase {
       });
       if (af.writeQueueFull()) {
         req.pause();
-        af.drainHandler(v -> req.resume());
+        af.drainHandler(v -> {
+          // paused by the disk, not by the client: its clock starts again
+          lastByte[0] = System.nanoTime();
+          req.resume();
+        });
       }
     });
     req.exceptionHandler(e -> {
@@ -187,6 +214,7 @@ public final class Api extends VerticleBase {
     });
     req.endHandler(v -> {
       if (failed[0]) return;
+      vertx.cancelTimer(stallTimer[0]);
       if (received[0] == 0) {
         discard.run();
         error(ctx, 400, "bad_request", "The body is empty: upload a tar.gz of the service's source tree");
@@ -291,6 +319,20 @@ public final class Api extends VerticleBase {
     String name = ctx.pathParam("name");
     if (!validName(ctx, name)) return;
     activated(ctx, reactivator.restart(name));
+  }
+
+  /** Replaces the API token with a new one, answered once; the token of this very request is refused from the next one on. */
+  private void rotateToken(RoutingContext ctx) {
+    vertx.executeBlocking(token::rotate, false).onComplete(ar -> {
+      if (ar.succeeded()) {
+        ctx.response().putHeader("Cache-Control", "no-store");
+        ctx.json(new JsonObject().put("token", ar.result()).put("file", token.file().toString()));
+      } else if (ar.cause() instanceof ApiToken.Configured c) {
+        error(ctx, 409, "conflict", c.getMessage());
+      } else {
+        ctx.fail(ar.cause());
+      }
+    });
   }
 
   /** Answers 202 with a deployment activated again, once recorded; or the reason it could not be. */

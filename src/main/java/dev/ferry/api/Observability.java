@@ -42,6 +42,7 @@ public final class Observability {
   private final Ledger ledger;
   private final ApiToken token;
   private final PublicView view;
+  private JsonObject info = new JsonObject();
 
   Observability(Vertx vertx, Config config, Ledger ledger, ApiToken token, PublicView view) {
     this.vertx = vertx;
@@ -51,12 +52,18 @@ public final class Observability {
     this.view = view;
   }
 
+  /** What {@code /api/v1/info} says besides the upload limit and the domain (the sandbox, the limits). */
+  public Observability withInfo(JsonObject info) {
+    this.info = info.copy();
+    return this;
+  }
+
   /** Mounts the routes on the API's router; call it after the token check for {@code /api/*}. */
   public void mount(Router router) {
     LogStream logs = new LogStream(vertx, ledger, LogStream.DEFAULT_MAX_PENDING, view);
     router.get("/api/v1/deployments/:id/logs").handler(logs::handle);
     router.get("/api/v1/services/:name/logs").handler(logs::handleService);
-    router.get("/api/v1/info").handler(ctx -> ctx.json(new JsonObject().put("uploadMaxBytes", config.uploadMaxBytes())
+    router.get("/api/v1/info").handler(ctx -> ctx.json(info.copy().put("uploadMaxBytes", config.uploadMaxBytes())
         .put("domain", config.domain())));
     if (!config.metricsPublic()) router.get("/metrics").handler(token::check);
     router.get("/metrics").handler(PrometheusScrapingHandler.create(Meters.registry(vertx)));

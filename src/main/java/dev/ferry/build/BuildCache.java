@@ -80,6 +80,7 @@ public final class BuildCache {
       Files.createLink(target, jar);
     } catch (IOException | UnsupportedOperationException e) {
       Files.copy(jar, target);
+      Files.setPosixFilePermissions(target, java.nio.file.attribute.PosixFilePermissions.fromString("r--r--r--"));
     }
   }
 

@@ -17,7 +17,7 @@ import java.util.jar.JarOutputStream;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
-/** Packs a directory into a jar: entries sorted with a fixed time, so equal input gives equal bytes. */
+/** Packs a directory into a jar (mode 0444): entries sorted with a fixed time, so equal input gives equal bytes. */
 final class Packer {
 
   private static final FileTime EPOCH = FileTime.fromMillis(315532800000L); // 1980-01-01, the zip epoch
@@ -51,6 +51,8 @@ final class Packer {
         out.closeEntry();
       }
     }
+    // read-only from the start: nothing is meant to change an artifact, and its sha256 is checked at every load
+    Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("r--r--r--"));
     Files.move(tmp, jar, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     return HexFormat.of().formatHex(sha.digest());
   }

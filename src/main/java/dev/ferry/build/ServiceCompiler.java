@@ -20,9 +20,12 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
- * Compiles a service's {@code src/main/java} in-process with {@code javax.tools}, against the shared
- * classpath and the service's own dependencies, with the options its pom asks for. The compiler is created once; each worker thread keeps its own file manager warm
- * (file managers are not thread-safe, and reusing one saves reopening every jar).
+ * Compiles a service's {@code src/main/java} against the shared classpath and the service's own
+ * dependencies, with the options its pom asks for. A build without annotation processors runs no
+ * third-party code: it compiles in-process with {@code javax.tools} and {@code -proc:none}; the
+ * compiler is created once, and each worker thread keeps its own file manager warm (file managers
+ * are not thread-safe, and reusing one saves reopening every jar). A build whose pom or classpath
+ * brings processors compiles in a sandboxed compiler process of its own ({@link IsolatedCompiler}).
  */
 public final class ServiceCompiler {
 
@@ -32,6 +35,7 @@ public final class ServiceCompiler {
   private final JavaCompiler compiler;
   private final List<Path> classpath;
   private final ThreadLocal<StandardJavaFileManager> fileManagers;
+  private IsolatedCompiler isolated;
 
   public ServiceCompiler(List<Path> classpath) {
     this.compiler = ToolProvider.getSystemJavaCompiler();
@@ -41,6 +45,17 @@ public final class ServiceCompiler {
     }
     this.classpath = List.copyOf(classpath);
     this.fileManagers = ThreadLocal.withInitial(() -> compiler.getStandardFileManager(null, Locale.ROOT, StandardCharsets.UTF_8));
+  }
+
+  /** Compiles builds that run annotation processors in a compiler process {@code sandbox} launches; {@code mainJar} holds its main. */
+  public ServiceCompiler isolating(dev.ferry.sandbox.Sandbox sandbox, Path mainJar, dev.ferry.Config config) {
+    this.isolated = new IsolatedCompiler(sandbox, mainJar, config);
+    return this;
+  }
+
+  /** Whether {@code build} runs annotation processors: its pom names a processor path, or its classpath brings processors. */
+  static boolean runsProcessors(Resolution build) {
+    return !build.processorPath().isEmpty() || build.processorsOnClasspath();
   }
 
   /**
@@ -64,9 +79,10 @@ public final class ServiceCompiler {
     if (sources.isEmpty()) {
       throw new StageException("src/main/java has no .java files");
     }
-    StandardJavaFileManager fm = fileManagers.get();
     List<Path> cp = new ArrayList<>(classpath);
     cp.addAll(build.classpath());
+    if (runsProcessors(build)) return compileIsolated(serviceRoot, outputDir, build, cp);
+    StandardJavaFileManager fm = fileManagers.get();
     DiagnosticCollector<JavaFileObject> diagnostics = new DiagnosticCollector<>();
     StringWriter out = new StringWriter();
     boolean ok;
@@ -75,16 +91,16 @@ public final class ServiceCompiler {
       fm.setLocationFromPaths(StandardLocation.CLASS_OUTPUT, List.of(outputDir));
       fm.setLocationFromPaths(StandardLocation.SOURCE_OUTPUT, List.of(generated));
       fm.setLocationFromPaths(StandardLocation.SOURCE_PATH, List.of(sourceDir));
-      if (!build.processorPath().isEmpty()) fm.setLocationFromPaths(StandardLocation.ANNOTATION_PROCESSOR_PATH, build.processorPath());
-      ok = compiler.getTask(out, fm, diagnostics, options(build), null, fm.getJavaFileObjectsFromPaths(sources)).call();
+      List<String> options = new ArrayList<>(options(build));
+      // no third-party code runs in the platform's JVM
+      options.add("-proc:none");
+      ok = compiler.getTask(out, fm, diagnostics, options, null, fm.getJavaFileObjectsFromPaths(sources)).call();
     } catch (IOException | RuntimeException e) {
       throw new StageException("The compiler failed: " + e, e);
     } finally {
       try {
         // let go of this build's sources; the shared jars stay open for the next build
         fm.setLocationFromPaths(StandardLocation.SOURCE_PATH, List.of());
-        // unset, so javac looks for processors on the class path unless told otherwise
-        fm.setLocation(StandardLocation.ANNOTATION_PROCESSOR_PATH, null);
       } catch (IOException ignored) {
         // nothing held
       }
@@ -134,16 +150,36 @@ public final class ServiceCompiler {
     }
   }
 
+  /** The options the pom asks for: release, debug info, {@code -parameters}. */
   static List<String> options(Resolution build) {
     List<String> options = new ArrayList<>(List.of("--release", String.valueOf(build.release()), "-g", "-encoding", "UTF-8", "-Xlint:none"));
     if (build.parameters()) options.add("-parameters");
-    if (build.processorPath().isEmpty() && !build.processorsOnClasspath()) {
-      options.add("-proc:none");
-    } else if (!build.processors().isEmpty()) {
+    return options;
+  }
+
+  /**
+   * In the sandboxed compiler process, with the processors the pom names (else javac finds them on
+   * its processor path or classpath); its diagnostics come back as {@link #describe} writes them.
+   */
+  private List<String> compileIsolated(Path serviceRoot, Path outputDir, Resolution build, List<Path> cp) throws StageException {
+    if (isolated == null) throw new StageException("This build runs annotation processors and the platform has no compiler process for them");
+    List<String> options = new ArrayList<>(options(build));
+    if (!build.processors().isEmpty()) {
       options.add("-processor");
       options.add(String.join(",", build.processors()));
     }
-    return options;
+    IsolatedCompiler.Result r = isolated.compile(serviceRoot, outputDir, outputDir.getParent(), cp, build.processorPath(), options);
+    List<String> errors = new ArrayList<>(), warnings = new ArrayList<>(), other = new ArrayList<>();
+    for (IsolatedCompiler.Diagnostic d : r.diagnostics()) {
+      switch (d.kind()) {
+        case "ERROR" -> errors.add(d.text());
+        case "WARNING", "MANDATORY_WARNING" -> warnings.add(d.text());
+        case "OTHER" -> other.add(d.text());
+        default -> { }
+      }
+    }
+    if (!r.ok()) throw report(errors, String.join("\n", other));
+    return warnings;
   }
 
   /** A summary, then each error in full (see {@link #describe}), the first {@link #MAX_REPORTED} of them. */
@@ -152,6 +188,10 @@ public final class ServiceCompiler {
     for (Diagnostic<? extends JavaFileObject> d : diagnostics) {
       if (d.getKind() == Diagnostic.Kind.ERROR) errors.add(describe(root, d));
     }
+    return report(errors, other);
+  }
+
+  private static StageException report(List<String> errors, String other) {
     int n = errors.size();
     List<String> details = new ArrayList<>(errors.subList(0, Math.min(n, MAX_REPORTED)));
     if (n > MAX_REPORTED) details.add("... and " + (n - MAX_REPORTED) + " more");

@@ -86,9 +86,8 @@ public final class SharedClasspath {
       }
       String sha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(tmp)));
       Path jar = cacheDir.resolve("runner-" + sha.substring(0, 16) + ".jar");
-      if (Files.isRegularFile(jar)) return jar;
-      Files.move(tmp, jar, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-      return jar;
+      if (!Files.isRegularFile(jar)) Files.move(tmp, jar, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      return readableByAll(jar);
     } catch (java.security.NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     } finally {
@@ -124,6 +123,16 @@ public final class SharedClasspath {
       copyPackages(source, out, SDK_PATH);
     }
     Files.move(tmp, jar, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    return readableByAll(jar);
+  }
+
+  /** Sandboxed processes run as another user: the jars they are shown must be readable by it (temp files are 0600). */
+  private static Path readableByAll(Path jar) throws IOException {
+    try {
+      Files.setPosixFilePermissions(jar, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+    } catch (IOException | UnsupportedOperationException e) {
+      // another user's file in a shared cache: it was made readable when it was written
+    }
     return jar;
   }
 

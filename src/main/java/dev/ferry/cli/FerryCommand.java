@@ -11,7 +11,8 @@ import java.util.Set;
     description = "Ferry: upload a Java service's source, get it built, deployed and routed.",
     subcommands = {ServerCommand.class, DevCommand.class, InitCommand.class, DeployCommand.class, ListCommand.class,
         StatusCommand.class, LogsCommand.class, RollbackCommand.class, DeleteCommand.class, LoginCommand.class,
-        LogoutCommand.class, SecretsCommand.class, ResourcesCommand.class, SdkCommand.class, CompletionCommand.class})
+        LogoutCommand.class, SecretsCommand.class, ResourcesCommand.class, SdkCommand.class, CompletionCommand.class,
+        TokenCommand.class})
 public final class FerryCommand implements Runnable {
 
   /** An exit code that means: the command started something that keeps running (the server). */

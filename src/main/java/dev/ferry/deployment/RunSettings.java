@@ -10,12 +10,18 @@ import java.util.OptionalInt;
  * How a service asks to be run, from its pom's {@code <properties>}; what it leaves out, the
  * platform's configuration decides.
  *
- * @param isolation {@code ferry.isolation}: {@code process} (a runner of its own) or {@code shared}
- * @param memoryMb  {@code ferry.memoryMb}: the heap of its runner
- * @param port      {@code ferry.port}: which of the ports its code listens on receives the traffic
- *                  (default: the first one it opens)
+ * @param isolation    {@code ferry.isolation}: {@code process} (a runner of its own) or {@code shared}
+ * @param memoryMb     {@code ferry.memoryMb}: the heap of its runner
+ * @param port         {@code ferry.port}: which of the ports its code listens on receives the traffic
+ *                     (default: the first one it opens)
+ * @param rssMb        {@code ferry.rssMb}: its runner's resident memory ({@code run.rssMb})
+ * @param tmpMb        {@code ferry.tmpMb}: the size of its runner's {@code /tmp} ({@code run.tmpMb})
+ * @param maxProcesses {@code ferry.maxProcesses}: processes and threads ({@code run.maxProcesses})
+ * @param maxOpenFiles {@code ferry.maxOpenFiles}: open files and sockets ({@code run.maxOpenFiles})
+ * @param cpuShares    {@code ferry.cpuShares}: its CPU weight ({@code run.cpuShares})
  */
-public record RunSettings(Optional<String> isolation, OptionalInt memoryMb, OptionalInt port) {
+public record RunSettings(Optional<String> isolation, OptionalInt memoryMb, OptionalInt port, OptionalInt rssMb, OptionalInt tmpMb,
+                          OptionalInt maxProcesses, OptionalInt maxOpenFiles, OptionalInt cpuShares) {
 
   public static final String PROCESS = "process";
   public static final String SHARED = "shared";
@@ -23,11 +29,22 @@ public record RunSettings(Optional<String> isolation, OptionalInt memoryMb, Opti
 
   public RunSettings {
     isolation.ifPresent(RunSettings::isolation);
-    memoryMb.ifPresent(m -> {
-      if (m < 32 || m > 65_536) throw new IllegalArgumentException("ferry.memoryMb must be between 32 and 65536, not " + m);
-    });
-    port.ifPresent(p -> {
-      if (p < 1 || p > 65_535) throw new IllegalArgumentException("ferry.port must be a port (1-65535), not " + p);
+    within("ferry.memoryMb", memoryMb, 32, 65_536);
+    within("ferry.port", port, 1, 65_535);
+    within("ferry.rssMb", rssMb, 64, 262_144);
+    within("ferry.tmpMb", tmpMb, 1, 65_536);
+    within("ferry.maxProcesses", maxProcesses, 32, 1_000_000);
+    within("ferry.maxOpenFiles", maxOpenFiles, 64, 1_048_576);
+    within("ferry.cpuShares", cpuShares, 2, 262_144);
+  }
+
+  public RunSettings(Optional<String> isolation, OptionalInt memoryMb, OptionalInt port) {
+    this(isolation, memoryMb, port, OptionalInt.empty(), OptionalInt.empty(), OptionalInt.empty(), OptionalInt.empty(), OptionalInt.empty());
+  }
+
+  private static void within(String key, OptionalInt value, int min, int max) {
+    value.ifPresent(v -> {
+      if (v < min || v > max) throw new IllegalArgumentException(key + " must be between " + min + " and " + max + ", not " + v);
     });
   }
 
@@ -43,7 +60,9 @@ public record RunSettings(Optional<String> isolation, OptionalInt memoryMb, Opti
   /** Reads the {@code ferry.*} properties of a pom ({@code property} returns a trimmed value or empty). */
   public static RunSettings fromProperties(java.util.function.Function<String, Optional<String>> property) {
     return new RunSettings(property.apply("ferry.isolation").map(RunSettings::isolation),
-        integer(property, "ferry.memoryMb"), integer(property, "ferry.port"));
+        integer(property, "ferry.memoryMb"), integer(property, "ferry.port"), integer(property, "ferry.rssMb"),
+        integer(property, "ferry.tmpMb"), integer(property, "ferry.maxProcesses"), integer(property, "ferry.maxOpenFiles"),
+        integer(property, "ferry.cpuShares"));
   }
 
   private static OptionalInt integer(java.util.function.Function<String, Optional<String>> property, String key) {
@@ -61,13 +80,23 @@ public record RunSettings(Optional<String> isolation, OptionalInt memoryMb, Opti
     isolation.ifPresent(i -> json.put("isolation", i));
     memoryMb.ifPresent(m -> json.put("memoryMb", m));
     port.ifPresent(p -> json.put("port", p));
+    rssMb.ifPresent(v -> json.put("rssMb", v));
+    tmpMb.ifPresent(v -> json.put("tmpMb", v));
+    maxProcesses.ifPresent(v -> json.put("maxProcesses", v));
+    maxOpenFiles.ifPresent(v -> json.put("maxOpenFiles", v));
+    cpuShares.ifPresent(v -> json.put("cpuShares", v));
     return json;
   }
 
   public static RunSettings fromJson(JsonObject json) {
     if (json == null) return DEFAULT;
-    Integer m = json.getInteger("memoryMb"), p = json.getInteger("port");
-    return new RunSettings(Optional.ofNullable(json.getString("isolation")), m == null ? OptionalInt.empty() : OptionalInt.of(m),
-        p == null ? OptionalInt.empty() : OptionalInt.of(p));
+    return new RunSettings(Optional.ofNullable(json.getString("isolation")), optional(json, "memoryMb"), optional(json, "port"),
+        optional(json, "rssMb"), optional(json, "tmpMb"), optional(json, "maxProcesses"), optional(json, "maxOpenFiles"),
+        optional(json, "cpuShares"));
+  }
+
+  private static OptionalInt optional(JsonObject json, String key) {
+    Integer v = json.getInteger(key);
+    return v == null ? OptionalInt.empty() : OptionalInt.of(v);
   }
 }

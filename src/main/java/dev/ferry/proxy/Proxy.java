@@ -31,7 +31,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * route: no Host 400, unknown service 404; a service on its way (being restored after a restart,
  * or restarted after a crash) holds the request until it serves, or 503 with {@code Retry-After};
  * a crashed one is 503; a backend that fails is 502 (vertx-http-proxy), one that sends nothing for
- * {@code proxy.timeoutMs} is 504 and a warning naming the service.
+ * {@code proxy.timeoutMs} is 504 and a warning naming the service. A request with two Host headers
+ * is 400. Its connections are watched by a {@link dev.ferry.ConnectionGuard}.
  */
 public final class Proxy extends VerticleBase {
 
@@ -43,12 +44,17 @@ public final class Proxy extends VerticleBase {
   private final int port;
   private final long timeoutMs;
   private final long waitMs;
+  private final dev.ferry.ConnectionGuard guard;
   private HttpServer server;
   private ProxyMeters meters;
 
-  /** {@code waitMs}: how long a request for a service on its way (restored, restarted) waits for it before 503. */
-  public Proxy(Routes routes, String domain, String host, int port, long timeoutMs, long waitMs) {
+  /**
+   * {@code waitMs}: how long a request for a service on its way (restored, restarted) waits for it
+   * before 503; {@code guard}: the proxy port's, shared by every proxy instance.
+   */
+  public Proxy(Routes routes, String domain, String host, int port, long timeoutMs, long waitMs, dev.ferry.ConnectionGuard guard) {
     this.routes = routes;
+    this.guard = guard;
     this.waitMs = waitMs;
     this.domainSuffix = "." + domain.toLowerCase(Locale.ROOT);
     this.host = host;
@@ -68,8 +74,8 @@ public final class Proxy extends VerticleBase {
             // a service that sends nothing for timeoutMs (a blocked handler, a lost request) fails the request
             : new RequestOptions().setServer(address).setIdleTimeout(timeoutMs))))
         .addInterceptor(new GatewayTimeout(), false)
-        .addInterceptor(new ForwardedHeaders(), true);
-    return vertx.createHttpServer()
+        .addInterceptor(new ForwardedHeaders(guard), true);
+    return guard.guard(vertx.createHttpServer(guard.options(new io.vertx.core.http.HttpServerOptions())))
         .requestHandler(req -> route(req, proxy))
         // port 0 → -1: every proxy instance shares one random port (Vert.x's convention)
         .listen(port == 0 ? -1 : port, host)
@@ -84,6 +90,11 @@ public final class Proxy extends VerticleBase {
   }
 
   private void route(HttpServerRequest req, HttpProxy proxy) {
+    // two Host headers: the proxy and the service could each believe a different one
+    if (req.headers().getAll("Host").size() > 1) {
+      error(req.response(), 400, "bad_request", "The request has more than one Host header");
+      return;
+    }
     String service = serviceOf(req.authority());
     if (service == null) {
       error(req.response(), 400, "bad_request", req.authority() == null
@@ -164,19 +175,32 @@ public final class Proxy extends VerticleBase {
     }
   }
 
-  /** Sets X-Forwarded-For (appended), -Host and -Proto on the request to the service. */
+  /**
+   * Sets X-Forwarded-For, -Host and -Proto on the request to the service. What a client sent in
+   * them is replaced: only a trusted proxy's ({@code server.trustedProxies}) are kept, its
+   * X-Forwarded-For appended to.
+   */
   private static final class ForwardedHeaders implements ProxyInterceptor {
+    private final dev.ferry.ConnectionGuard guard;
+
+    ForwardedHeaders(dev.ferry.ConnectionGuard guard) {
+      this.guard = guard;
+    }
+
     @Override
     public Future<ProxyResponse> handleProxyRequest(ProxyContext ctx) {
       HttpServerRequest in = ctx.request().proxiedRequest();
       var headers = ctx.request().headers();
+      boolean trusted = guard.trusted(in.remoteAddress());
       String client = in.remoteAddress() == null ? null : in.remoteAddress().hostAddress();
-      if (client != null) {
-        String prior = headers.get("X-Forwarded-For");
-        headers.set("X-Forwarded-For", prior == null || prior.isBlank() ? client : prior + ", " + client);
+      String prior = trusted ? String.join(", ", headers.getAll("X-Forwarded-For")) : "";
+      headers.remove("X-Forwarded-For");
+      if (client != null) headers.set("X-Forwarded-For", prior.isBlank() ? client : prior + ", " + client);
+      if (!trusted || headers.get("X-Forwarded-Host") == null) {
+        if (in.authority() != null) headers.set("X-Forwarded-Host", in.authority().toString());
+        else headers.remove("X-Forwarded-Host");
       }
-      if (in.authority() != null) headers.set("X-Forwarded-Host", in.authority().toString());
-      headers.set("X-Forwarded-Proto", in.isSSL() ? "https" : "http");
+      if (!trusted || headers.get("X-Forwarded-Proto") == null) headers.set("X-Forwarded-Proto", in.isSSL() ? "https" : "http");
       return ctx.sendRequest();
     }
   }

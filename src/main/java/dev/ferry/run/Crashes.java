@@ -24,6 +24,8 @@ final class Crashes {
   static final Duration WINDOW = Duration.ofMinutes(5);
   static final long FIRST_BACKOFF_MS = 250;
   static final long MAX_BACKOFF_MS = 8_000;
+  /** How a crash's line in the deployment's log begins (a restarted platform counts them). */
+  static final String CRASHED = "Crashed: ";
 
   private final ServiceRuntime runtime;
 
@@ -44,7 +46,7 @@ final class Crashes {
     RunnerMeters.restarted(runtime, service);
     runtime.live().crashed(service, id, cause);
     log.warn("{} {} crashed: {}", service, id, cause);
-    runtime.deploymentLog().error(id, "crash", "Crashed: " + cause);
+    runtime.deploymentLog().error(id, "crash", CRASHED + cause);
     Routes routes = runtime.routes();
     routes.expect(service, MAX_BACKOFF_MS + 2 * runtime.settings().startTimeoutMs());
     routes.remove(service, id);

@@ -14,6 +14,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.file.Files;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -91,6 +92,14 @@ public final class Reactivator {
           transitions.publish(d, new DeploymentState.Error("restart", missing.get()));
           continue;
         }
+        // crashes before the restart still count: a restart is no way out of a crash loop
+        List<JsonObject> crashes = recentCrashes(rows.get(0).getString("id"));
+        if (crashes.size() >= Crashes.LIMIT) {
+          crashedBeforeRestart(runtime, rows.get(0), crashes);
+          continue;
+        }
+        runtime.rememberCrashes(rows.get(0).getString("id"), crashes.stream().map(c -> Instant.parse(c.getString("ts"))).toList(),
+            crashes.stream().map(Reactivator::cause).toList());
         currents.add(rows.get(0));
       }
       return currents;
@@ -102,6 +111,39 @@ public final class Reactivator {
       }
       return currents.size();
     }));
+  }
+
+  /** The deployment's crashes within {@link Crashes#WINDOW}, from its log in the ledger, oldest first. */
+  private List<JsonObject> recentCrashes(String id) {
+    Instant since = Instant.now().minus(Crashes.WINDOW);
+    List<JsonObject> out = new ArrayList<>();
+    for (JsonObject line : ledger.logs(id)) {
+      if (!"crash".equals(line.getString("stage")) || !line.getString("message", "").startsWith(Crashes.CRASHED)) continue;
+      try {
+        if (Instant.parse(line.getString("ts")).isAfter(since)) out.add(line);
+      } catch (RuntimeException unreadable) {
+        // not a line Crashes wrote
+      }
+    }
+    return out;
+  }
+
+  private static String cause(JsonObject crashLine) {
+    return crashLine.getString("message").substring(Crashes.CRASHED.length());
+  }
+
+  /** {@code row} crashed its limit within the window before the restart: it starts crashed, not again. */
+  private void crashedBeforeRestart(ServiceRuntime runtime, JsonObject row, List<JsonObject> crashes) {
+    List<String> causes = crashes.subList(crashes.size() - Crashes.LIMIT, crashes.size()).stream().map(Reactivator::cause).toList();
+    DeploymentState.Deployed was = new DeploymentState.Deployed(row.getInteger("port", 0), "none");
+    String service = row.getString("service");
+    String why = "Service " + service + " crashed " + crashes.size() + " times within " + Crashes.WINDOW.toMinutes()
+        + " minutes before the platform restarted and is not started again; redeploy it, roll it back or restart it. Last: "
+        + causes.get(causes.size() - 1);
+    new dev.ferry.deployment.DeploymentLog(vertx).error(row.getString("id"), "crash", why);
+    transitions.publish(Deployment.fromJson(row, was), was.crashed(causes));
+    runtime.routes().down(service, why);
+    log.warn("{}", why);
   }
 
   private void interrupt(JsonObject row) {
@@ -205,6 +247,7 @@ public final class Reactivator {
         Files.createLink(jar, artifact.jar());
       } catch (java.io.IOException | UnsupportedOperationException e) {
         Files.copy(artifact.jar(), jar);
+        Files.setPosixFilePermissions(jar, java.nio.file.attribute.PosixFilePermissions.fromString("r--r--r--"));
       }
       java.time.Instant now = Deployment.now();
       DeploymentState.Built built = new DeploymentState.Built(artifact.at(jar));

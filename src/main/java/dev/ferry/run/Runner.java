@@ -15,6 +15,7 @@ import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeoutException;
 
@@ -42,7 +43,12 @@ public final class Runner {
   private static final int MAX_FRAME = 8 * 1024 * 1024;
 
   final String id;
+  /** Its JVM's pid. */
   final long pid;
+  /** The process the platform started: bubblewrap, or the JVM itself when unsandboxed. */
+  final long launcher;
+  /** Its JVM and the process the platform started, bound to their start times (a pid may be reused once they are gone). */
+  private final ProcessHandle jvmHandle, launcherHandle;
   final boolean shared;
   final int memoryMb;
   final Path dir;
@@ -59,9 +65,12 @@ public final class Runner {
   private long nextId;
   private boolean exiting;
 
-  Runner(String id, long pid, boolean shared, int memoryMb, Path dir, Context context, NetSocket socket) {
+  Runner(String id, ProcessHandle jvm, ProcessHandle launcher, boolean shared, int memoryMb, Path dir, Context context, NetSocket socket) {
     this.id = id;
-    this.pid = pid;
+    this.jvmHandle = jvm;
+    this.launcherHandle = launcher;
+    this.pid = jvm.pid();
+    this.launcher = launcher.pid();
     this.shared = shared;
     this.memoryMb = memoryMb;
     this.dir = dir;
@@ -109,12 +118,16 @@ public final class Runner {
     return request("stats", new JsonObject().put("gc", gc), 30_000);
   }
 
-  /** Loads {@code artifact} as deployment {@code deployment} of {@code service}; completes with its entry verticle. */
+  /**
+   * Loads {@code artifact} as deployment {@code deployment} of {@code service}: its jars are staged
+   * where this runner reads them, the artifact checked against its sha256 first (see
+   * {@link Staging}); completes with its entry verticle.
+   */
   public Future<String> load(String deployment, String service, dev.ferry.deployment.Artifact artifact, long timeoutMs) {
-    JsonArray jars = new JsonArray().add(artifact.jar().toString());
-    artifact.dependencies().forEach(p -> jars.add(p.toString()));
-    return request("load", new JsonObject().put("deployment", deployment).put("service", service).put("jars", jars)
-        .put("entry", artifact.entry().orElse(null)), timeoutMs).map(reply -> reply.getString("entry"));
+    return vertx.executeBlocking(() -> Staging.stage(dir, pid != launcher, deployment, artifact), false)
+        .compose(jars -> request("load", new JsonObject().put("deployment", deployment).put("service", service)
+            .put("jars", new JsonArray(jars)).put("entry", artifact.entry().orElse(null)), timeoutMs))
+        .map(reply -> reply.getString("entry"));
   }
 
   private void frame(io.vertx.core.buffer.Buffer line) {
@@ -134,8 +147,10 @@ public final class Runner {
   }
 
   private void channelClosed() {
-    pending.values().forEach(p -> p.tryFail(new Refused("Runner " + id + " closed its channel")));
+    // a failed request's handler may send another: fail a copy
+    List<Promise<JsonObject>> failed = List.copyOf(pending.values());
     pending.clear();
+    failed.forEach(p -> p.tryFail(new Refused("Runner " + id + " closed its channel")));
   }
 
   /** Completes with why the runner ended, once it has. */
@@ -146,8 +161,12 @@ public final class Runner {
   /** Called (on any thread) when the process is gone. */
   void exited(String cause) {
     context.runOnContext(v -> {
-      channelClosed();
-      ended.tryComplete(cause);
+      try {
+        channelClosed();
+      } finally {
+        // whatever a failed request's handler did, the end is heard
+        ended.tryComplete(cause);
+      }
     });
   }
 
@@ -172,9 +191,14 @@ public final class Runner {
     return ended.future();
   }
 
-  /** SIGKILL. */
+  /** SIGKILL, to its sandbox's every process (its JVM too, should bubblewrap be gone without it). */
   void kill() {
-    ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+    dev.ferry.sandbox.Sandbox.killTree(launcherHandle);
+    dev.ferry.sandbox.Sandbox.killTree(jvmHandle);
+  }
+
+  ProcessHandle jvmHandle() {
+    return jvmHandle;
   }
 
   /** The last lines the JVM itself wrote (its out.log): why it died, when the JVM says so. */

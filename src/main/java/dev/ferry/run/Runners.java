@@ -2,6 +2,8 @@ package dev.ferry.run;
 
 import dev.ferry.Config;
 import dev.ferry.deployment.RunSettings;
+import dev.ferry.sandbox.Limits;
+import dev.ferry.sandbox.Sandbox;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -31,6 +33,7 @@ import java.util.Deque;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -43,7 +46,10 @@ import java.util.stream.Stream;
  * it again) and the runner classpath: the runner's classes, the SDK and the libraries shared with
  * services, nothing else of the platform. {@code run.warmRunners} idle runners wait, warmed up,
  * for the next deploy. Runners start from a class-data-sharing archive of the runner's classes,
- * made once by a training run.
+ * made once by a training run. Every runner, and the training run, is launched through the
+ * {@link Sandbox}: it sees its jars read-only under {@code /ferry}, its services' jars in its
+ * {@code lib} dir (staged there when loaded, see {@link Staging}), and runs as an unprivileged user
+ * with the limits of {@link Limits}.
  */
 public final class Runners {
 
@@ -55,11 +61,14 @@ public final class Runners {
   /** How long a new runner may take to open its socket. */
   private static final long LAUNCH_TIMEOUT_MS = 30_000;
   private static final SecureRandom RANDOM = new SecureRandom();
+  /** A sandboxed runner's socket, in its private /tmp; the control plane reaches it through /proc/<its pid>/root. */
+  private static final String SANDBOXED_SOCKET = "/tmp/ferry-runner.sock";
 
   private final Vertx vertx;
   private final Config config;
   private final Path root;
   private final List<Path> classpath;
+  private final Sandbox sandbox;
   private final Map<String, Runner> all = new ConcurrentHashMap<>();
   /** Ids of the runners this control plane launched (never to be adopted as a predecessor's). */
   private final java.util.Set<String> launched = ConcurrentHashMap.newKeySet();
@@ -71,12 +80,13 @@ public final class Runners {
   private Future<Runner> shared;
   private boolean closed;
 
-  /** {@code classpath}: the runner's jars (see SharedClasspath#runnerClasspath). */
-  public Runners(Vertx vertx, Config config, Path root, List<Path> classpath) {
+  /** {@code classpath}: the runner's jars (see SharedClasspath#runnerClasspath); every runner is launched through {@code sandbox}. */
+  public Runners(Vertx vertx, Config config, Path root, List<Path> classpath, Sandbox sandbox) {
     this.vertx = vertx;
     this.config = config;
     this.root = root.toAbsolutePath();
     this.classpath = List.copyOf(classpath);
+    this.sandbox = sandbox;
   }
 
   /** Binds to the caller's context (the run stage's) and starts filling the warm pool. */
@@ -101,8 +111,8 @@ public final class Runners {
     }
     if (closed) return Future.failedFuture(new Runner.Refused("The platform is shutting down"));
     if (RunSettings.SHARED.equals(settings.isolation().orElse(config.isolation()))) return sharedRunner();
-    int memory = settings.memoryMb().orElse(config.memoryMb());
-    if (memory == config.memoryMb()) {
+    Limits limits = Limits.runner(config, settings);
+    if (limits.equals(Limits.runner(config, RunSettings.DEFAULT))) {
       while (!warm.isEmpty()) {
         Runner r = warm.poll();
         if (!r.ended().isComplete()) {
@@ -111,7 +121,7 @@ public final class Runners {
         }
       }
     }
-    return launch(false, memory);
+    return launch(false, limits);
   }
 
   /** A process runner is done with: it exits (killed after {@code graceMs}). A shared runner stays. */
@@ -122,7 +132,7 @@ public final class Runners {
 
   private Future<Runner> sharedRunner() {
     if (shared == null || shared.failed() || shared.succeeded() && shared.result().ended().isComplete()) {
-      shared = launch(true, config.sharedMemoryMb());
+      shared = launch(true, Limits.sharedRunner(config));
     }
     return shared;
   }
@@ -132,7 +142,7 @@ public final class Runners {
     if (closed) return;
     while (warm.size() + launching < config.warmRunners()) {
       launching++;
-      launch(false, config.memoryMb()).onComplete(ar -> {
+      launch(false, Limits.runner(config, RunSettings.DEFAULT)).onComplete(ar -> {
         launching--;
         if (ar.succeeded()) {
           if (closed) ar.result().exit(1_000);
@@ -155,59 +165,109 @@ public final class Runners {
 
   // ---- launching -------------------------------------------------------------------------------
 
-  private record Launched(String id, Process process, Path dir, Path socket, String secret) {
+  /**
+   * A runner process just started: {@code process} is what the platform launched (bubblewrap, or
+   * the JVM itself); {@code jvm} is the runner's JVM once found (its pid, its socket's path).
+   */
+  private static final class Launched {
+    final String id;
+    final Process process;
+    final Path dir;
+    final String secret;
+    final Limits limits;
+    Path socket;
+    ProcessHandle jvm;
+
+    Launched(String id, Process process, Path dir, String secret, Limits limits) {
+      this.id = id;
+      this.process = process;
+      this.dir = dir;
+      this.secret = secret;
+      this.limits = limits;
+    }
   }
 
-  private Future<Runner> launch(boolean isShared, int memoryMb) {
+  private Future<Runner> launch(boolean isShared, Limits limits) {
     String id = newId(isShared);
     launched.add(id);
     String secret = Base64.getUrlEncoder().withoutPadding().encodeToString(bytes(32));
     long t0 = System.nanoTime();
-    return vertx.executeBlocking(() -> spawn(id, secret, isShared, memoryMb), false)
+    return vertx.executeBlocking(() -> spawn(id, secret, isShared, limits), false)
         .compose(l -> connect(l, System.currentTimeMillis() + LAUNCH_TIMEOUT_MS)
-            .compose(socket -> hello(socket, l.id, l.secret, l.process.pid(), isShared, memoryMb, l.dir))
+            .compose(socket -> hello(socket, l.id, l.secret, l.jvm, l.process.toHandle(), isShared, limits.heapMb(), l.dir))
             .onSuccess(r -> {
-              watch(r, l.process.toHandle(), l.process);
+              watch(r, l.process.toHandle(), l.process, limits);
+              writeRegistry(l, isShared);
               log.debug("Started {} in {} ms{}", r, (System.nanoTime() - t0) / 1_000_000, archive != null ? " (CDS)" : "");
             })
             .onFailure(e -> {
-              l.process.destroyForcibly();
-              deleteTree(l.dir);
+              Sandbox.kill(l.process);
+              vertx.executeBlocking(() -> {
+                l.process.waitFor(5, TimeUnit.SECONDS);
+                sandbox.release(l.id);
+                deleteTree(l.dir);
+                return null;
+              }, false);
             }));
   }
 
-  private Launched spawn(String id, String secret, boolean isShared, int memoryMb) throws IOException {
+  private Launched spawn(String id, String secret, boolean isShared, Limits limits) throws IOException {
     Path dir = root.resolve(id);
-    Files.createDirectories(dir.resolve("tmp"));
+    Files.createDirectories(dir);
     Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
-    Path socket = socketPath(dir, id);
-    List<String> cmd = new ArrayList<>(jvm(memoryMb, dir));
-    if (archive != null) cmd.add("-XX:SharedArchiveFile=" + archive);
+    // the services' jars, staged here when loaded; the runner reads them, never writes
+    Path lib = Files.createDirectories(dir.resolve(Staging.LIB));
+    Files.setPosixFilePermissions(lib, PosixFilePermissions.fromString("rwxr-xr-x"));
+    Sandbox.Launch launch = sandbox.launch(id, limits);
+    List<String> cp = classpath.stream().map(j -> launch.readOnly(j, "cp")).toList();
+    String jsa = archive == null ? null : launch.readOnly(archive, "cds");
+    launch.readOnlyDir(lib, Staging.LIB);
+    String tmp = launch.tmp(dir.resolve("tmp"));
+    String socket = sandbox.sandboxed() ? SANDBOXED_SOCKET : socketPath(dir, id).toString();
+    List<String> cmd = new ArrayList<>(jvm(limits.heapMb(), tmp));
+    if (jsa != null) cmd.add("-XX:SharedArchiveFile=" + jsa);
     cmd.addAll(config.jvmOptions());
-    cmd.addAll(List.of("-cp", joined(classpath), MAIN, "--id", id, "--socket", socket.toString(),
+    cmd.addAll(List.of("-cp", String.join(java.io.File.pathSeparator, cp), MAIN, "--id", id, "--socket", socket,
         "--orphan-grace-ms", String.valueOf(config.orphanGraceMs()), "--mode", isShared ? "shared" : "process",
         "--event-loops", String.valueOf(isShared ? 1 : eventLoops())));
-    ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
+    ProcessBuilder pb = new ProcessBuilder(launch.command(cmd)).directory(dir.toFile()).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(OUT_LOG).toFile()));
-    cleanEnvironment(pb, dir);
+    cleanEnvironment(pb, sandbox.sandboxed() ? "/tmp" : dir.toString());
     Process p = pb.start();
     try (OutputStream in = p.getOutputStream()) {
       in.write((secret + "\n").getBytes(StandardCharsets.UTF_8));
     }
-    JsonObject registry = new JsonObject().put("id", id).put("pid", p.pid()).put("socket", socket.toString()).put("secret", secret)
-        .put("shared", isShared).put("memoryMb", memoryMb).put("startedAt", java.time.Instant.now().toString());
-    Path file = dir.resolve(REGISTRY);
-    Files.writeString(file, registry.encode());
-    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
-    return new Launched(id, p, dir, socket, secret);
+    Launched l = new Launched(id, p, dir, secret, limits);
+    if (!sandbox.sandboxed()) {
+      l.jvm = p.toHandle();
+      l.socket = Path.of(socket);
+    }
+    writeRegistry(l, isShared);
+    return l;
+  }
+
+  /** The registry entry a restarted control plane adopts the runner from (mode 0600: it holds its secret). */
+  private void writeRegistry(Launched l, boolean isShared) {
+    JsonObject registry = new JsonObject().put("id", l.id).put("pid", l.process.pid()).put("pidStart", Sandbox.startMillis(l.process.toHandle()))
+        .put("jvm", l.jvm == null ? -1 : l.jvm.pid()).put("jvmStart", l.jvm == null ? -1 : Sandbox.startMillis(l.jvm))
+        .put("socket", l.socket == null ? null : l.socket.toString()).put("secret", l.secret).put("shared", isShared)
+        .put("sandboxed", sandbox.sandboxed()).put("memoryMb", l.limits.heapMb()).put("limits", l.limits.toJson())
+        .put("startedAt", java.time.Instant.now().toString());
+    Path file = l.dir.resolve(REGISTRY);
+    try {
+      Files.writeString(file, registry.encode());
+      Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
+    } catch (IOException e) {
+      log.warn("Could not write the registry entry of runner {}: {}", l.id, e.toString());
+    }
   }
 
   /** The JVM options every runner gets: its heap, exit on OOM, a lean GC, its own temp dir, no perf data file. */
-  private static List<String> jvm(int memoryMb, Path dir) {
-    return List.of(java(), "-Xmx" + memoryMb + "m", "-Xms" + Math.min(memoryMb, 32) + "m", "-XX:+ExitOnOutOfMemoryError",
+  private List<String> jvm(int memoryMb, String tmp) {
+    return List.of(sandbox.java(), "-Xmx" + memoryMb + "m", "-Xms" + Math.min(memoryMb, 32) + "m", "-XX:+ExitOnOutOfMemoryError",
         "-XX:+UseSerialGC", "-XX:ReservedCodeCacheSize=64m", "-XX:-UsePerfData", "-Xshare:auto",
-        "-XX:ErrorFile=" + dir.resolve("hs_err.log"), "-Djava.io.tmpdir=" + dir.resolve("tmp"),
-        "-Dvertx.cacheDirBase=" + dir.resolve("tmp").resolve("vertx-cache"), "-Djava.awt.headless=true");
+        "-XX:ErrorFile=" + tmp + "/hs_err.log", "-Djava.io.tmpdir=" + tmp, "-Duser.home=" + tmp,
+        "-Dvertx.cacheDirBase=" + tmp + "/vertx-cache", "-Djava.awt.headless=true");
   }
 
   private int eventLoops() {
@@ -215,13 +275,13 @@ public final class Runners {
   }
 
   /** A runner's environment holds nothing of the platform's: no token, no secrets, no JAVA_TOOL_OPTIONS. */
-  private static void cleanEnvironment(ProcessBuilder pb, Path dir) {
+  private static void cleanEnvironment(ProcessBuilder pb, String home) {
     Map<String, String> env = pb.environment();
     String path = env.getOrDefault("PATH", "/usr/bin:/bin");
     env.clear();
     env.put("PATH", path);
     env.put("LANG", "C.UTF-8");
-    env.put("HOME", dir.toString());
+    env.put("HOME", home);
   }
 
   private Future<NetSocket> connect(Launched l, long deadline) {
@@ -231,7 +291,12 @@ public final class Runners {
   }
 
   private void tryConnect(Launched l, long deadline, Promise<NetSocket> p) {
-    if (!Files.exists(l.socket)) {
+    if (l.socket == null) {
+      // sandboxed: its socket is in its own /tmp, reached through its JVM's root once that JVM runs
+      l.jvm = jvmOf(l.process.toHandle());
+      if (l.jvm != null) l.socket = Path.of("/proc", String.valueOf(l.jvm.pid()), "root").resolve(SANDBOXED_SOCKET.substring(1));
+    }
+    if (l.socket == null || !Files.exists(l.socket)) {
       retry(l, deadline, p, null);
       return;
     }
@@ -240,7 +305,8 @@ public final class Runners {
 
   private void retry(Launched l, long deadline, Promise<NetSocket> p, Throwable last) {
     if (!l.process.isAlive()) {
-      p.fail(new Runner.Refused("The runner exited at start (status " + l.process.exitValue() + "): " + tail(l.dir)));
+      p.fail(new Runner.Refused("The runner exited at start (status " + l.process.exitValue() + (l.process.exitValue() == Sandbox.CGROUP_FAILED
+          ? ": it could not enter its cgroup" : "") + "): " + tail(l.dir)));
     } else if (System.currentTimeMillis() > deadline) {
       p.fail(new Runner.Refused("The runner did not open its socket within " + LAUNCH_TIMEOUT_MS + " ms" + (last == null ? "" : ": " + last)));
     } else {
@@ -248,11 +314,26 @@ public final class Runners {
     }
   }
 
-  /** Authenticates to the runner on {@code socket} and checks it is who it should be. */
-  private Future<Runner> hello(NetSocket socket, String id, String secret, long pid, boolean isShared, int memoryMb, Path dir) {
-    Runner r = new Runner(id, pid, isShared, memoryMb, dir, context, socket);
+  /**
+   * The runner's JVM under {@code launched}: the process itself, or, sandboxed, the grandchild of
+   * bubblewrap (bubblewrap, then the init of its pid namespace, then the JVM); -1 until it runs.
+   */
+  private ProcessHandle jvmOf(ProcessHandle launched) {
+    if (!sandbox.sandboxed()) return launched;
+    return launched.children().findFirst().flatMap(init -> init.children().findFirst()).orElse(null);
+  }
+
+  /**
+   * Authenticates to the runner on {@code socket} and checks it is who it should be. {@code jvm} is
+   * its JVM's pid, {@code launcher} the process the platform started (the same one, unsandboxed; a
+   * sandboxed runner knows only its pid inside its own namespace, its secret says who it is).
+   */
+  private Future<Runner> hello(NetSocket socket, String id, String secret, ProcessHandle jvm, ProcessHandle launcher, boolean isShared,
+                               int memoryMb, Path dir) {
+    boolean sandboxed = jvm.pid() != launcher.pid();
+    Runner r = new Runner(id, jvm, launcher, isShared, memoryMb, dir, context, socket);
     return r.request("hello", new JsonObject().put("secret", secret), 5_000).compose(answer -> {
-      if (!id.equals(answer.getString("runner")) || answer.getLong("pid", -1L) != pid) {
+      if (!id.equals(answer.getString("runner")) || !sandboxed && answer.getLong("pid", -1L) != jvm.pid()) {
         socket.close();
         return Future.failedFuture(new Runner.Refused("The socket of runner " + id + " answered as " + answer.getString("runner")
             + " (pid " + answer.getLong("pid") + ")"));
@@ -263,12 +344,19 @@ public final class Runners {
     });
   }
 
-  /** Hears the process end, and says why. */
-  private void watch(Runner r, ProcessHandle handle, Process child) {
+  /** Hears the process end, and says why (the kernel's memory limit, when it was that). */
+  private void watch(Runner r, ProcessHandle handle, Process child, Limits limits) {
     handle.onExit().thenAccept(h -> {
-      String cause = cause(child == null ? null : child.exitValue(), r.tail());
+      Integer status = child == null ? null : child.exitValue();
+      String cause = cause(status, r.tail());
+      if (status == null || status == 128 + 9) cause = sandbox.killedFor(r.id, limits).map(why -> "was killed by signal 9 (SIGKILL): " + why)
+          .orElse(cause);
+      if (status != null && status == Sandbox.CGROUP_FAILED) cause = "could not enter its cgroup (exit status " + status + ")";
       all.remove(r.id);
       r.exited(cause);
+      // its sandbox ends with bubblewrap, unless bubblewrap alone was killed: then its JVM goes now
+      Sandbox.killTree(r.jvmHandle());
+      sandbox.release(r.id);
       if (r.exiting()) deleteTree(r.dir);
     });
   }
@@ -319,8 +407,18 @@ public final class Runners {
           Path file = dir.resolve(REGISTRY);
           try {
             JsonObject e = new JsonObject(Files.readString(file));
-            if (ProcessHandle.of(e.getLong("pid")).map(ProcessHandle::isAlive).orElse(false)) entries.add(e.put("dir", dir.toString()));
-            else deleteTree(dir);
+            // only the very processes it names (their pids may belong to others since)
+            Optional<ProcessHandle> launcher = Sandbox.process(e.getLong("pid", -1L), e.getLong("pidStart", -1L));
+            Optional<ProcessHandle> jvm = Sandbox.process(e.getLong("jvm", -1L), e.getLong("jvmStart", -1L));
+            if (launcher.isPresent() && jvm.isPresent() && e.getString("socket") != null) {
+              entries.add(e.put("dir", dir.toString()));
+            } else {
+              // bubblewrap killed alone leaves its sandbox running: its JVM goes too
+              launcher.ifPresent(Sandbox::killTree);
+              jvm.ifPresent(Sandbox::killTree);
+              sandbox.release(dir.getFileName().toString());
+              deleteTree(dir);
+            }
           } catch (IOException | RuntimeException unreadable) {
             deleteTree(dir);
           }
@@ -332,10 +430,12 @@ public final class Runners {
       for (JsonObject e : entries) {
         Path dir = Path.of(e.getString("dir"));
         found.add(client.connect(SocketAddress.domainSocketAddress(e.getString("socket")))
-            .compose(s -> hello(s, e.getString("id"), e.getString("secret"), e.getLong("pid"), e.getBoolean("shared", false),
+            .compose(s -> hello(s, e.getString("id"), e.getString("secret"), Sandbox.process(e.getLong("jvm"), e.getLong("jvmStart")).orElseThrow(),
+                Sandbox.process(e.getLong("pid"), e.getLong("pidStart")).orElseThrow(), e.getBoolean("shared", false),
                 e.getInteger("memoryMb", config.memoryMb()), dir))
             .onSuccess(r -> {
-              ProcessHandle.of(r.pid).ifPresentOrElse(h -> watch(r, h, null), () -> r.exited("exited"));
+              Limits limits = limitsOf(e);
+              Sandbox.process(e.getLong("pid"), e.getLong("pidStart")).ifPresentOrElse(h -> watch(r, h, null, limits), () -> r.exited("exited"));
               if (r.shared && shared == null) shared = Future.succeededFuture(r);
             })
             .onFailure(x -> log.warn("Runner {} (pid {}) left by the previous control plane did not answer: {}; killing it",
@@ -345,11 +445,26 @@ public final class Runners {
         List<Runner> out = new ArrayList<>();
         for (int i = 0; i < found.size(); i++) {
           if (found.get(i).succeeded()) out.add(found.get(i).result());
-          else ProcessHandle.of(entries.get(i).getLong("pid")).ifPresent(ProcessHandle::destroyForcibly);
+          else {
+            JsonObject e = entries.get(i);
+            Sandbox.process(e.getLong("pid"), e.getLong("pidStart")).ifPresent(Sandbox::killTree);
+            Sandbox.process(e.getLong("jvm"), e.getLong("jvmStart")).ifPresent(Sandbox::killTree);
+          }
         }
         return Future.succeededFuture(out);
       });
     });
+  }
+
+  private Limits limitsOf(JsonObject entry) {
+    JsonObject l = entry.getJsonObject("limits");
+    if (l == null) return Limits.runner(config, RunSettings.DEFAULT);
+    try {
+      return new Limits(l.getInteger("heapMb"), l.getInteger("rssMb"), l.getInteger("tmpMb"), l.getInteger("maxProcesses"),
+          l.getInteger("maxOpenFiles"), l.getInteger("cpuShares"));
+    } catch (RuntimeException e) {
+      return Limits.runner(config, RunSettings.DEFAULT);
+    }
   }
 
   // ---- shutting down ----------------------------------------------------------------------------
@@ -396,20 +511,32 @@ public final class Runners {
       Path tmp = Files.createTempFile(jsa.getParent(), "runner", ".jsa.tmp");
       Files.delete(tmp);
       Path work = Files.createTempDirectory(jsa.getParent(), "train");
+      String name = "train-" + ProcessHandle.current().pid() + "-" + Long.toString(System.nanoTime(), 36);
       try {
-        List<String> cmd = new ArrayList<>(jvm(config.memoryMb(), work));
-        cmd.addAll(List.of("-XX:ArchiveClassesAtExit=" + tmp, "-cp", joined(classpath), MAIN, "--train"));
-        ProcessBuilder pb = new ProcessBuilder(cmd).directory(work.toFile()).redirectErrorStream(true)
+        // sandboxed as runners are, so the archive names the jars where runners see them
+        Sandbox.Launch launch = sandbox.launch(name, Limits.runner(config, RunSettings.DEFAULT));
+        List<String> cp = classpath.stream().map(j -> launch.readOnly(j, "cp")).toList();
+        Path out = Files.createDirectories(work.resolve("out"));
+        String archiveOut = launch.writableDir(out, "out") + "/runner.jsa";
+        List<String> cmd = new ArrayList<>(jvm(config.memoryMb(), launch.tmp(work.resolve("tmp"))));
+        cmd.addAll(List.of("-XX:ArchiveClassesAtExit=" + archiveOut, "-cp", String.join(java.io.File.pathSeparator, cp), MAIN, "--train"));
+        ProcessBuilder pb = new ProcessBuilder(launch.command(cmd)).directory(work.toFile()).redirectErrorStream(true)
             .redirectOutput(work.resolve(OUT_LOG).toFile());
-        cleanEnvironment(pb, work);
+        cleanEnvironment(pb, sandbox.sandboxed() ? "/tmp" : work.toString());
         Process p = pb.start();
-        if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0 || !Files.isRegularFile(tmp)) {
-          p.destroyForcibly();
+        p.getOutputStream().close();
+        Path made = out.resolve("runner.jsa");
+        if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0 || !Files.isRegularFile(made)) {
+          Sandbox.kill(p);
           throw new IOException("the training run failed: " + tail(work));
         }
+        // a copy of the platform's own, readable by every runner
+        Files.copy(made, tmp);
+        Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-r--r--"));
         Files.move(tmp, jsa, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         return jsa;
       } finally {
+        sandbox.release(name);
         Files.deleteIfExists(tmp);
         deleteTree(work);
       }
@@ -421,7 +548,9 @@ public final class Runners {
 
   /** Names the archive after what it depends on: the JVM and every jar of the classpath (path, size, time). */
   private String fingerprint() throws IOException {
-    StringBuilder sb = new StringBuilder(System.getProperty("java.home")).append(System.getProperty("java.vm.version"));
+    // sandboxed runners see the jars elsewhere than unsandboxed ones: an archive for each
+    StringBuilder sb = new StringBuilder(System.getProperty("java.home")).append(System.getProperty("java.vm.version"))
+        .append(sandbox.sandboxed() ? " sandboxed" : "");
     for (Path p : classpath) sb.append('\n').append(p).append(' ').append(Files.size(p)).append(' ').append(Files.getLastModifiedTime(p).toMillis());
     try {
       return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(sb.toString().getBytes(StandardCharsets.UTF_8))).substring(0, 16);
@@ -440,14 +569,6 @@ public final class Runners {
     Files.createDirectories(short_);
     Files.setPosixFilePermissions(short_, PosixFilePermissions.fromString("rwx------"));
     return short_.resolve(id + ".sock");
-  }
-
-  private static String java() {
-    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
-  }
-
-  private static String joined(List<Path> paths) {
-    return String.join(java.io.File.pathSeparator, paths.stream().map(Path::toString).toList());
   }
 
   private static String tail(Path dir) {

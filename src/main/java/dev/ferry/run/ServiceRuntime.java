@@ -60,6 +60,8 @@ public final class ServiceRuntime extends VerticleBase {
   private final Map<String, Running> running = new java.util.concurrent.ConcurrentHashMap<>();
   private final Map<String, Instant> deletedAt = new HashMap<>();
   private final Set<String> listening = new HashSet<>();
+  /** Crashes of deployments being restored, from before the restart: they count toward the limit. */
+  private final Map<String, Prior> priorCrashes = new java.util.concurrent.ConcurrentHashMap<>();
   private Readiness readiness;
   private io.vertx.core.Context context;
   private Crashes crashes;
@@ -120,6 +122,7 @@ public final class ServiceRuntime extends VerticleBase {
     }
     Running r = new Running(d, loaded.artifact(), port, runner);
     r.resources = loaded.resources();
+    seedCrashes(r);
     running.put(d.id(), r);
     deploymentLog.info(d.id(), "deploy", "Starting " + loaded.verticleClass() + " in " + runner + " on port " + port);
     startIn(r, runner)
@@ -426,6 +429,7 @@ public final class ServiceRuntime extends VerticleBase {
     Deployment d = Deployment.fromJson(row, new Deployed(port, runner.id));
     Running r = new Running(d, d.artifact(), port, runner);
     r.serving = true;
+    seedCrashes(r);
     running.put(d.id(), r);
     ports.hold(port);
     listen(runner);
@@ -436,6 +440,21 @@ public final class ServiceRuntime extends VerticleBase {
       resources.resume(d.service(), line -> deploymentLog.info(d.id(), "resources", line));
       return null;
     }, false).onFailure(e -> deploymentLog.error(d.id(), "resources", "Could not start its databases' server again: " + e.getMessage()));
+  }
+
+  private record Prior(List<Instant> times, List<String> causes) {
+  }
+
+  /** Deployment {@code id}, about to be restored, crashed at {@code times} before the platform restarted. */
+  void rememberCrashes(String id, List<Instant> times, List<String> causes) {
+    if (!times.isEmpty()) priorCrashes.put(id, new Prior(List.copyOf(times), List.copyOf(causes)));
+  }
+
+  private void seedCrashes(Running r) {
+    Prior p = priorCrashes.remove(r.deployment.id());
+    if (p == null) return;
+    r.crashTimes.addAll(p.times());
+    r.causes.addAll(p.causes());
   }
 
   // ---- for Crashes and the meters --------------------------------------------------------------

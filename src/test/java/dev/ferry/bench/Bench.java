@@ -92,7 +92,8 @@ public final class Bench {
     // the platform's own Vert.x, metrics and all, as users run it
     vertx = Platform.newVertx();
     try {
-      platform = Platform.start(vertx, new Config().setApiPort(0).setProxyPort(0).setDataDir(dataDir).setToken(TOKEN).setProxyInstances(o.proxyInstances()).setThreading(o.threading())).await();
+      platform = Platform.start(vertx, new Config().setApiPort(0).setProxyPort(0).setDataDir(dataDir).setToken(TOKEN).setProxyInstances(o.proxyInstances()).setThreading(o.threading())
+          .setSandbox(dev.ferry.TestPlatform.SANDBOX ? "bwrap" : "none")).await();
       client = WebClientSession.create(WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1")))
           .addHeader("Authorization", "Bearer " + TOKEN);
       vertx.eventBus().<JsonObject>consumer(Addresses.EVENTS, m -> {

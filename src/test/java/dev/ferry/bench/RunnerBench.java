@@ -70,7 +70,8 @@ public final class RunnerBench {
       for (int i = 0; i < n; i++) {
         ferry.deploy("hello", "idle" + i);
         for (int k = 0; k < 20; k++) ferry.viaProxy("idle" + i, "/");
-        pids.add(ferry.viaProxy("idle" + i, "/").bodyAsJsonObject().getLong("pid"));
+        // the host's pid: a sandboxed service knows only its own namespace's
+        pids.add(ferry.runnerPid("idle" + i));
       }
       Thread.sleep(2_000);
       List<Double> rss = new ArrayList<>(), pss = new ArrayList<>(), threads = new ArrayList<>();
@@ -89,7 +90,7 @@ public final class RunnerBench {
   static void sharedDensity(int n) throws Exception {
     try (TestPlatform ferry = TestPlatform.start(c -> c.setIsolation("shared").setWarmRunners(0))) {
       ferry.deploy("hello", "s0");
-      long pid = ferry.viaProxy("s0", "/").bodyAsJsonObject().getLong("pid");
+      long pid = ferry.runnerPid("s0");
       Thread.sleep(1_000);
       long rss0 = kib(pid, "status", "VmRSS:"), pss0 = kib(pid, "smaps_rollup", "Pss:");
       List<Double> deploys = new ArrayList<>();

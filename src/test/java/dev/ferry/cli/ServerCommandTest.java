@@ -39,6 +39,7 @@ class ServerCommandTest {
     pb.environment().put("FERRY_PROXY_PORT", String.valueOf(envProxy)); // the flag wins
     pb.environment().put("FERRY_DATA_DIR", data.toString());
     pb.environment().remove("FERRY_TOKEN");
+    if (!dev.ferry.TestPlatform.SANDBOX) pb.environment().put("FERRY_SANDBOX", "none");
     Process p = pb.start();
     try {
       CompletableFuture<String> upLine = new CompletableFuture<>();
