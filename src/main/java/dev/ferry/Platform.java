@@ -99,7 +99,8 @@ public final class Platform {
         // each Vert.x its own registry: several platforms may share a JVM (tests)
         .setRegistryName("ferry-" + System.identityHashCode(registry));
     return Vertx.builder()
-        .with(new VertxOptions().setMetricsOptions(metrics))
+        // the native epoll transport where it is (Linux x86_64): fewer copies and system calls per proxied request
+        .with(new VertxOptions().setMetricsOptions(metrics).setPreferNativeTransport(true))
         .withMetrics(new MicrometerMetricsFactory(registry))
         .build();
   }
@@ -154,15 +155,11 @@ public final class Platform {
         .mapEmpty();
   }
 
-  /** {@code proxy.instances} proxy verticles sharing the proxy port, one event loop each. */
+  /** The proxy, on {@code proxy.instances} event loops sharing the proxy port. */
   private Future<String> deployProxies() {
-    java.util.function.Supplier<Deployable> next = () -> {
-      Proxy p = new Proxy(routes, config.domain(), config.host(), config.proxyPort(), config.proxyTimeoutMs(), config.startTimeoutMs());
-      if (proxy == null) proxy = p;
-      return p;
-    };
-    return vertx.deployVerticle(next, new DeploymentOptions().setInstances(config.effectiveProxyInstances()))
-        .onSuccess(deployed::push);
+    proxy = new Proxy(routes, config.domain(), config.host(), config.proxyPort(), config.proxyTimeoutMs(), config.startTimeoutMs(),
+        config.effectiveProxyInstances());
+    return deploy(proxy);
   }
 
   private DependencyResolver resolver() {

@@ -1,14 +1,16 @@
 package dev.ferry.proxy;
 
-import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
-import io.vertx.core.Vertx;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -24,6 +26,8 @@ public final class Routes {
     private final String deploymentId;
     private final int port;
     private final AtomicInteger inFlight = new AtomicInteger();
+    /** The proxy's meters for this backend's service, found once. */
+    ProxyMeters.PerService meters;
 
     public Backend(String deploymentId, int port) {
       this.deploymentId = deploymentId;
@@ -49,7 +53,7 @@ public final class Routes {
   private final Map<String, Expected> expected = new ConcurrentHashMap<>();
   private final Map<String, String> down = new ConcurrentHashMap<>();
 
-  private record Waiter(Promise<Backend> promise, Context context) {
+  private record Waiter(Promise<Backend> promise, Executor on) {
   }
 
   private record Expected(List<Waiter> waiters, long until) {
@@ -105,9 +109,9 @@ public final class Routes {
   /**
    * The backend of {@code service}: now, or once the deployment on its way is routed (at most
    * {@code waitMs}). Fails with {@link Unavailable} when it is down or does not come in time; null
-   * result when nothing is known of the service. Completes on the caller's context.
+   * result when nothing is known of the service. Completes on {@code on}, which also keeps the time.
    */
-  public Future<Backend> await(String service, long waitMs) {
+  public Future<Backend> await(String service, long waitMs, ScheduledExecutorService on) {
     Backend b = routes.get(service);
     if (b != null) return Future.succeededFuture(b);
     String reason = down.get(service);
@@ -115,19 +119,17 @@ public final class Routes {
     Expected e = expected.get(service);
     if (e == null || e.until() < System.currentTimeMillis()) return Future.succeededFuture(null);
     List<Waiter> ws = e.waiters();
-    Context ctx = Vertx.currentContext();
     Promise<Backend> p = Promise.promise();
     synchronized (ws) {
-      ws.add(new Waiter(p, ctx));
+      ws.add(new Waiter(p, on));
     }
     // routed between the look and the registration
     Backend late = routes.get(service);
-    if (late != null) p.tryComplete(late);
-    if (ctx != null) {
-      long timer = ctx.owner().setTimer(waitMs, t -> p.tryFail(new Unavailable("Service " + service
-          + " is starting (restored after a restart, or restarted after a crash); it did not answer within " + waitMs + " ms")));
-      p.future().onComplete(x -> ctx.owner().cancelTimer(timer));
-    }
+    if (late != null) on.execute(() -> p.tryComplete(late));
+    ScheduledFuture<?> timer = on.schedule(() -> p.tryFail(new Unavailable("Service " + service
+        + " is starting (restored after a restart, or restarted after a crash); it did not answer within " + waitMs + " ms")),
+        waitMs, TimeUnit.MILLISECONDS);
+    p.future().onComplete(x -> timer.cancel(false));
     return p.future();
   }
 
@@ -151,8 +153,7 @@ public final class Routes {
         else if (reason != null) w.promise.tryFail(new Unavailable(reason));
         else w.promise.tryComplete(null);
       };
-      if (w.context == null) r.run();
-      else w.context.runOnContext(v -> r.run());
+      w.on.execute(r);
     }
   }
 
