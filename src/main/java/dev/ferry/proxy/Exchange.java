@@ -18,8 +18,8 @@ final class Exchange {
   final long started = System.nanoTime();
   /** The connection to the backend, once there is one. */
   Outbound out;
-  /** What goes to the backend before it is connected, in order. */
-  private ArrayDeque<ByteBuf> unsent = new ArrayDeque<>(2);
+  /** What goes to the backend before it is connected, in order (made when needed). */
+  private ArrayDeque<ByteBuf> unsent;
   /** The head as sent, kept until the answer starts: sent again once (no body) if a reused connection turns out closed. */
   ByteBuf replay;
   boolean retried;
@@ -74,6 +74,7 @@ final class Exchange {
   /** Writes {@code b} to the backend, or queues it until connected. */
   void send(ByteBuf b) {
     if (out == null) {
+      if (unsent == null) unsent = new ArrayDeque<>(4);
       unsent.add(b);
     } else {
       out.channel().write(b, out.channel().voidPromise());
@@ -82,13 +83,18 @@ final class Exchange {
     }
   }
 
-  /** Now connected to the backend through {@code o}: what was queued goes. */
-  void attach(Outbound o) {
+  /** Goes through {@code o} (a kept connection), before anything is sent. */
+  void attached(Outbound o) {
     out = o;
     o.exchange(this);
+  }
+
+  /** Now connected to the backend through {@code o}: what was queued goes. */
+  void attach(Outbound o) {
+    attached(o);
     lastActivity = System.nanoTime();
     ByteBuf b;
-    while ((b = unsent.poll()) != null) o.channel().write(b, o.channel().voidPromise());
+    while (unsent != null && (b = unsent.poll()) != null) o.channel().write(b, o.channel().voidPromise());
     o.channel().flush();
   }
 
@@ -98,7 +104,7 @@ final class Exchange {
     retried = true;
     out = null;
     releaseUnsent();
-    unsent.add(replay.retainedDuplicate());
+    send(replay.retainedDuplicate());
     return true;
   }
 
@@ -135,6 +141,6 @@ final class Exchange {
 
   private void releaseUnsent() {
     ByteBuf b;
-    while ((b = unsent.poll()) != null) b.release();
+    while (unsent != null && (b = unsent.poll()) != null) b.release();
   }
 }

@@ -90,20 +90,41 @@ final class Http1 {
 
   /**
    * The request head at {@code b}'s reader index, or null when it is not all there yet. The buffer's
-   * indexes are not moved.
+   * indexes are not moved; its head is read from a copy in {@code scratch} (at least {@link #SCRATCH} bytes).
    */
-  static RequestHead request(ByteBuf b) throws Malformed {
-    int start = b.readerIndex(), end = b.writerIndex();
+  static RequestHead request(ByteBuf b, byte[] scratch) throws Malformed {
+    int readable = b.readableBytes();
+    int n = Math.min(readable, FIRST_COPY);
+    b.getBytes(b.readerIndex(), scratch, 0, n);
+    RequestHead h = request(scratch, n, readable);
+    if (h == null && readable > n) {
+      n = Math.min(readable, SCRATCH);
+      b.getBytes(b.readerIndex(), scratch, 0, n);
+      h = request(scratch, n, readable);
+    }
+    return h;
+  }
+
+  /** How much of a buffer is copied to look for a head first: most heads are shorter. */
+  private static final int FIRST_COPY = 1024;
+  /** The size of a scratch array for {@link #request} and {@link #response}. */
+  static final int SCRATCH = MAX_HEAD + 4;
+
+  private static RequestHead request(byte[] b, int end, int readable) throws Malformed {
+    int start = 0;
     int lf = lineEnd(b, start, end);
-    if (lf < 0) return null;
+    if (lf < 0) {
+      if (readable > MAX_HEAD) throw new Malformed(431, "Request head larger than " + MAX_HEAD + " bytes");
+      return null;
+    }
     RequestHead h = new RequestHead();
     // request line: method SP target SP HTTP/1.x
-    int sp1 = b.indexOf(start, lf, (byte) ' ');
-    int sp2 = sp1 < 0 ? -1 : b.indexOf(sp1 + 1, lf, (byte) ' ');
+    int sp1 = indexOf(b, start, lf, (byte) ' ');
+    int sp2 = sp1 < 0 ? -1 : indexOf(b, sp1 + 1, lf, (byte) ' ');
     if (sp1 <= start || sp2 <= sp1 + 1 || !token(b, start, sp1)) throw new Malformed(400, "Malformed request line");
     int versionLength = lf - 1 - (sp2 + 1);
     if (versionLength != 8 || !ascii(b, sp2 + 1, "HTTP/1.")) throw new Malformed(505, "Only HTTP/1.0 and HTTP/1.1 are served");
-    byte minor = b.getByte(sp2 + 8);
+    byte minor = b[sp2 + 8];
     if (minor != '0' && minor != '1') throw new Malformed(505, "Only HTTP/1.0 and HTTP/1.1 are served");
     h.http10 = minor == '0';
     h.isHead = sp1 - start == 4 && ascii(b, start, "HEAD");
@@ -112,23 +133,25 @@ final class Http1 {
     while (true) {
       lf = lineEnd(b, pos, end);
       if (lf < 0) {
-        if (end - start > MAX_HEAD) throw new Malformed(431, "Request head larger than " + MAX_HEAD + " bytes");
+        if (readable > MAX_HEAD) throw new Malformed(431, "Request head larger than " + MAX_HEAD + " bytes");
         return null;
       }
       if (lf == pos + 1) break;
-      byte first = b.getByte(pos);
+      byte first = b[pos];
       if (first == ' ' || first == '\t') throw new Malformed(400, "Folded header lines are not accepted");
-      int colon = b.indexOf(pos, lf, (byte) ':');
+      int colon = indexOf(b, pos, lf, (byte) ':');
       if (colon <= pos || !token(b, pos, colon)) throw new Malformed(400, "Malformed header line");
       int nameLength = colon - pos;
       int vs = colon + 1, ve = lf - 1;
-      while (vs < ve && isSpace(b.getByte(vs))) vs++;
-      while (ve > vs && isSpace(b.getByte(ve - 1))) ve--;
-      if (b.indexOf(vs, ve, CR) >= 0 || b.indexOf(vs, ve, (byte) 0) >= 0) throw new Malformed(400, "Malformed header value");
+      while (vs < ve && isSpace(b[vs])) vs++;
+      while (ve > vs && isSpace(b[ve - 1])) ve--;
+      for (int i = vs; i < ve; i++) {
+        if (b[i] == CR || b[i] == 0) throw new Malformed(400, "Malformed header value");
+      }
       int lineStart = pos - start, lineEnd = lf + 1 - start;
       if (is(b, pos, nameLength, HOST)) {
         if (++h.hosts > 1) throw new Malformed(400, "More than one Host header");
-        h.host = b.toString(vs, ve - vs, StandardCharsets.US_ASCII);
+        h.host = new String(b, vs, ve - vs, StandardCharsets.ISO_8859_1);
       } else if (is(b, pos, nameLength, CONTENT_LENGTH)) {
         if (h.contentLength >= 0) throw new Malformed(400, "More than one Content-Length");
         h.contentLength = digits(b, vs, ve);
@@ -137,11 +160,11 @@ final class Http1 {
         h.chunked = true;
       } else if (is(b, pos, nameLength, CONNECTION)) {
         for (int t = vs; t < ve; ) {
-          int comma = b.indexOf(t, ve, (byte) ',');
+          int comma = indexOf(b, t, ve, (byte) ',');
           int te = comma < 0 ? ve : comma, ts = t;
-          while (ts < te && isSpace(b.getByte(ts))) ts++;
+          while (ts < te && isSpace(b[ts])) ts++;
           int tl = te;
-          while (tl > ts && isSpace(b.getByte(tl - 1))) tl--;
+          while (tl > ts && isSpace(b[tl - 1])) tl--;
           if (is(b, ts, tl - ts, CLOSE)) close = true;
           else if (is(b, ts, tl - ts, KEEP_ALIVE)) keepAlive = true;
           else if (is(b, ts, tl - ts, UPGRADE)) upgradeToken = true;
@@ -153,7 +176,7 @@ final class Http1 {
       } else if (is(b, pos, nameLength, KEEP_ALIVE) || is(b, pos, nameLength, PROXY_CONNECTION)) {
         h.drop(lineStart, lineEnd);
       } else if (is(b, pos, nameLength, X_FORWARDED_FOR)) {
-        String v = b.toString(vs, ve - vs, StandardCharsets.US_ASCII);
+        String v = new String(b, vs, ve - vs, StandardCharsets.ISO_8859_1);
         h.forwardedFor = h.forwardedFor == null ? v : h.forwardedFor + ", " + v;
         h.drop(lineStart, lineEnd);
       } else if (is(b, pos, nameLength, X_FORWARDED_HOST) || is(b, pos, nameLength, X_FORWARDED_PROTO)) {
@@ -174,14 +197,14 @@ final class Http1 {
   }
 
   /** For an upgrade or HTTP/1.0 request, Connection and Keep-Alive go through: only the forwarded headers are dropped. */
-  private static void keepOnly(RequestHead h, int start, ByteBuf b) {
+  private static void keepOnly(RequestHead h, int start, byte[] b) {
     int[] old = h.drop;
     int n = h.drops;
     h.drop = new int[Math.max(8, n)];
     h.drops = 0;
     for (int i = 0; i < n; i += 2) {
       int pos = start + old[i];
-      int colon = b.indexOf(pos, start + old[i + 1], (byte) ':');
+      int colon = indexOf(b, pos, start + old[i + 1], (byte) ':');
       int len = colon - pos;
       if (is(b, pos, len, X_FORWARDED_FOR) || is(b, pos, len, X_FORWARDED_HOST) || is(b, pos, len, X_FORWARDED_PROTO)) {
         h.drop(old[i], old[i + 1]);
@@ -193,32 +216,45 @@ final class Http1 {
    * The response head at {@code b}'s reader index, or null when it is not all there yet; lenient
    * about what does not frame the body (the service's own server wrote it).
    */
-  static ResponseHead response(ByteBuf b) throws Malformed {
-    int start = b.readerIndex(), end = b.writerIndex();
-    int lf = b.indexOf(start, end, LF);
+  static ResponseHead response(ByteBuf b, byte[] scratch) throws Malformed {
+    int readable = b.readableBytes();
+    int n = Math.min(readable, FIRST_COPY);
+    b.getBytes(b.readerIndex(), scratch, 0, n);
+    ResponseHead h = response(scratch, n, readable);
+    if (h == null && readable > n) {
+      n = Math.min(readable, SCRATCH);
+      b.getBytes(b.readerIndex(), scratch, 0, n);
+      h = response(scratch, n, readable);
+    }
+    return h;
+  }
+
+  private static ResponseHead response(byte[] b, int end, int readable) throws Malformed {
+    int start = 0;
+    int lf = indexOf(b, start, end, LF);
     if (lf < 0) {
-      if (end - start > MAX_HEAD) throw new Malformed(502, "Response head larger than " + MAX_HEAD + " bytes");
+      if (readable > MAX_HEAD) throw new Malformed(502, "Response head larger than " + MAX_HEAD + " bytes");
       return null;
     }
     if (lf - start < 12 || !ascii(b, start, "HTTP/1.")) throw new Malformed(502, "Malformed status line");
     ResponseHead h = new ResponseHead();
-    h.http10 = b.getByte(start + 7) == '0';
+    h.http10 = b[start + 7] == '0';
     h.status = (int) digits(b, start + 9, start + 12);
     boolean keepAlive = false;
     int pos = lf + 1;
     while (true) {
-      lf = b.indexOf(pos, end, LF);
+      lf = indexOf(b, pos, end, LF);
       if (lf < 0) {
-        if (end - start > MAX_HEAD) throw new Malformed(502, "Response head larger than " + MAX_HEAD + " bytes");
+        if (readable > MAX_HEAD) throw new Malformed(502, "Response head larger than " + MAX_HEAD + " bytes");
         return null;
       }
-      int le = lf > pos && b.getByte(lf - 1) == CR ? lf - 1 : lf;
+      int le = lf > pos && b[lf - 1] == CR ? lf - 1 : lf;
       if (le == pos) break;
-      int colon = b.indexOf(pos, le, (byte) ':');
+      int colon = indexOf(b, pos, le, (byte) ':');
       if (colon > pos) {
         int nameLength = colon - pos, vs = colon + 1, ve = le;
-        while (vs < ve && isSpace(b.getByte(vs))) vs++;
-        while (ve > vs && isSpace(b.getByte(ve - 1))) ve--;
+        while (vs < ve && isSpace(b[vs])) vs++;
+        while (ve > vs && isSpace(b[ve - 1])) ve--;
         if (is(b, pos, nameLength, CONTENT_LENGTH)) {
           long cl = digits(b, vs, ve);
           if (h.contentLength >= 0 && h.contentLength != cl) throw new Malformed(502, "Conflicting Content-Length");
@@ -333,11 +369,18 @@ final class Http1 {
 
   // ---- bytes ---------------------------------------------------------------------------------
 
+  private static int indexOf(byte[] b, int from, int to, byte v) {
+    for (int i = from; i < to; i++) {
+      if (b[i] == v) return i;
+    }
+    return -1;
+  }
+
   /** The index of the LF ending the line at {@code from} (which must be CRLF), or -1 if not there yet. */
-  private static int lineEnd(ByteBuf b, int from, int end) throws Malformed {
-    int lf = b.indexOf(from, end, LF);
+  private static int lineEnd(byte[] b, int from, int end) throws Malformed {
+    int lf = indexOf(b, from, end, LF);
     if (lf < 0) return -1;
-    if (lf == from || b.getByte(lf - 1) != CR) throw new Malformed(400, "Lines must end with CRLF");
+    if (lf == from || b[lf - 1] != CR) throw new Malformed(400, "Lines must end with CRLF");
     return lf;
   }
 
@@ -346,48 +389,48 @@ final class Http1 {
   }
 
   /** Whether [from, to) is a token (RFC 9110 5.6.2): what a method or header name may be. */
-  private static boolean token(ByteBuf b, int from, int to) {
+  private static boolean token(byte[] b, int from, int to) {
     for (int i = from; i < to; i++) {
-      byte c = b.getByte(i);
+      byte c = b[i];
       if (c <= ' ' || c >= 127 || "\"(),/:;<=>?@[\\]{}".indexOf(c) >= 0) return false;
     }
     return true;
   }
 
   /** Whether [from, from+len) is {@code lower}, ignoring ASCII case. */
-  private static boolean is(ByteBuf b, int from, int len, byte[] lower) {
+  private static boolean is(byte[] b, int from, int len, byte[] lower) {
     if (len != lower.length) return false;
     for (int i = 0; i < len; i++) {
-      byte c = b.getByte(from + i);
+      byte c = b[from + i];
       if (c >= 'A' && c <= 'Z') c += 32;
       if (c != lower[i]) return false;
     }
     return true;
   }
 
-  private static boolean contains(ByteBuf b, int from, int to, byte[] lower) {
+  private static boolean contains(byte[] b, int from, int to, byte[] lower) {
     for (int i = from; i + lower.length <= to; i++) {
       if (is(b, i, lower.length, lower)) return true;
     }
     return false;
   }
 
-  private static boolean endsWithChunked(ByteBuf b, int from, int to) {
+  private static boolean endsWithChunked(byte[] b, int from, int to) {
     return to - from >= CHUNKED.length && is(b, to - CHUNKED.length, CHUNKED.length, CHUNKED);
   }
 
-  private static boolean ascii(ByteBuf b, int from, String s) {
+  private static boolean ascii(byte[] b, int from, String s) {
     for (int i = 0; i < s.length(); i++) {
-      if (b.getByte(from + i) != s.charAt(i)) return false;
+      if (b[from + i] != s.charAt(i)) return false;
     }
     return true;
   }
 
-  private static long digits(ByteBuf b, int from, int to) throws Malformed {
+  private static long digits(byte[] b, int from, int to) throws Malformed {
     if (from >= to || to - from > 18) throw new Malformed(400, "Malformed number");
     long v = 0;
     for (int i = from; i < to; i++) {
-      byte c = b.getByte(i);
+      byte c = b[i];
       if (c < '0' || c > '9') throw new Malformed(400, "Malformed number");
       v = v * 10 + (c - '0');
     }

@@ -122,7 +122,7 @@ final class Inbound extends ChannelInboundHandlerAdapter {
     while (exchange == null && !held && !closing && pending != null && pending.isReadable()) {
       Http1.RequestHead h;
       try {
-        h = Http1.request(pending);
+        h = Http1.request(pending, lane.scratch);
       } catch (Http1.Malformed m) {
         answer(null, m.status, "bad_request", m.getMessage(), null);
         return;
@@ -174,6 +174,9 @@ final class Inbound extends ChannelInboundHandlerAdapter {
     Exchange e = new Exchange(this, h, service, backend);
     exchange = e;
     backend.begin();
+    // a kept connection first, so what follows is written to it at once
+    Outbound o = lane.idle(backend);
+    if (o != null) e.attached(o);
     ByteBuf head = forwardHead(h);
     pending.skipBytes(h.length);
     e.replay = head.retainedDuplicate();
@@ -187,12 +190,12 @@ final class Inbound extends ChannelInboundHandlerAdapter {
         closing = true;
         e.finish(lane.meters(), 400);
         exchange = null;
+        if (e.out != null) e.out.channel().close();
         channel.close();
         return;
       }
     }
-    Outbound o = lane.idle(backend);
-    if (o != null) e.attach(o);
+    if (o != null) o.channel().flush();
     else lane.connect(e);
   }
 
@@ -215,13 +218,13 @@ final class Inbound extends ChannelInboundHandlerAdapter {
   /** The service {@code host} names (lowercase), or null if it names none. */
   String serviceOf(String host) {
     if (host.equals(lastHost)) return lastService;
-    String name = lane.proxy().serviceOf(hostOnly(host));
+    String name = lane.serviceOf(host);
     lastHost = host;
     lastService = name;
     return name;
   }
 
-  private static String hostOnly(String host) {
+  static String hostOnly(String host) {
     int colon = host.lastIndexOf(':');
     return colon > 0 && host.indexOf(']') < colon ? host.substring(0, colon) : host;
   }

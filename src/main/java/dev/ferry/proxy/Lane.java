@@ -36,6 +36,10 @@ final class Lane {
   final EventLoop loop;
   private final Transport transport;
   final Set<Inbound> clients = new HashSet<>();
+  /** Where heads are copied to be read. */
+  final byte[] scratch = new byte[Http1.SCRATCH];
+  /** Host header → the service it names ("" for none), so a host is checked once, not per request. */
+  private final Map<String, String> services = new HashMap<>();
   private final Map<Routes.Backend, Pool> idle = new HashMap<>();
   private ScheduledFuture<?> sweeper;
 
@@ -65,6 +69,17 @@ final class Lane {
 
   void start(long sweepMs) {
     loop.execute(() -> sweeper = loop.scheduleAtFixedRate(this::sweep, sweepMs, sweepMs, TimeUnit.MILLISECONDS));
+  }
+
+  /** The service a Host header names, or null. */
+  String serviceOf(String host) {
+    String s = services.get(host);
+    if (s == null) {
+      s = proxy.serviceOf(Inbound.hostOnly(host));
+      if (services.size() >= 4096) services.clear();
+      services.put(host, s == null ? "" : s);
+    }
+    return s == null || s.isEmpty() ? null : s;
   }
 
   /** An idle connection to {@code backend}, or null. */

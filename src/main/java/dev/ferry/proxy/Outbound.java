@@ -80,7 +80,7 @@ final class Outbound extends ChannelInboundHandlerAdapter {
     int from = buf.readerIndex();
     while (true) {
       if (state == HEAD) {
-        Http1.ResponseHead h = Http1.response(buf);
+        Http1.ResponseHead h = Http1.response(buf, lane.scratch);
         if (h == null) {
           partial = buf;
           return;

@@ -1,7 +1,7 @@
 package dev.ferry.proxy;
 
 import dev.ferry.Meters;
-import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -21,7 +21,8 @@ final class ProxyMeters {
   /** Meters by service, built once per status class: a registry lookup is too dear per request. */
   private final Map<String, PerService> services = new ConcurrentHashMap<>();
 
-  private record Pair(Counter requests, Timer duration) {
+  /** Per status class: the latency histogram; {@code ferry_proxy_requests_total} reads its count (nothing more per request). */
+  private record Pair(Timer duration) {
   }
 
   /** One service's meters, by status class (index: status / 100, 0 for anything else); kept on its backends. */
@@ -48,13 +49,12 @@ final class ProxyMeters {
     if (m == null) {
       // two loops may both build it: the registry hands both the same meters
       String statusClass = Meters.statusClass(status);
-      s.byClass[i] = m = new Pair(
-          Counter.builder("ferry.proxy.requests").description("Requests proxied to services")
-              .tag("service", service).tag("status", statusClass).register(registry),
-          Timer.builder("ferry.proxy.request.duration").description("Time from request to the end of the response")
-              .tag("service", service).tag("status", statusClass).publishPercentileHistogram().register(registry));
+      Timer timer = Timer.builder("ferry.proxy.request.duration").description("Time from request to the end of the response")
+          .tag("service", service).tag("status", statusClass).publishPercentileHistogram().register(registry);
+      FunctionCounter.builder("ferry.proxy.requests", timer, Timer::count).description("Requests proxied to services")
+          .tag("service", service).tag("status", statusClass).register(registry);
+      s.byClass[i] = m = new Pair(timer);
     }
-    m.requests().increment();
     m.duration().record(nanos, TimeUnit.NANOSECONDS);
   }
 }
