@@ -51,7 +51,7 @@ public final class Config {
   public static final String DEFAULT_PORT_RANGE = "20000-29999";
   /** How long a runner keeps serving without its control plane (waiting to be re-adopted) before it exits. */
   public static final long DEFAULT_ORPHAN_GRACE_MS = 60_000;
-  /** Event loops of each service's Vert.x in a runner of its own; 0 means one per core. Shared runners give each service one. */
+  /** Event loops of each service's Vert.x in a runner of its own, or of a shared runner, whose services all run on them; 0 means one per core. */
   public static final int DEFAULT_EVENT_LOOPS = 0;
   /** Whether runners start from a class-data-sharing archive made on the first start (faster JVM start). */
   public static final boolean DEFAULT_CDS = true;

@@ -186,7 +186,7 @@ public final class Runners {
     cmd.addAll(config.jvmOptions());
     cmd.addAll(List.of("-cp", joined(classpath), MAIN, "--id", id, "--socket", socket.toString(),
         "--orphan-grace-ms", String.valueOf(config.orphanGraceMs()), "--mode", isShared ? "shared" : "process",
-        "--event-loops", String.valueOf(isShared ? 1 : eventLoops())));
+        "--event-loops", String.valueOf(eventLoops())));
     ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(OUT_LOG).toFile()));
     cleanEnvironment(pb, dir);

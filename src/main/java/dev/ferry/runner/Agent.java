@@ -3,6 +3,8 @@ package dev.ferry.runner;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.internal.VertxBootstrap;
+import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -85,6 +87,9 @@ final class Agent {
   private ScheduledFuture<?> orphan;
   private CompletableFuture<Prepared> spare;
   private Output output;
+  private VertxInternal runnerVertx;
+  /** How long a service's worker thread may stay unused before it ends. */
+  static final long IDLE_THREAD_SECONDS = 30;
 
   /** A Vert.x made ahead for the next service, and the port map it binds through. */
   private record Prepared(Vertx vertx, PortMap ports) {
@@ -127,10 +132,47 @@ final class Agent {
     return newServiceVertx();
   }
 
+  /**
+   * A Vert.x of its own for the next service. Its worker threads end after {@link #IDLE_THREAD_SECONDS}
+   * unused. In a shared runner it runs on the runner's event loops (see {@link #runnerVertx}): an
+   * idle service holds no thread.
+   */
   private Prepared newServiceVertx() {
-    PortMap map = new PortMap();
-    Vertx vertx = Vertx.builder().with(new VertxOptions().setEventLoopPoolSize(eventLoops)).withTransport(map.asTransport()).build();
+    PortMap map = shared ? new PortMap(runnerVertx().nettyEventLoopGroup(), runnerVertx().acceptorEventLoopGroup()) : new PortMap();
+    Vertx vertx = VertxBootstrap.create().options(new VertxOptions().setEventLoopPoolSize(eventLoops)).transport(map)
+        .executorServiceFactory(Agent::shrinkingPool).init().vertx();
+    // its loops are the runner's, watched by the runner's own checker: its own would be a thread per service
+    if (shared) ((VertxInternal) vertx).blockedThreadChecker().close();
     return new Prepared(vertx, map);
+  }
+
+  /** A worker pool whose threads are started when needed and end when idle: an idle service keeps none. */
+  private static java.util.concurrent.ExecutorService shrinkingPool(java.util.concurrent.ThreadFactory factory, Integer concurrency,
+                                                                    Integer max) {
+    int n = max == null || max <= 0 ? 20 : max;
+    java.util.concurrent.ThreadPoolExecutor pool = new java.util.concurrent.ThreadPoolExecutor(n, n, IDLE_THREAD_SECONDS, TimeUnit.SECONDS,
+        new java.util.concurrent.LinkedBlockingQueue<>(), factory);
+    pool.allowCoreThreadTimeOut(true);
+    return pool;
+  }
+
+  /**
+   * The shared runner's own Vert.x: its event loops and acceptor are the ones every service of the
+   * runner runs on, and its checker reports a blocked loop in the log of the deployment whose code
+   * blocked it.
+   */
+  private synchronized VertxInternal runnerVertx() {
+    if (runnerVertx == null) {
+      runnerVertx = (VertxInternal) Vertx.builder().with(new VertxOptions().setEventLoopPoolSize(eventLoops))
+          .withTransport(io.vertx.core.transport.Transport.NIO).build();
+      runnerVertx.blockedThreadChecker().setThreadBlockedHandler(e -> output.blocked(e.thread(), e.duration(), e.maxExecTime(),
+          e.duration() > e.warningExceptionTime()));
+      // started now, from the runner's code: a thread started lazily under a service's code would keep
+      // that service's classloader as its context loader, and alive, for as long as the runner runs
+      for (io.netty.util.concurrent.EventExecutor loop : runnerVertx.nettyEventLoopGroup()) loop.submit(() -> { }).syncUninterruptibly();
+      for (io.netty.util.concurrent.EventExecutor loop : runnerVertx.acceptorEventLoopGroup()) loop.submit(() -> { }).syncUninterruptibly();
+    }
+    return runnerVertx;
   }
 
   // ---- the connection ------------------------------------------------------------------------
