@@ -65,6 +65,24 @@ class SharedRunnerTest {
   }
 
   @Test
+  void a_handler_that_blocks_a_shared_loop_is_named_in_its_own_deployment_log() {
+    String id = ferry.deploy("misbehaves", "blocker").getString("id");
+    try (LogCapture runtimeLog = LogCapture.of(dev.ferry.run.ServiceRuntime.class)) {
+      // blocks its event loop (the runner's, shared) for 20 s: the proxy gives up after its timeout
+      ferry.http.get(ferry.proxyPort(), "127.0.0.1", "/block").putHeader("Host", "blocker.localhost").timeout(3_000).send();
+      long deadline = System.currentTimeMillis() + 15_000;
+      while (runtimeLog.count(ch.qos.logback.classic.Level.WARN, "blocker", "has been blocked") == 0 && System.currentTimeMillis() < deadline) {
+        TestPlatform.sleep(50);
+      }
+      assertTrue(runtimeLog.count(ch.qos.logback.classic.Level.WARN, "blocker", "has been blocked") > 0, "the platform log names it: " + runtimeLog);
+      String log = ferry.api(HttpMethod.GET, "/api/v1/deployments/" + id + "/logs").bodyAsString();
+      assertTrue(log.contains("\"stage\":\"vertx\"") && log.contains("has been blocked"), log);
+    } finally {
+      ferry.api(HttpMethod.DELETE, "/api/v1/services/blocker");
+    }
+  }
+
+  @Test
   void service_classloaders_are_collected_after_undeploy() {
     String id = null;
     for (int i = 0; i < CYCLES; i++) {
