@@ -53,6 +53,11 @@ public final class Config {
   public static final long DEFAULT_ORPHAN_GRACE_MS = 60_000;
   /** Event loops of each service's Vert.x in a runner of its own, or of a shared runner, whose services all run on them; 0 means one per core. */
   public static final int DEFAULT_EVENT_LOOPS = 0;
+  /**
+   * A service that got no request for this long is put to sleep: its runner stopped (its verticle
+   * undeployed in a shared runner); the next request wakes it and is answered. 0: never.
+   */
+  public static final long DEFAULT_IDLE_TIMEOUT_MS = 15 * 60_000;
   /** Whether runners start from a class-data-sharing archive made on the first start (faster JVM start). */
   public static final boolean DEFAULT_CDS = true;
   /**
@@ -107,6 +112,7 @@ public final class Config {
   private String portRange = DEFAULT_PORT_RANGE;
   private long orphanGraceMs = DEFAULT_ORPHAN_GRACE_MS;
   private int eventLoops = DEFAULT_EVENT_LOOPS;
+  private long idleTimeoutMs = DEFAULT_IDLE_TIMEOUT_MS;
   private boolean cds = DEFAULT_CDS;
   private List<String> jvmOptions = List.of();
   private Path cacheDir;
@@ -161,6 +167,7 @@ public final class Config {
     setPortRange(run.getString("portRange", portRange));
     setOrphanGraceMs(run.getLong("orphanGraceMs", orphanGraceMs));
     setEventLoops(run.getInteger("eventLoops", eventLoops));
+    setIdleTimeoutMs(run.getLong("idleTimeoutMs", idleTimeoutMs));
     setCds(run.getBoolean("cds", cds));
     JsonArray jvm = run.getJsonArray("jvmOptions");
     if (jvm != null) setJvmOptions(jvm.stream().map(String::valueOf).toList());
@@ -244,7 +251,7 @@ public final class Config {
         .put("build", new JsonObject().put("concurrency", buildConcurrency).put("queueCapacity", buildQueueCapacity))
         .put("run", new JsonObject().put("startTimeoutMs", startTimeoutMs).put("drainTimeoutMs", drainTimeoutMs).put("threading", threading)
             .put("isolation", isolation).put("warmRunners", warmRunners).put("memoryMb", memoryMb).put("sharedMemoryMb", sharedMemoryMb)
-            .put("portRange", portRange).put("orphanGraceMs", orphanGraceMs).put("eventLoops", eventLoops).put("cds", cds)
+            .put("portRange", portRange).put("orphanGraceMs", orphanGraceMs).put("eventLoops", eventLoops).put("idleTimeoutMs", idleTimeoutMs).put("cds", cds)
             .put("jvmOptions", new JsonArray(jvmOptions)).put("cacheDir", cacheDir == null ? null : cacheDir.toString()))
         .put("maven", new JsonObject().put("localRepository", mavenLocalRepository)
             .put("remoteRepositories", new JsonArray(mavenRemoteRepositories)).put("offline", mavenOffline)
@@ -340,6 +347,13 @@ public final class Config {
   public Config setEventLoops(int v) {
     if (v < 0) throw new IllegalArgumentException("run.eventLoops must not be negative: " + v);
     this.eventLoops = v;
+    return this;
+  }
+  /** How long a service may go without a request before it is put to sleep; 0: never. */
+  public long idleTimeoutMs() { return idleTimeoutMs; }
+  public Config setIdleTimeoutMs(long v) {
+    if (v < 0) throw new IllegalArgumentException("run.idleTimeoutMs must not be negative: " + v);
+    this.idleTimeoutMs = v;
     return this;
   }
   public boolean cds() { return cds; }

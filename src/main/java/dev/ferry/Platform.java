@@ -127,7 +127,7 @@ public final class Platform {
           token = ApiToken.resolve(config.token(), dataDir.token());
           buildQueue = new BuildQueue(config.buildQueueCapacity());
           // services the ledger says serve are expected from the first request on: the proxy holds, never 404s them
-          for (var row : ledger.inState("deployed")) routes.expect(row.getString("service"), ServiceRuntime.RESTORE_EXPECTED_MS);
+          for (var row : ledger.inState("deployed", "sleeping")) routes.expect(row.getString("service"), ServiceRuntime.RESTORE_EXPECTED_MS);
           runnerClasspath[0] = SharedClasspath.runnerClasspath(config.cacheDir());
           resources = Resources.open(config, dataDir);
           return new ServiceCompiler(SharedClasspath.create(dataDir.sdk()));

@@ -35,14 +35,14 @@ public final class SqliteLedger implements Ledger {
   private static final Logger log = LoggerFactory.getLogger(SqliteLedger.class);
 
   /** The schema's migrations, in order; version N is the N-th. Never edit one that shipped: add one. */
-  static final List<String> MIGRATIONS = List.of("001-ledger.sql", "002-runners.sql");
+  static final List<String> MIGRATIONS = List.of("001-ledger.sql", "002-runners.sql", "003-sleeping.sql");
   /** Stage timestamps kept in columns of their own ({@code <stage>_at}). */
   private static final List<String> STAGES = List.of("queued", "built", "loaded", "deployed", "stopped", "error",
-      "deleted", "crashed", Deployment.REACTIVATED);
+      "deleted", "crashed", "sleeping", Deployment.REACTIVATED);
   /** Fixed-width timestamps, so that text order is time order. */
   private static final DateTimeFormatter TS = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
   private static final String COLUMNS = "id, service, state, created_at, updated_at, queued_at, built_at, loaded_at, "
-      + "deployed_at, stopped_at, error_at, deleted_at, crashed_at, reactivated_at, error_stage, error, artifact_path, "
+      + "deployed_at, stopped_at, error_at, deleted_at, crashed_at, sleeping_at, reactivated_at, error_stage, error, artifact_path, "
       + "artifact_sha256, entry, dependencies, source_hash, readiness_path, port, url, run_settings, crash_causes";
 
   private final Path file;
@@ -238,7 +238,9 @@ public final class SqliteLedger implements Ledger {
     List<JsonObject> latest = deploymentsWhere("service = ?", "ORDER BY id DESC LIMIT 1", name);
     if (latest.isEmpty()) return Optional.empty();
     // the deployment that went live last serves the service (a rollback may make an older one current)
-    List<JsonObject> current = deploymentsWhere("service = ? AND state = 'deployed'", "ORDER BY deployed_at DESC, id DESC LIMIT 1", name);
+    // a sleeping one is current too: the next request wakes it
+    List<JsonObject> current = deploymentsWhere("service = ? AND state IN ('deployed', 'sleeping')", "ORDER BY deployed_at DESC, id DESC LIMIT 1",
+        name);
     JsonObject cur = current.isEmpty() ? null : current.get(0);
     return Optional.of(new JsonObject()
         .put("name", name)
@@ -308,7 +310,7 @@ public final class SqliteLedger implements Ledger {
           .put("settings", rs.getString("run_settings") == null ? new JsonObject() : new JsonObject(rs.getString("run_settings"))));
     }
     if ("error".equals(state)) json.put("stage", rs.getString("error_stage")).put("error", rs.getString("error"));
-    if ("deployed".equals(state)) json.put("url", rs.getString("url")).put("port", rs.getInt("port"));
+    if ("deployed".equals(state) || "sleeping".equals(state)) json.put("url", rs.getString("url")).put("port", rs.getInt("port"));
     if ("crashed".equals(state)) json.put("causes", new JsonArray(rs.getString("crash_causes"))).put("error", rs.getString("error"));
     return json;
   }

@@ -130,13 +130,14 @@ final class Exchange {
   void finish(ProxyMeters meters, int status) {
     if (finished) return;
     finished = true;
-    backend.end();
+    long now = System.nanoTime();
+    backend.end(now);
     releaseUnsent();
     if (replay != null) {
       replay.release();
       replay = null;
     }
-    meters.record(backend, service, status, System.nanoTime() - started);
+    meters.record(backend, service, status, now - started);
   }
 
   private void releaseUnsent() {

@@ -173,7 +173,7 @@ final class Inbound extends ChannelInboundHandlerAdapter {
   private void start(Http1.RequestHead h, String service, Routes.Backend backend) {
     Exchange e = new Exchange(this, h, service, backend);
     exchange = e;
-    backend.begin();
+    backend.begin(e.started);
     // a kept connection first, so what follows is written to it at once
     Outbound o = lane.idle(backend);
     if (o != null) e.attached(o);
