@@ -426,17 +426,26 @@ public final class ServiceRuntime extends VerticleBase {
   Future<Void> relaunch(Running r) {
     String id = r.deployment.id(), service = r.deployment.service();
     long timeout = config.startTimeoutMs() + CHANNEL_SLACK_MS;
+    long t0 = System.nanoTime();
+    long[] at = new long[3];
     return runners.acquire(r.artifact.settings()).compose(runner -> {
       r.runner = runner;
       listen(runner);
+      at[0] = System.nanoTime();
       // its resources again: a secret changed meanwhile is what it gets now
       return runner.load(id, service, r.artifact, timeout)
-          .compose(entry -> vertx.executeBlocking(() -> resources.provide(service, id, r.artifact.jar(), entry,
-              line -> deploymentLog.info(id, "resources", line)), false))
+          .compose(entry -> {
+            at[1] = System.nanoTime();
+            return vertx.executeBlocking(() -> resources.provide(service, id, r.artifact.jar(), entry,
+                line -> deploymentLog.info(id, "resources", line)), false);
+          })
           .compose(provided -> {
             r.resources = provided;
+            at[2] = System.nanoTime();
             return startIn(r, runner);
-          });
+          })
+          .onSuccess(v -> log.debug("{} {} relaunched in {}: runner {} ms, load {} ms, resources {} ms, start and ready {} ms", service, id,
+              runner, (at[0] - t0) / 1_000_000, (at[1] - at[0]) / 1_000_000, (at[2] - at[1]) / 1_000_000, (System.nanoTime() - at[2]) / 1_000_000));
     });
   }
 
