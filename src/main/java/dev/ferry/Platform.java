@@ -147,10 +147,13 @@ public final class Platform {
               .compose(x -> deploy(new Loader(transitions, deploymentLog, new dev.ferry.load.BytecodePolicy(config.forbiddenCalls()),
                   runners, resources, config.startTimeoutMs())))
               .compose(x -> deployProxies())
+              // the services of the ledger are restored while the API starts
+              .onSuccess(x -> restored = reactivator.restore(runtime)
+                  .onFailure(e -> log.error("Could not restore the services of the ledger", e))
+                  // new warm runners would take the CPU the restored services need first
+                  .onComplete(r -> runtime.restored()))
               .compose(x -> deploy(api));
         })
-        .onSuccess(x -> restored = reactivator.restore(runtime)
-            .onFailure(e -> log.error("Could not restore the services of the ledger", e)))
         .recover(e -> close().transform(x -> Future.failedFuture(e)))
         .mapEmpty();
   }

@@ -8,9 +8,9 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -55,9 +55,11 @@ public final class SqliteLedger implements Ledger {
 
   /** Opens (creating if needed) the ledger in {@code file} and brings its schema up to date. */
   public static SqliteLedger open(Path file) {
+    nativeLibrary(file.toAbsolutePath().getParent().resolve("cache"));
     Connection db = null;
     try {
-      db = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath());
+      // the driver itself, not DriverManager, which would load every JDBC driver on the classpath first
+      db = new org.sqlite.JDBC().connect("jdbc:sqlite:" + file.toAbsolutePath(), new java.util.Properties());
       try (Statement s = db.createStatement()) {
         s.execute("PRAGMA busy_timeout = 5000");
         try (ResultSet rs = s.executeQuery("PRAGMA journal_mode = WAL")) {
@@ -73,6 +75,36 @@ public final class SqliteLedger implements Ledger {
     } catch (SQLException | IOException e) {
       closeQuietly(db);
       throw new IllegalStateException("Cannot open the ledger " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * sqlite-jdbc extracts its native library to the temp dir at every start and compares the copy
+   * with the original byte by byte, which costs a restart most of a second on a busy machine: the
+   * library is kept in {@code cache} instead, once per version and platform, and loaded from there.
+   * Nothing changes when the JVM was told where the library is, or when it cannot be kept.
+   */
+  private static synchronized void nativeLibrary(Path cache) {
+    if (System.getProperty("org.sqlite.lib.path") != null) return;
+    try {
+      String folder = org.sqlite.util.OSInfo.getNativeLibFolderPathForCurrentOS();
+      String name = System.mapLibraryName("sqlitejdbc");
+      java.net.URL resource = org.sqlite.SQLiteJDBCLoader.class.getResource("/org/sqlite/native/" + folder + "/" + name);
+      if (resource == null) return;
+      Path dir = cache.resolve("sqlite-" + org.sqlite.SQLiteJDBCLoader.getVersion() + "-" + folder.replace('/', '-'));
+      Path lib = dir.resolve(name);
+      if (!Files.isRegularFile(lib)) {
+        Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, name, ".tmp");
+        try (InputStream in = resource.openStream()) {
+          Files.copy(in, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+        Files.move(tmp, lib, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      }
+      System.setProperty("org.sqlite.lib.path", dir.toString());
+      System.setProperty("org.sqlite.lib.name", name);
+    } catch (IOException | RuntimeException | LinkageError e) {
+      log.debug("SQLite's native library stays where the driver puts it: {}", e.toString());
     }
   }
 

@@ -72,6 +72,7 @@ public final class Reactivator {
    * services restored.
    */
   public Future<Integer> restore(ServiceRuntime runtime) {
+    long t0 = System.nanoTime();
     return vertx.executeBlocking(() -> {
       for (JsonObject row : ledger.inState("queued", "built", "loaded")) interrupt(row);
       Map<String, List<JsonObject>> deployed = new LinkedHashMap<>();
@@ -93,12 +94,13 @@ public final class Reactivator {
         }
         currents.add(rows.get(0));
       }
+      log.debug("Read {} services to restore from the ledger in {} ms", currents.size(), (System.nanoTime() - t0) / 1_000_000);
       return currents;
     }, false).compose(currents -> runtime.adopt(currents).map(rest -> {
       rest.forEach(this::activate);
       if (!currents.isEmpty()) {
-        log.info("Restoring {} services: {} adopted or asleep until their first request, {} started again from their stored artifacts",
-            currents.size(), currents.size() - rest.size(), rest.size());
+        log.info("Restoring {} services: {} adopted or asleep until their first request, {} started again from their stored artifacts ({} ms)",
+            currents.size(), currents.size() - rest.size(), rest.size(), (System.nanoTime() - t0) / 1_000_000);
       }
       return currents.size();
     }));

@@ -70,6 +70,8 @@ public final class Runners {
   private Path archive;
   private Future<Runner> shared;
   private boolean closed;
+  private Future<Void> archiveReady = Future.succeededFuture();
+  private boolean poolStarted;
 
   /** {@code classpath}: the runner's jars (see SharedClasspath#runnerClasspath). */
   public Runners(Vertx vertx, Config config, Path root, List<Path> classpath) {
@@ -79,15 +81,35 @@ public final class Runners {
     this.classpath = List.copyOf(classpath);
   }
 
-  /** Binds to the caller's context (the run stage's) and starts filling the warm pool. */
+  /**
+   * Binds to the caller's context (the run stage's) and makes (or finds) the class-data-sharing
+   * archive; the warm pool fills once {@link #startPool} is called.
+   */
   Future<Void> start() {
     context = vertx.getOrCreateContext();
     client = vertx.createNetClient(new NetClientOptions().setConnectTimeout(2_000));
+    Promise<Void> prepared = Promise.promise();
+    archiveReady = prepared.future();
     return vertx.executeBlocking(() -> {
       Files.createDirectories(root);
       Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwx------"));
       return null;
-    }).onSuccess(x -> (config.cds() ? prepareArchive() : Future.<Void>succeededFuture()).onComplete(ar -> fill())).mapEmpty();
+    }).onSuccess(x -> (config.cds() ? prepareArchive() : Future.<Void>succeededFuture()).onComplete(ar -> prepared.complete()))
+        .onFailure(prepared::tryFail).mapEmpty();
+  }
+
+  /**
+   * Starts filling the warm pool (once the archive is ready). Called once the services of a restart
+   * are restored, so that new runners do not take the CPU the restored services need first.
+   */
+  public void startPool() {
+    if (Vertx.currentContext() != context) {
+      context.runOnContext(v -> startPool());
+      return;
+    }
+    if (poolStarted) return;
+    poolStarted = true;
+    archiveReady.onComplete(ar -> fill());
   }
 
   // ---- taking and giving back ----------------------------------------------------------------
@@ -127,9 +149,9 @@ public final class Runners {
     return shared;
   }
 
-  /** Tops the warm pool up to {@code run.warmRunners}. */
+  /** Tops the warm pool up to {@code run.warmRunners}, once the pool is started. */
   private void fill() {
-    if (closed) return;
+    if (closed || !poolStarted) return;
     while (warm.size() + launching < config.warmRunners()) {
       launching++;
       launch(false, config.memoryMb()).onComplete(ar -> {

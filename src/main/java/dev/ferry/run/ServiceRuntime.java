@@ -105,6 +105,11 @@ public final class ServiceRuntime extends VerticleBase {
     return runners.close(config.drainTimeoutMs()).eventually(readiness::close);
   }
 
+  /** The services of the ledger are restored (or there were none): the warm pool may fill now. */
+  public void restored() {
+    runners.startPool();
+  }
+
   /** How many deployments have a runner now (starting or serving; not asleep). */
   public int runningCount() {
     int n = 0;
@@ -558,7 +563,25 @@ public final class ServiceRuntime extends VerticleBase {
       byId.put(row.getString("id"), row);
       routes.expect(row.getString("service"), RESTORE_EXPECTED_MS);
     }
+    long t0 = System.nanoTime();
+    // a port that accepts has a runner that outlived the platform behind it: routed at once, before the
+    // runners are found and asked what they serve (which confirms it, or takes the route back)
+    Map<String, Routes.Backend> provisional = new HashMap<>();
+    boolean[] adopted = {false};
+    for (JsonObject row : byId.values()) {
+      String id = row.getString("id"), service = row.getString("service");
+      Integer port = row.getInteger("port");
+      if (port == null) continue;
+      readiness.accepts(port).onSuccess(v -> {
+        if (adopted[0] || running.containsKey(id)) return;
+        Routes.Backend b = new Routes.Backend(id, port);
+        routes.compute(service, current -> current == null ? b : current);
+        provisional.put(id, b);
+      });
+    }
     return runners.adoptable().map(found -> {
+      log.debug("Found {} runners to adopt in {} ms", found.size(), (System.nanoTime() - t0) / 1_000_000);
+      adopted[0] = true;
       for (Runner runner : found) {
         boolean serves = false;
         for (Object o : runner.hosted) {
@@ -574,6 +597,10 @@ public final class ServiceRuntime extends VerticleBase {
         }
         if (!serves) runner.exit(config.drainTimeoutMs());
       }
+      // routed on a port that accepted, but no runner of ours says it serves it there
+      for (JsonObject row : byId.values()) {
+        if (provisional.containsKey(row.getString("id"))) routes.remove(row.getString("service"), row.getString("id"));
+      }
       if (config.idleTimeoutMs() <= 0) return List.copyOf(byId.values());
       byId.values().forEach(row -> restoreAsleep(row, false));
       return List.<JsonObject>of();
@@ -587,7 +614,9 @@ public final class ServiceRuntime extends VerticleBase {
     running.put(d.id(), r);
     ports.hold(port);
     listen(runner);
-    routes.compute(d.service(), current -> current == null || askedBefore(current.deploymentId(), d) ? new Routes.Backend(d.id(), port) : current);
+    // the route made when its port accepted stays (with the requests it counts in flight)
+    routes.compute(d.service(), current -> current != null && current.deploymentId().equals(d.id()) ? current
+        : current == null || askedBefore(current.deploymentId(), d) ? new Routes.Backend(d.id(), port) : current);
     deploymentLog.info(d.id(), "restart", "Adopted after the platform restarted: still serving in " + runner + " on port " + port);
   }
 
