@@ -65,6 +65,26 @@ class SharedRunnerTest {
   }
 
   @Test
+  void services_deployed_at_the_same_time_each_get_a_vertx_and_a_port_of_their_own() throws Exception {
+    java.util.concurrent.ExecutorService uploads = java.util.concurrent.Executors.newFixedThreadPool(8);
+    try {
+      List<java.util.concurrent.Future<JsonObject>> all = new java.util.ArrayList<>();
+      for (int i = 0; i < 8; i++) {
+        String name = "together" + i;
+        all.add(uploads.submit(() -> ferry.deploy("hello", name)));
+      }
+      for (int i = 0; i < 8; i++) {
+        JsonObject d = all.get(i).get();
+        assertEquals("deployed", d.getString("state"), d.encodePrettily());
+        assertEquals(d.getString("id"), ferry.viaProxy("together" + i, "/").bodyAsJsonObject().getString("deployment"));
+      }
+    } finally {
+      uploads.shutdownNow();
+      for (int i = 0; i < 8; i++) ferry.api(HttpMethod.DELETE, "/api/v1/services/together" + i);
+    }
+  }
+
+  @Test
   void a_handler_that_blocks_a_shared_loop_is_named_in_its_own_deployment_log() {
     String id = ferry.deploy("misbehaves", "blocker").getString("id");
     try (LogCapture runtimeLog = LogCapture.of(dev.ferry.run.ServiceRuntime.class)) {

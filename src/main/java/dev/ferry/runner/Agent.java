@@ -252,14 +252,11 @@ final class Agent {
     }
     Prepared p;
     try {
-      p = spare.join();
+      p = takeSpare().join();
     } catch (RuntimeException e) {
       reply(f, new JsonObject().put("error", "The runner could not make a Vert.x for the service: " + e));
       return;
     }
-    // shared runners keep one ready for the next service; a process runner hosts only this one
-    spare = shared ? CompletableFuture.supplyAsync(this::newServiceVertx, work) : CompletableFuture.failedFuture(
-        new IllegalStateException("runner " + id + " already hosts a service"));
     int port = f.getInteger("port");
     ports.put(deployment, port);
     p.ports().assign(port, f.getInteger("routedRequest"), (requested, actual, failure) -> event(new JsonObject()
@@ -267,6 +264,17 @@ final class Agent {
     ThreadingModel threading = "worker".equals(f.getString("threading")) ? ThreadingModel.WORKER : ThreadingModel.EVENT_LOOP;
     host.start(p.vertx(), f.getJsonObject("config", new JsonObject()), threading).onComplete(ar -> reply(f, ar.succeeded()
         ? new JsonObject() : new JsonObject().put("error", startFailure(host, ar.cause()))));
+  }
+
+  /**
+   * The Vert.x made ahead, for one service alone: starts that arrive together (a shared runner) each
+   * get their own. Shared runners keep the next one coming; a process runner hosts only this one.
+   */
+  private synchronized CompletableFuture<Prepared> takeSpare() {
+    CompletableFuture<Prepared> mine = spare;
+    spare = shared ? CompletableFuture.supplyAsync(this::newServiceVertx, work) : CompletableFuture.failedFuture(
+        new IllegalStateException("runner " + id + " already hosts a service"));
+    return mine;
   }
 
   private static String startFailure(ServiceHost host, Throwable e) {
