@@ -125,12 +125,13 @@ public final class Runners {
     if (RunSettings.SHARED.equals(settings.isolation().orElse(config.isolation()))) return sharedRunner();
     int memory = settings.memoryMb().orElse(config.memoryMb());
     if (memory == config.memoryMb()) {
-      while (!warm.isEmpty()) {
-        Runner r = warm.poll();
-        if (!r.ended().isComplete()) {
-          fill();
-          return Future.succeededFuture(r);
-        }
+      warm.removeIf(r -> r.ended().isComplete());
+      // one that has finished warming up, else the one launched first
+      Runner r = warm.stream().filter(x -> x.warm).findFirst().orElse(warm.peek());
+      if (r != null) {
+        warm.remove(r);
+        fill();
+        return Future.succeededFuture(r);
       }
     }
     return launch(false, memory);

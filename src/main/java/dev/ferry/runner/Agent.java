@@ -51,7 +51,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *                          {"id":n,"op":"stop","deployment","timeoutMs"}                    → {"re":n,"leaks":[…]}
  *                          {"id":n,"op":"stats","gc"} → {"re":n,"loaders","threads","heapUsed"}     {"id":n,"op":"exit"}
  * runner → control plane   {"ev":"log","deployment","level","stage","message"}   {"ev":"bound","deployment","requested","port","failure"}
- *                          {"ev":"gone","deployment","cause"}
+ *                          {"ev":"gone","deployment","cause"}   {"ev":"warm"} (warmed up, ready for a service)
  * </pre>
  *
  * With no control plane connected (at launch, or after it died) the runner keeps serving for the
@@ -129,7 +129,10 @@ final class Agent {
     } catch (Exception e) {
       output.runner("warn", "Warm-up failed: " + e);
     }
-    return newServiceVertx();
+    Prepared p = newServiceVertx();
+    // the control plane prefers a warm runner for the next service
+    event(new JsonObject().put("ev", "warm"));
+    return p;
   }
 
   /**
