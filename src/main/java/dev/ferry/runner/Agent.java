@@ -88,6 +88,8 @@ final class Agent {
   private CompletableFuture<Prepared> spare;
   private Output output;
   private VertxInternal runnerVertx;
+  /** A service is waiting for the Vert.x the warm-up ends with. */
+  private volatile boolean serviceWaiting;
   /** How long a service's worker thread may stay unused before it ends. */
   static final long IDLE_THREAD_SECONDS = 30;
 
@@ -125,7 +127,7 @@ final class Agent {
   /** Warms the JVM up, then makes the Vert.x the next service will run on. */
   private Prepared prepare() {
     try {
-      Warmup.run(WARMUP_TIMEOUT_MS);
+      Warmup.run(WARMUP_TIMEOUT_MS, () -> serviceWaiting);
     } catch (Exception e) {
       output.runner("warn", "Warm-up failed: " + e);
     }
@@ -255,7 +257,10 @@ final class Agent {
     }
     Prepared p;
     try {
-      p = takeSpare().join();
+      CompletableFuture<Prepared> mine = takeSpare();
+      // a service waits: the warm-up stops at its next step
+      if (!mine.isDone()) serviceWaiting = true;
+      p = mine.join();
     } catch (RuntimeException e) {
       reply(f, new JsonObject().put("error", "The runner could not make a Vert.x for the service: " + e));
       return;

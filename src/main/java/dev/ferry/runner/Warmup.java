@@ -58,11 +58,21 @@ final class Warmup {
 
   /** Runs the warm-up; blocks for its length (a few hundred ms on a cold JVM, at most {@code timeoutMs}). */
   static void run(long timeoutMs) throws Exception {
+    run(timeoutMs, () -> false);
+  }
+
+  /**
+   * Runs the warm-up until it is done or {@code enough} says so (a service is waiting for this
+   * runner: it stops at its next step, and the service pays for what was not warmed).
+   */
+  static void run(long timeoutMs, java.util.function.BooleanSupplier enough) throws Exception {
     long deadline = System.currentTimeMillis() + timeoutMs;
-    http(timeoutMs);
+    http(timeoutMs, enough);
     Path jar = probeJar();
     try {
-      for (int i = 0; i < LOADS && System.currentTimeMillis() < deadline; i++) loadAndStart(jar, Math.max(1, deadline - System.currentTimeMillis()));
+      for (int i = 0; i < LOADS && System.currentTimeMillis() < deadline && !enough.getAsBoolean(); i++) {
+        loadAndStart(jar, Math.max(1, deadline - System.currentTimeMillis()));
+      }
     } finally {
       Files.deleteIfExists(jar);
     }
@@ -128,14 +138,14 @@ final class Warmup {
           .toCompletionStage().toCompletableFuture().get(timeoutMs, TimeUnit.MILLISECONDS);
       int port = bound.get(timeoutMs, TimeUnit.MILLISECONDS);
       HttpClient http = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true), new PoolOptions().setHttp1MaxSize(1));
-      requests(http, port, REQUESTS - 20).toCompletionStage().toCompletableFuture().get(timeoutMs, TimeUnit.MILLISECONDS);
+      requests(http, port, REQUESTS - 20, () -> false).toCompletionStage().toCompletableFuture().get(timeoutMs, TimeUnit.MILLISECONDS);
     } finally {
       host.stop(timeoutMs);
     }
   }
 
   /** The HTTP part of the warm-up: a throw-away Vert.x, a probe verticle, a plain server, a few hundred requests. */
-  private static void http(long timeoutMs) throws Exception {
+  private static void http(long timeoutMs, java.util.function.BooleanSupplier enough) throws Exception {
     Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1));
     try {
       vertx.deployVerticle(new Probe())
@@ -145,7 +155,7 @@ final class Warmup {
             NetClient tcp = vertx.createNetClient();
             HttpClient http = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true), new PoolOptions().setHttp1MaxSize(1));
             return tcp.connect(server.actualPort(), "127.0.0.1").compose(so -> so.close())
-                .compose(x -> requests(http, server.actualPort(), 0));
+                .compose(x -> requests(http, server.actualPort(), 0, enough));
           })
           .timeout(timeoutMs, TimeUnit.MILLISECONDS)
           .toCompletionStage().toCompletableFuture().get();
@@ -155,11 +165,11 @@ final class Warmup {
   }
 
   /** Request {@code i} and those after it, one after the other, on the event loop. */
-  private static Future<Void> requests(HttpClient http, int port, int i) {
-    if (i == REQUESTS) return Future.succeededFuture();
+  private static Future<Void> requests(HttpClient http, int port, int i, java.util.function.BooleanSupplier enough) {
+    if (i == REQUESTS || enough.getAsBoolean()) return Future.succeededFuture();
     return http.request(HttpMethod.GET, port, "127.0.0.1", "/warm/" + i)
         .compose(req -> req.putHeader("X-Forwarded-For", "127.0.0.1").send())
         .compose(resp -> resp.body())
-        .compose(body -> requests(http, port, i + 1));
+        .compose(body -> requests(http, port, i + 1, enough));
   }
 }
