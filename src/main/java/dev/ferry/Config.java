@@ -51,8 +51,13 @@ public final class Config {
   public static final String DEFAULT_PORT_RANGE = "20000-29999";
   /** How long a runner keeps serving without its control plane (waiting to be re-adopted) before it exits. */
   public static final long DEFAULT_ORPHAN_GRACE_MS = 60_000;
-  /** Event loops of each service's Vert.x in a runner of its own; 0 means one per core. Shared runners give each service one. */
+  /** Event loops of each service's Vert.x in a runner of its own, or of a shared runner, whose services all run on them; 0 means one per core. */
   public static final int DEFAULT_EVENT_LOOPS = 0;
+  /**
+   * A service that got no request for this long is put to sleep: its runner stopped (its verticle
+   * undeployed in a shared runner); the next request wakes it and is answered. 0: never.
+   */
+  public static final long DEFAULT_SLEEP_AFTER_MS = 15 * 60_000;
   /** Whether runners start from a class-data-sharing archive made on the first start (faster JVM start). */
   public static final boolean DEFAULT_CDS = true;
   /**
@@ -139,6 +144,7 @@ public final class Config {
   private String portRange = DEFAULT_PORT_RANGE;
   private long orphanGraceMs = DEFAULT_ORPHAN_GRACE_MS;
   private int eventLoops = DEFAULT_EVENT_LOOPS;
+  private long sleepAfterMs = DEFAULT_SLEEP_AFTER_MS;
   private boolean cds = DEFAULT_CDS;
   private List<String> jvmOptions = List.of();
   private Path cacheDir;
@@ -216,6 +222,7 @@ public final class Config {
     setPortRange(run.getString("portRange", portRange));
     setOrphanGraceMs(run.getLong("orphanGraceMs", orphanGraceMs));
     setEventLoops(run.getInteger("eventLoops", eventLoops));
+    setSleepAfterMs(run.getLong("idleTimeoutMs", sleepAfterMs));
     setCds(run.getBoolean("cds", cds));
     setSandbox(run.getString("sandbox", sandbox));
     setTmpMb(run.getInteger("tmpMb", tmpMb));
@@ -309,7 +316,7 @@ public final class Config {
             .put("memoryMb", buildMemoryMb).put("timeoutMs", buildTimeoutMs).put("tmpMb", buildTmpMb))
         .put("run", new JsonObject().put("startTimeoutMs", startTimeoutMs).put("drainTimeoutMs", drainTimeoutMs).put("threading", threading)
             .put("isolation", isolation).put("warmRunners", warmRunners).put("memoryMb", memoryMb).put("sharedMemoryMb", sharedMemoryMb)
-            .put("portRange", portRange).put("orphanGraceMs", orphanGraceMs).put("eventLoops", eventLoops).put("cds", cds)
+            .put("portRange", portRange).put("orphanGraceMs", orphanGraceMs).put("eventLoops", eventLoops).put("idleTimeoutMs", sleepAfterMs).put("cds", cds)
             .put("jvmOptions", new JsonArray(jvmOptions)).put("cacheDir", cacheDir == null ? null : cacheDir.toString())
             .put("sandbox", sandbox).put("tmpMb", tmpMb).put("rssMb", rssMb).put("maxProcesses", maxProcesses)
             .put("maxOpenFiles", maxOpenFiles).put("cpuShares", cpuShares))
@@ -407,6 +414,13 @@ public final class Config {
   public Config setEventLoops(int v) {
     if (v < 0) throw new IllegalArgumentException("run.eventLoops must not be negative: " + v);
     this.eventLoops = v;
+    return this;
+  }
+  /** How long a service may go without a request before it is put to sleep; 0: never. */
+  public long sleepAfterMs() { return sleepAfterMs; }
+  public Config setSleepAfterMs(long v) {
+    if (v < 0) throw new IllegalArgumentException("run.idleTimeoutMs must not be negative: " + v);
+    this.sleepAfterMs = v;
     return this;
   }
   public boolean cds() { return cds; }

@@ -75,7 +75,50 @@ public final class ConnectionGuard {
 
   /** Whether {@code address} is one of {@code server.trustedProxies}. */
   public boolean trusted(SocketAddress address) {
-    return address != null && address.hostAddress() != null && trusted.contains(address.hostAddress());
+    return address != null && trusted(address.hostAddress());
+  }
+
+  /**
+   * Counts a new connection from {@code client} (an IP address): what to run when it closes, or
+   * null when its address holds {@code server.maxConnectionsPerClient} already (close it at once).
+   * For servers that are not Vert.x's (the proxy's pipe), which also time heads and idleness with
+   * {@link #headerTimeoutMs()}, {@link #idleTimeoutMs()} and {@link #headerTimedOut}.
+   */
+  public Runnable admit(String client) {
+    if (maxPerClient <= 0 || (client != null && trusted.contains(client))) return () -> { };
+    String key = client == null ? "?" : client;
+    AtomicInteger n = perClient.computeIfAbsent(key, k -> new AtomicInteger());
+    if (n.incrementAndGet() > maxPerClient) {
+      n.decrementAndGet();
+      refused.incrementAndGet();
+      if (warned.getAndIncrement() % 1000 == 0) {
+        log.warn("{}: {} already holds {} connections (server.maxConnectionsPerClient); closing its new ones", name, key, maxPerClient);
+      }
+      return null;
+    }
+    java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
+    return () -> {
+      if (released.compareAndSet(false, true) && n.decrementAndGet() <= 0) perClient.remove(key, n);
+    };
+  }
+
+  /** Whether {@code hostAddress} (an IP address) is one of {@code server.trustedProxies}. */
+  public boolean trusted(String hostAddress) {
+    return hostAddress != null && trusted.contains(hostAddress);
+  }
+
+  public long headerTimeoutMs() {
+    return headerTimeoutMs;
+  }
+
+  public long idleTimeoutMs() {
+    return idleTimeoutMs;
+  }
+
+  /** A connection from {@code remote} is closed: no complete request head within the header timeout. */
+  public void headerTimedOut(Object remote) {
+    headerTimeouts.incrementAndGet();
+    log.debug("{}: closing {}: no complete request head within {} ms", name, remote, headerTimeoutMs);
   }
 
   /** Connections closed because they sent no complete request head in time. */
@@ -89,22 +132,12 @@ public final class ConnectionGuard {
   }
 
   private void accepted(HttpConnection conn) {
-    String client = conn.remoteAddress() == null ? "?" : conn.remoteAddress().hostAddress();
-    if (maxPerClient > 0 && !trusted(conn.remoteAddress())) {
-      AtomicInteger n = perClient.computeIfAbsent(client, k -> new AtomicInteger());
-      if (n.incrementAndGet() > maxPerClient) {
-        n.decrementAndGet();
-        refused.incrementAndGet();
-        if (warned.getAndIncrement() % 1000 == 0) {
-          log.warn("{}: {} already holds {} connections (server.maxConnectionsPerClient); closing its new ones", name, client, maxPerClient);
-        }
-        conn.close();
-        return;
-      }
-      conn.closeHandler(v -> {
-        if (n.decrementAndGet() <= 0) perClient.remove(client, n);
-      });
+    Runnable release = admit(conn.remoteAddress() == null ? null : conn.remoteAddress().hostAddress());
+    if (release == null) {
+      conn.close();
+      return;
     }
+    conn.closeHandler(v -> release.run());
     if (!(conn instanceof io.vertx.core.net.impl.ConnectionBase base)) return;
     Channel ch = base.channel();
     Watch watch = new Watch();
@@ -141,8 +174,7 @@ public final class ConnectionGuard {
     void arm() {
       timer = ctx.executor().schedule(() -> {
         if (!awaitingHead || upgraded || !ctx.channel().isActive()) return;
-        headerTimeouts.incrementAndGet();
-        log.debug("{}: closing {}: no complete request head within {} ms", name, ctx.channel().remoteAddress(), headerTimeoutMs);
+        headerTimedOut(ctx.channel().remoteAddress());
         ctx.close();
       }, headerTimeoutMs, TimeUnit.MILLISECONDS);
     }

@@ -45,16 +45,15 @@ class RestartTest {
     final String token;
 
     Child(Path dataDir, int apiPort, int proxyPort, Path log, WebClient http) throws IOException {
-      this(dataDir, apiPort, proxyPort, log, http, Map.of(), Config.DEFAULT_ORPHAN_GRACE_MS);
+      this(dataDir, apiPort, proxyPort, log, http, Map.of());
     }
 
     Child(Path dataDir, int apiPort, int proxyPort, Path log, WebClient http, Map<String, String> env) throws IOException {
-      this(dataDir, apiPort, proxyPort, log, http, env, Config.DEFAULT_ORPHAN_GRACE_MS);
+      this(dataDir, apiPort, proxyPort, log, http, env, new JsonObject());
     }
 
-    /** {@code env}: variables added to the server's environment; {@code orphanGraceMs}: how long its runners outlive it. */
-    Child(Path dataDir, int apiPort, int proxyPort, Path log, WebClient http, Map<String, String> env, long orphanGraceMs)
-        throws IOException {
+    /** {@code env}: variables added to the server's environment; {@code run}: settings of the config's {@code run} section. */
+    Child(Path dataDir, int apiPort, int proxyPort, Path log, WebClient http, Map<String, String> env, JsonObject run) throws IOException {
       this.apiPort = apiPort;
       this.proxyPort = proxyPort;
       this.http = http;
@@ -62,7 +61,7 @@ class RestartTest {
       Path config = dataDir.resolveSibling("ferry.json");
       Files.writeString(config, new JsonObject().put("run", new JsonObject().put("cacheDir", TestPlatform.RUNNER_CACHE.toString())
           .put("sandbox", TestPlatform.SANDBOX ? "bwrap" : "none")
-          .put("orphanGraceMs", orphanGraceMs)).encode());
+          .put("orphanGraceMs", Config.DEFAULT_ORPHAN_GRACE_MS).mergeIn(run)).encode());
       String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
       ProcessBuilder builder = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), "dev.ferry.Main", "server",
           "--host", "127.0.0.1", "--api-port", String.valueOf(apiPort), "--proxy-port", String.valueOf(proxyPort),
@@ -210,7 +209,26 @@ class RestartTest {
   }
 
   @Test
-  void after_sigkill_of_the_platform_and_its_runners_every_service_is_activated_again_from_its_stored_artifact() throws Exception {
+  void after_sigkill_of_the_platform_and_its_runners_every_service_wakes_from_its_stored_artifact_on_its_first_request() throws Exception {
+    JsonObject current = platformAndRunnersKilled(new JsonObject(), "beta");
+    // restored asleep (no runner outlived the platform), woken by its first request: nothing rebuilt, nothing started before
+    assertTrue(current.getJsonObject("timeline").containsKey("sleeping"), current.encodePrettily());
+    assertFalse(current.getJsonObject("timeline").containsKey("reactivated"), current.encodePrettily());
+  }
+
+  @Test
+  void with_idle_timeout_zero_after_sigkill_of_the_platform_and_its_runners_every_service_is_activated_again_at_once() throws Exception {
+    JsonObject current = platformAndRunnersKilled(new JsonObject().put("idleTimeoutMs", 0), "beta");
+    assertTrue(current.getJsonObject("timeline").containsKey("reactivated"), current.encodePrettily());
+    assertFalse(current.getJsonObject("timeline").containsKey("sleeping"), current.encodePrettily());
+  }
+
+  /**
+   * Deploys, kills the platform and its runners with SIGKILL, starts it again with {@code run}
+   * settings: no request is ever told 404, every service answers from its stored artifact in a new
+   * runner; returns the current deployment of {@code service}.
+   */
+  private JsonObject platformAndRunnersKilled(JsonObject run, String service) throws Exception {
     Path dir = Files.createTempDirectory("ferry-restart");
     Path data = dir.resolve("data");
     Path log = dir.resolve("server.log");
@@ -221,7 +239,7 @@ class RestartTest {
     Child second = null;
     try {
       Before before;
-      try (Child first = new Child(data, api, proxy, log, http)) {
+      try (Child first = new Child(data, api, proxy, log, http, Map.of(), run)) {
         List<ProcessHandle> runners = new ArrayList<>();
         before = deployAndKillWith(first, runners);
         for (ProcessHandle r : runners) {
@@ -231,25 +249,25 @@ class RestartTest {
           r.onExit().get(10, TimeUnit.SECONDS);
         }
       }
-      second = new Child(data, api, proxy, log, http);
+      second = new Child(data, api, proxy, log, http, Map.of(), run);
       // up, still restoring: a request for a service that exists waits for it, it is never told there is no such service
-      for (String service : before.ids.keySet()) {
-        HttpResponse<Buffer> r = http.get(proxy, "127.0.0.1", "/").putHeader("Host", service + ".localhost").send().await();
-        assertNotEquals(404, r.statusCode(), service + " during the restore: " + r.bodyAsString());
+      for (String s : before.ids.keySet()) {
+        HttpResponse<Buffer> r = http.get(proxy, "127.0.0.1", "/").putHeader("Host", s + ".localhost").send().await();
+        assertNotEquals(404, r.statusCode(), s + " during the restore: " + r.bodyAsString());
       }
       assertEquals(List.copyOf(before.ids.keySet()), second.awaitAnswering(before.ids), "services answering with their ids after the restart");
       for (var e : before.ids.entrySet()) {
         JsonArray was = before.histories.get(e.getKey());
         JsonObject current = second.get("/api/v1/services/" + e.getKey() + "/deployments").getJsonArray("deployments").getJsonObject(0);
         assertEquals("deployed", current.getString("state"));
-        // activated from the stored artifact: the same jar, reactivated, nothing rebuilt
+        // from the stored artifact: the same jar, nothing rebuilt
         assertEquals(was.getJsonObject(0).getJsonObject("artifact"), current.getJsonObject("artifact"));
-        assertTrue(current.getJsonObject("timeline").containsKey("reactivated"), current.encodePrettily());
       }
       for (var e : before.pids.entrySet()) assertNotEquals(e.getValue(), second.answer(e.getKey()).getString("jvm"), "a new runner");
       // the slow-ready service kept its readiness path: it answers only once ready
       HttpResponse<Buffer> gamma = http.get(proxy, "127.0.0.1", "/").putHeader("Host", "gamma.localhost").send().await();
       assertTrue(gamma.bodyAsJsonObject().getBoolean("ready"), gamma.bodyAsString());
+      return second.get("/api/v1/services/" + service + "/deployments").getJsonArray("deployments").getJsonObject(0);
     } finally {
       if (second != null) second.close();
       http.close();
@@ -280,7 +298,7 @@ class RestartTest {
     Path data = dir.resolve("data");
     Vertx vertx = Vertx.vertx();
     WebClient http = WebClient.create(vertx, new WebClientOptions().setKeepAlive(false));
-    try (Child first = new Child(data, freePort(), freePort(), dir.resolve("server.log"), http, Map.of(), ORPHAN_GRACE_MS)) {
+    try (Child first = new Child(data, freePort(), freePort(), dir.resolve("server.log"), http, Map.of(), new JsonObject().put("orphanGraceMs", ORPHAN_GRACE_MS))) {
       first.deploy("hello", "alpha");
       List<ProcessHandle> runners = first.process.children().toList();
       assertFalse(runners.isEmpty(), "the platform runs its services (and warm runners) as child processes");

@@ -50,6 +50,60 @@ class SharedRunnerTest {
   }
 
   @Test
+  void an_idle_service_holds_no_thread_of_its_own_and_requests_spread_over_services_share_the_runners_loops() {
+    JsonObject first = ferry.deploy("hello", "t0");
+    Runner shared = ferry.platform.runtime().runnerOf(first.getString("id")).orElseThrow();
+    assertEquals(200, ferry.viaProxy("t0", "/").statusCode());
+    int before = shared.stats(false).await().getInteger("threads");
+    for (int i = 1; i <= 10; i++) assertEquals("deployed", ferry.deploy("hello", "t" + i).getString("state"));
+    // each answers (so each has bound its server, accepted connections and run handlers), then sits idle
+    for (int round = 0; round < 3; round++) {
+      for (int i = 0; i <= 10; i++) assertEquals(200, ferry.viaProxy("t" + i, "/").statusCode());
+    }
+    int after = shared.stats(false).await().getInteger("threads");
+    assertTrue(after - before <= 2, "ten more services, " + (after - before) + " more threads (" + before + " → " + after + ")");
+    for (int i = 0; i <= 10; i++) ferry.api(HttpMethod.DELETE, "/api/v1/services/t" + i);
+  }
+
+  @Test
+  void services_deployed_at_the_same_time_each_get_a_vertx_and_a_port_of_their_own() throws Exception {
+    java.util.concurrent.ExecutorService uploads = java.util.concurrent.Executors.newFixedThreadPool(8);
+    try {
+      List<java.util.concurrent.Future<JsonObject>> all = new java.util.ArrayList<>();
+      for (int i = 0; i < 8; i++) {
+        String name = "together" + i;
+        all.add(uploads.submit(() -> ferry.deploy("hello", name)));
+      }
+      for (int i = 0; i < 8; i++) {
+        JsonObject d = all.get(i).get();
+        assertEquals("deployed", d.getString("state"), d.encodePrettily());
+        assertEquals(d.getString("id"), ferry.viaProxy("together" + i, "/").bodyAsJsonObject().getString("deployment"));
+      }
+    } finally {
+      uploads.shutdownNow();
+      for (int i = 0; i < 8; i++) ferry.api(HttpMethod.DELETE, "/api/v1/services/together" + i);
+    }
+  }
+
+  @Test
+  void a_handler_that_blocks_a_shared_loop_is_named_in_its_own_deployment_log() {
+    String id = ferry.deploy("misbehaves", "blocker").getString("id");
+    try (LogCapture runtimeLog = LogCapture.of(dev.ferry.run.ServiceRuntime.class)) {
+      // blocks its event loop (the runner's, shared) for 20 s: the proxy gives up after its timeout
+      ferry.http.get(ferry.proxyPort(), "127.0.0.1", "/block").putHeader("Host", "blocker.localhost").timeout(3_000).send();
+      long deadline = System.currentTimeMillis() + 15_000;
+      while (runtimeLog.count(ch.qos.logback.classic.Level.WARN, "blocker", "has been blocked") == 0 && System.currentTimeMillis() < deadline) {
+        TestPlatform.sleep(50);
+      }
+      assertTrue(runtimeLog.count(ch.qos.logback.classic.Level.WARN, "blocker", "has been blocked") > 0, "the platform log names it: " + runtimeLog);
+      String log = ferry.api(HttpMethod.GET, "/api/v1/deployments/" + id + "/logs").bodyAsString();
+      assertTrue(log.contains("\"stage\":\"vertx\"") && log.contains("has been blocked"), log);
+    } finally {
+      ferry.api(HttpMethod.DELETE, "/api/v1/services/blocker");
+    }
+  }
+
+  @Test
   void service_classloaders_are_collected_after_undeploy() {
     String id = null;
     for (int i = 0; i < CYCLES; i++) {

@@ -25,9 +25,10 @@ import java.util.Set;
  *
  * <p>{@code GET /api/v1/deployments/{id}/logs}: the stored log as NDJSON; with a WebSocket upgrade,
  * the backlog, then live lines, then a final frame {@code {"event":"end","state":...,"deployment":{...}}},
- * then close. The watcher ends when the deployment is {@code deployed}, {@code error},
- * {@code stopped} or {@code deleted}; with {@code ?follow=true} it stays on while the service runs
- * (its runtime log) and ends at {@code error}, {@code stopped} or {@code deleted}.
+ * then close. The watcher ends when the deployment is {@code deployed} (or already past it,
+ * {@code sleeping}), {@code error}, {@code stopped} or {@code deleted}; with {@code ?follow=true} it
+ * stays on while the service runs (its runtime log, through sleep and wake) and ends at
+ * {@code error}, {@code stopped} or {@code deleted}.
  *
  * <p>{@code GET /api/v1/services/{name}/logs} (WebSocket): the service, across its deployments. The
  * backlog of its latest deployment ({@code ?from=current}: the one serving), then every line of every
@@ -40,7 +41,7 @@ import java.util.Set;
  */
 final class LogStream {
 
-  static final Set<String> BUILD_END = Set.of("deployed", "error", "stopped", "deleted");
+  static final Set<String> BUILD_END = Set.of("deployed", "sleeping", "error", "stopped", "deleted");
   static final Set<String> RUN_END = Set.of("error", "stopped", "deleted");
   /** Lines a watcher may have waiting before new ones are dropped. */
   static final int DEFAULT_MAX_PENDING = 1_000;

@@ -105,15 +105,20 @@ public final class Observability {
     return options;
   }
 
+  /** The states {@code ferry_deployments_total} counts: where a deployment's way through the pipeline ends. */
+  private static final java.util.Set<String> FINAL = java.util.Set.of("deployed", "error", "stopped", "deleted");
+
   /** {@code ferry_deployments_total{state}} and {@code ferry_deploy_duration_seconds}, from {@code ferry.events}. */
   private void countDeployments(MeterRegistry registry) {
     vertx.eventBus().<JsonObject>consumer(Addresses.EVENTS, m -> {
       JsonObject e = m.body();
       String state = e.getString("state");
-      if (e.getString("id") == null || !LogStream.BUILD_END.contains(state)) return;
+      if (e.getString("id") == null || !FINAL.contains(state)) return;
+      JsonObject timeline = e.getJsonObject("timeline");
+      // a sleeping deployment woken is no new deployment
+      if ("deployed".equals(state) && timeline != null && timeline.containsKey("sleeping")) return;
       Counter.builder("ferry.deployments").description("Deployments that reached a final state, by state")
           .tag("state", state).register(registry).increment();
-      JsonObject timeline = e.getJsonObject("timeline");
       if ("deployed".equals(state) && timeline != null && timeline.containsKey("loaded")) {
         Timer.builder("ferry.deploy.duration").description("From loaded to deployed: verticle start and first HTTP answer")
             .register(registry).record(Duration.between(Instant.parse(timeline.getString("loaded")), Instant.parse(timeline.getString("deployed"))));

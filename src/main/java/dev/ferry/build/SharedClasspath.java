@@ -77,7 +77,34 @@ public final class SharedClasspath {
     return List.copyOf(paths);
   }
 
+  /**
+   * The runner jar made from the platform's current code: found by what that code is (its jar's
+   * path, size and time) when it was made before, so a restart does not read and pack the classes
+   * again; else written as below.
+   */
   private static Path writeRunnerJar(Path cacheDir) throws IOException {
+    Path source = codeSource(dev.ferry.runner.RunnerMain.class);
+    if (Files.isRegularFile(source)) {
+      String key = source.toAbsolutePath() + "|" + Files.size(source) + "|" + Files.getLastModifiedTime(source).toMillis();
+      Path index = cacheDir.resolve("runner-jar.index");
+      if (Files.isRegularFile(index)) {
+        List<String> lines = Files.readAllLines(index);
+        if (lines.size() == 2 && lines.get(0).equals(key)) {
+          Path jar = cacheDir.resolve(lines.get(1));
+          if (Files.isRegularFile(jar)) return jar;
+        }
+      }
+      Path jar = packRunnerJar(cacheDir);
+      Path tmp = Files.createTempFile(cacheDir, "runner-jar", ".index");
+      Files.write(tmp, List.of(key, jar.getFileName().toString()));
+      Files.move(tmp, index, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      return jar;
+    }
+    // classes in a directory (a build's target/classes): packed each time
+    return packRunnerJar(cacheDir);
+  }
+
+  private static Path packRunnerJar(Path cacheDir) throws IOException {
     Files.createDirectories(cacheDir);
     Path tmp = Files.createTempFile(cacheDir, "runner", ".jar.tmp");
     try {

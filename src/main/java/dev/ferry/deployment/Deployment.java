@@ -126,6 +126,9 @@ public record Deployment(String id, String service, Instant createdAt, Instant u
     if (state instanceof DeploymentState.Deployed d) {
       json.put("url", url).put("port", d.port());
     }
+    if (state instanceof DeploymentState.Sleeping s) {
+      json.put("url", url).put("port", s.port());
+    }
     if (state instanceof DeploymentState.Crashed c) {
       json.put("causes", new io.vertx.core.json.JsonArray(c.causes()))
           .put("error", "Crashed " + c.causes().size() + " times in a row; the last: " + c.causes().get(c.causes().size() - 1));

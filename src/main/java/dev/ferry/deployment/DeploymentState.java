@@ -12,8 +12,10 @@ import java.util.Objects;
  *
  * <pre>
  * Queued ─► Built ─► Loaded ─► Deployed ─► Stopped ─► (Built again on rollback)
- *    └────────┴────────┴──► Error          ├─► Crashed ─► (Built again on rollback or restart)
- *                                          └─► Deleted
+ *    └────────┴────────┴──► Error     ▲    ├─► Crashed ─► (Built again on rollback or restart)
+ *                                     │    ├─► Deleted
+ *                                     │    └─► Sleeping ─► Stopped, Deleted, Crashed
+ *                                     └── woken ──┘
  * </pre>
  */
 public sealed interface DeploymentState {
@@ -87,6 +89,28 @@ public sealed interface DeploymentState {
 
     /** Its runner crashed too often to be restarted again; {@code causes} are the last crashes' exit causes. */
     public Crashed crashed(List<String> causes) { return new Crashed(causes); }
+
+    /** Idle for {@code run.idleTimeoutMs}: its runner is stopped (or its verticle undeployed); it keeps its port. */
+    public Sleeping sleeping() { return new Sleeping(port); }
+  }
+
+  /**
+   * Idle for {@code run.idleTimeoutMs}, it was put to sleep: nothing of it runs, its artifact and
+   * its port are kept, and the next request for its service wakes it (the request waits and is
+   * answered). Not an error: still the service's current deployment.
+   */
+  record Sleeping(int port) implements DeploymentState {
+    public String name() { return "sleeping"; }
+
+    /** A request woke it: running again in {@code runner} on its port. */
+    public Deployed woken(String runner) { return new Deployed(port, runner); }
+
+    /** Woken, it crashed too often to be restarted again. */
+    public Crashed crashed(List<String> causes) { return new Crashed(causes); }
+
+    public Stopped stopped() { return new Stopped(); }
+
+    public Deleted deleted() { return new Deleted(); }
   }
 
   /** The runner crashed too often in a short time to be restarted; its artifact may be activated again. */

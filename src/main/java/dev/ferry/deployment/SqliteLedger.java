@@ -8,9 +8,9 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -35,14 +35,14 @@ public final class SqliteLedger implements Ledger {
   private static final Logger log = LoggerFactory.getLogger(SqliteLedger.class);
 
   /** The schema's migrations, in order; version N is the N-th. Never edit one that shipped: add one. */
-  static final List<String> MIGRATIONS = List.of("001-ledger.sql", "002-runners.sql");
+  static final List<String> MIGRATIONS = List.of("001-ledger.sql", "002-runners.sql", "003-sleeping.sql");
   /** Stage timestamps kept in columns of their own ({@code <stage>_at}). */
   private static final List<String> STAGES = List.of("queued", "built", "loaded", "deployed", "stopped", "error",
-      "deleted", "crashed", Deployment.REACTIVATED);
+      "deleted", "crashed", "sleeping", Deployment.REACTIVATED);
   /** Fixed-width timestamps, so that text order is time order. */
   private static final DateTimeFormatter TS = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
   private static final String COLUMNS = "id, service, state, created_at, updated_at, queued_at, built_at, loaded_at, "
-      + "deployed_at, stopped_at, error_at, deleted_at, crashed_at, reactivated_at, error_stage, error, artifact_path, "
+      + "deployed_at, stopped_at, error_at, deleted_at, crashed_at, sleeping_at, reactivated_at, error_stage, error, artifact_path, "
       + "artifact_sha256, entry, dependencies, source_hash, readiness_path, port, url, run_settings, crash_causes";
 
   private final Path file;
@@ -55,9 +55,11 @@ public final class SqliteLedger implements Ledger {
 
   /** Opens (creating if needed) the ledger in {@code file} and brings its schema up to date. */
   public static SqliteLedger open(Path file) {
+    nativeLibrary(file.toAbsolutePath().getParent().resolve("cache"));
     Connection db = null;
     try {
-      db = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath());
+      // the driver itself, not DriverManager, which would load every JDBC driver on the classpath first
+      db = new org.sqlite.JDBC().connect("jdbc:sqlite:" + file.toAbsolutePath(), new java.util.Properties());
       try (Statement s = db.createStatement()) {
         s.execute("PRAGMA busy_timeout = 5000");
         try (ResultSet rs = s.executeQuery("PRAGMA journal_mode = WAL")) {
@@ -73,6 +75,36 @@ public final class SqliteLedger implements Ledger {
     } catch (SQLException | IOException e) {
       closeQuietly(db);
       throw new IllegalStateException("Cannot open the ledger " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * sqlite-jdbc extracts its native library to the temp dir at every start and compares the copy
+   * with the original byte by byte, which costs a restart most of a second on a busy machine: the
+   * library is kept in {@code cache} instead, once per version and platform, and loaded from there.
+   * Nothing changes when the JVM was told where the library is, or when it cannot be kept.
+   */
+  private static synchronized void nativeLibrary(Path cache) {
+    if (System.getProperty("org.sqlite.lib.path") != null) return;
+    try {
+      String folder = org.sqlite.util.OSInfo.getNativeLibFolderPathForCurrentOS();
+      String name = System.mapLibraryName("sqlitejdbc");
+      java.net.URL resource = org.sqlite.SQLiteJDBCLoader.class.getResource("/org/sqlite/native/" + folder + "/" + name);
+      if (resource == null) return;
+      Path dir = cache.resolve("sqlite-" + org.sqlite.SQLiteJDBCLoader.getVersion() + "-" + folder.replace('/', '-'));
+      Path lib = dir.resolve(name);
+      if (!Files.isRegularFile(lib)) {
+        Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, name, ".tmp");
+        try (InputStream in = resource.openStream()) {
+          Files.copy(in, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+        Files.move(tmp, lib, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      }
+      System.setProperty("org.sqlite.lib.path", dir.toString());
+      System.setProperty("org.sqlite.lib.name", name);
+    } catch (IOException | RuntimeException | LinkageError e) {
+      log.debug("SQLite's native library stays where the driver puts it: {}", e.toString());
     }
   }
 
@@ -238,7 +270,9 @@ public final class SqliteLedger implements Ledger {
     List<JsonObject> latest = deploymentsWhere("service = ?", "ORDER BY id DESC LIMIT 1", name);
     if (latest.isEmpty()) return Optional.empty();
     // the deployment that went live last serves the service (a rollback may make an older one current)
-    List<JsonObject> current = deploymentsWhere("service = ? AND state = 'deployed'", "ORDER BY deployed_at DESC, id DESC LIMIT 1", name);
+    // a sleeping one is current too: the next request wakes it
+    List<JsonObject> current = deploymentsWhere("service = ? AND state IN ('deployed', 'sleeping')", "ORDER BY deployed_at DESC, id DESC LIMIT 1",
+        name);
     JsonObject cur = current.isEmpty() ? null : current.get(0);
     return Optional.of(new JsonObject()
         .put("name", name)
@@ -308,7 +342,7 @@ public final class SqliteLedger implements Ledger {
           .put("settings", rs.getString("run_settings") == null ? new JsonObject() : new JsonObject(rs.getString("run_settings"))));
     }
     if ("error".equals(state)) json.put("stage", rs.getString("error_stage")).put("error", rs.getString("error"));
-    if ("deployed".equals(state)) json.put("url", rs.getString("url")).put("port", rs.getInt("port"));
+    if ("deployed".equals(state) || "sleeping".equals(state)) json.put("url", rs.getString("url")).put("port", rs.getInt("port"));
     if ("crashed".equals(state)) json.put("causes", new JsonArray(rs.getString("crash_causes"))).put("error", rs.getString("error"));
     return json;
   }

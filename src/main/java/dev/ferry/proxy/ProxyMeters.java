@@ -1,7 +1,7 @@
 package dev.ferry.proxy;
 
 import dev.ferry.Meters;
-import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -18,10 +18,21 @@ import java.util.concurrent.TimeUnit;
 final class ProxyMeters {
 
   private final MeterRegistry registry;
-  /** Meters by service and status class, built once: the registry lookup is too dear per request. */
-  private final Map<String, Pair> meters = new ConcurrentHashMap<>();
+  /** Meters by service, built once per status class: a registry lookup is too dear per request. */
+  private final Map<String, PerService> services = new ConcurrentHashMap<>();
 
-  private record Pair(Counter requests, Timer duration) {
+  /** Per status class: the latency histogram; {@code ferry_proxy_requests_total} reads its count (nothing more per request). */
+  private record Pair(Timer duration) {
+  }
+
+  /** One service's meters, by status class (index: status / 100, 0 for anything else); kept on its backends. */
+  static final class PerService {
+    final String service;
+    final Pair[] byClass = new Pair[6];
+
+    PerService(String service) {
+      this.service = service;
+    }
   }
 
   ProxyMeters(MeterRegistry registry, Routes routes) {
@@ -30,14 +41,20 @@ final class ProxyMeters {
         .register(registry);
   }
 
-  void record(String service, int status, long nanos) {
-    String statusClass = Meters.statusClass(status);
-    Pair m = meters.computeIfAbsent(service + ' ' + statusClass, k -> new Pair(
-        Counter.builder("ferry.proxy.requests").description("Requests proxied to services")
-            .tag("service", service).tag("status", statusClass).register(registry),
-        Timer.builder("ferry.proxy.request.duration").description("Time from request to the end of the response")
-            .tag("service", service).tag("status", statusClass).publishPercentileHistogram().register(registry)));
-    m.requests().increment();
+  void record(Routes.Backend backend, String service, int status, long nanos) {
+    PerService s = backend.meters;
+    if (s == null) backend.meters = s = services.computeIfAbsent(service, PerService::new);
+    int i = status < 100 || status > 599 ? 0 : status / 100;
+    Pair m = s.byClass[i];
+    if (m == null) {
+      // two loops may both build it: the registry hands both the same meters
+      String statusClass = Meters.statusClass(status);
+      Timer timer = Timer.builder("ferry.proxy.request.duration").description("Time from request to the end of the response")
+          .tag("service", service).tag("status", statusClass).publishPercentileHistogram().register(registry);
+      FunctionCounter.builder("ferry.proxy.requests", timer, Timer::count).description("Requests proxied to services")
+          .tag("service", service).tag("status", statusClass).register(registry);
+      s.byClass[i] = m = new Pair(timer);
+    }
     m.duration().record(nanos, TimeUnit.NANOSECONDS);
   }
 }

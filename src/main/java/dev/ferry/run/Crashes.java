@@ -1,6 +1,7 @@
 package dev.ferry.run;
 
 import dev.ferry.deployment.DeploymentState.Deployed;
+import dev.ferry.deployment.DeploymentState.Sleeping;
 import dev.ferry.proxy.Routes;
 import dev.ferry.run.ServiceRuntime.Running;
 import org.slf4j.Logger;
@@ -60,6 +61,7 @@ final class Crashes {
       runtime.deploymentLog().error(id, "crash", why);
       routes.down(service, why);
       if (r.deployment.state() instanceof Deployed deployed) runtime.transitions().publish(r.deployment, deployed.crashed(last));
+      else if (r.deployment.state() instanceof Sleeping sleeping) runtime.transitions().publish(r.deployment, sleeping.crashed(last));
       return;
     }
     long delay = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS << (n - 1));
@@ -73,25 +75,15 @@ final class Crashes {
   private void restart(Running r) {
     if (r.stopping || !runtime.running().containsKey(r.deployment.id())) return;
     String id = r.deployment.id(), service = r.deployment.service();
-    long timeout = runtime.settings().startTimeoutMs() + ServiceRuntime.CHANNEL_SLACK_MS;
-    runtime.runners().acquire(r.artifact.settings())
-        .compose(runner -> {
-          r.runner = runner;
-          runtime.listen(runner);
-          // its resources again: a secret changed meanwhile is what it gets now
-          return runner.load(id, service, r.artifact, timeout)
-              .compose(entry -> runtime.vertx().executeBlocking(() -> runtime.resources().provide(service, id, r.artifact.jar(), entry,
-                  line -> runtime.deploymentLog().info(id, "resources", line)), false))
-              .compose(provided -> {
-                r.resources = provided;
-                return runtime.startIn(r, runner);
-              });
-        })
+    runtime.relaunch(r)
         .onSuccess(v -> {
           if (r.stopping) return;
           r.serving = true;
           r.restarting = false;
+          boolean wasAsleep = r.deployment.state() instanceof Sleeping;
           r.deployment = r.deployment.to(new Deployed(r.port, r.runner.id()));
+          // one that crashed while being woken was sleeping in the ledger: it serves again
+          if (wasAsleep) runtime.transitions().publish(r.deployment);
           runtime.routes().compute(service, current -> current == null || current.deploymentId().equals(id)
               ? new Routes.Backend(id, r.port) : current);
           runtime.deploymentLog().info(id, "restart", "Serving again in " + r.runner);

@@ -69,14 +69,17 @@ public final class Reactivator {
 
   /**
    * After a restart: marks deployments caught mid-way as failed; adopts each service's current
-   * deployment where its runner still serves it (nothing restarts), and sends the others to the
-   * loader again. Completes with the number of services restored (adopted or sent).
+   * deployment where its runner still serves it (nothing restarts); one that slept stays asleep, and
+   * one whose runner is gone is put to sleep, to start on its first request (or, with
+   * {@code run.idleTimeoutMs} 0, is sent to the loader again at once). Completes with the number of
+   * services restored.
    */
   public Future<Integer> restore(ServiceRuntime runtime) {
+    long t0 = System.nanoTime();
     return vertx.executeBlocking(() -> {
       for (JsonObject row : ledger.inState("queued", "built", "loaded")) interrupt(row);
       Map<String, List<JsonObject>> deployed = new LinkedHashMap<>();
-      for (JsonObject row : ledger.inState("deployed")) {
+      for (JsonObject row : ledger.inState("deployed", "sleeping")) {
         deployed.computeIfAbsent(row.getString("service"), s -> new ArrayList<>()).add(row);
       }
       List<JsonObject> currents = new ArrayList<>();
@@ -102,12 +105,13 @@ public final class Reactivator {
             crashes.stream().map(Reactivator::cause).toList());
         currents.add(rows.get(0));
       }
+      log.debug("Read {} services to restore from the ledger in {} ms", currents.size(), (System.nanoTime() - t0) / 1_000_000);
       return currents;
     }, false).compose(currents -> runtime.adopt(currents).map(rest -> {
       rest.forEach(this::activate);
       if (!currents.isEmpty()) {
-        log.info("Restoring {} services: {} still served by their runners, {} started again from their stored artifacts",
-            currents.size(), currents.size() - rest.size(), rest.size());
+        log.info("Restoring {} services: {} adopted or asleep until their first request, {} started again from their stored artifacts ({} ms)",
+            currents.size(), currents.size() - rest.size(), rest.size(), (System.nanoTime() - t0) / 1_000_000);
       }
       return currents.size();
     }));

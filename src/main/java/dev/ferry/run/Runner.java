@@ -60,6 +60,8 @@ public final class Runner {
   private Handler<JsonObject> events = e -> { };
   /** The deployments it said it hosts when the control plane connected (after a restart: what it still serves). */
   JsonArray hosted = new JsonArray();
+  /** It said it has warmed up: the next service it gets pays nothing for code's first run. */
+  boolean warm;
   /** How many of its log lines the control plane takes (set by the run stage). */
   LogBudget budget = new LogBudget();
   private long nextId;
@@ -141,6 +143,8 @@ public final class Runner {
     if (re instanceof Number n) {
       Promise<JsonObject> p = pending.remove(n.longValue());
       if (p != null) p.tryComplete(f);
+    } else if ("warm".equals(f.getString("ev"))) {
+      warm = true;
     } else if (f.getString("ev") != null) {
       events.handle(f);
     }

@@ -15,7 +15,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * The runners' meters, read by the control plane from {@code /proc} (a runner cannot forge them):
  * {@code ferry_runner_memory_rss_bytes{service}} and {@code ferry_runner_cpu_seconds_total{service}}
  * of the runner serving each service, {@code ferry_runner_restarts_total{service}}, and
- * {@code ferry_runners} (runner processes alive, warm ones included).
+ * {@code ferry_runners} (runner processes alive, warm ones included), {@code ferry_sleeps_total{service}}
+ * and {@code ferry_wake_duration_seconds{service}}.
  */
 final class RunnerMeters {
 
@@ -40,6 +41,18 @@ final class RunnerMeters {
         .description("Resident memory of the runner serving the service").tag("service", service).register(registry);
     FunctionCounter.builder("ferry.runner.cpu", this, m -> m.cpuSeconds(service)).baseUnit("seconds")
         .description("CPU time of the runner serving the service (its current runner)").tag("service", service).register(registry);
+  }
+
+  static void slept(ServiceRuntime runtime, String service) {
+    Counter.builder("ferry.sleeps").description("Times a service was put to sleep after run.idleTimeoutMs without a request")
+        .tag("service", service).register(runtime.meters().registry).increment();
+  }
+
+  /** A request woke {@code service}: from the request's arrival to the service routed again. */
+  static void woke(ServiceRuntime runtime, String service, long nanos) {
+    io.micrometer.core.instrument.Timer.builder("ferry.wake.duration").description("Time from a request for a sleeping service to it serving again")
+        .tag("service", service).publishPercentileHistogram().register(runtime.meters().registry)
+        .record(nanos, java.util.concurrent.TimeUnit.NANOSECONDS);
   }
 
   static void restarted(ServiceRuntime runtime, String service) {

@@ -79,6 +79,8 @@ public final class Runners {
   private Path archive;
   private Future<Runner> shared;
   private boolean closed;
+  private Future<Void> archiveReady = Future.succeededFuture();
+  private boolean poolStarted;
 
   /** {@code classpath}: the runner's jars (see SharedClasspath#runnerClasspath); every runner is launched through {@code sandbox}. */
   public Runners(Vertx vertx, Config config, Path root, List<Path> classpath, Sandbox sandbox) {
@@ -89,15 +91,35 @@ public final class Runners {
     this.sandbox = sandbox;
   }
 
-  /** Binds to the caller's context (the run stage's) and starts filling the warm pool. */
+  /**
+   * Binds to the caller's context (the run stage's) and makes (or finds) the class-data-sharing
+   * archive; the warm pool fills once {@link #startPool} is called.
+   */
   Future<Void> start() {
     context = vertx.getOrCreateContext();
     client = vertx.createNetClient(new NetClientOptions().setConnectTimeout(2_000));
+    Promise<Void> prepared = Promise.promise();
+    archiveReady = prepared.future();
     return vertx.executeBlocking(() -> {
       Files.createDirectories(root);
       Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwx------"));
       return null;
-    }).onSuccess(x -> (config.cds() ? prepareArchive() : Future.<Void>succeededFuture()).onComplete(ar -> fill())).mapEmpty();
+    }).onSuccess(x -> (config.cds() ? prepareArchive() : Future.<Void>succeededFuture()).onComplete(ar -> prepared.complete()))
+        .onFailure(prepared::tryFail).mapEmpty();
+  }
+
+  /**
+   * Starts filling the warm pool (once the archive is ready). Called once the services of a restart
+   * are restored, so that new runners do not take the CPU the restored services need first.
+   */
+  public void startPool() {
+    if (Vertx.currentContext() != context) {
+      context.runOnContext(v -> startPool());
+      return;
+    }
+    if (poolStarted) return;
+    poolStarted = true;
+    archiveReady.onComplete(ar -> fill());
   }
 
   // ---- taking and giving back ----------------------------------------------------------------
@@ -113,12 +135,13 @@ public final class Runners {
     if (RunSettings.SHARED.equals(settings.isolation().orElse(config.isolation()))) return sharedRunner();
     Limits limits = Limits.runner(config, settings);
     if (limits.equals(Limits.runner(config, RunSettings.DEFAULT))) {
-      while (!warm.isEmpty()) {
-        Runner r = warm.poll();
-        if (!r.ended().isComplete()) {
-          fill();
-          return Future.succeededFuture(r);
-        }
+      warm.removeIf(r -> r.ended().isComplete());
+      // one that has finished warming up, else the one launched first
+      Runner r = warm.stream().filter(x -> x.warm).findFirst().orElse(warm.peek());
+      if (r != null) {
+        warm.remove(r);
+        fill();
+        return Future.succeededFuture(r);
       }
     }
     return launch(false, limits);
@@ -137,9 +160,9 @@ public final class Runners {
     return shared;
   }
 
-  /** Tops the warm pool up to {@code run.warmRunners}. */
+  /** Tops the warm pool up to {@code run.warmRunners}, once the pool is started. */
   private void fill() {
-    if (closed) return;
+    if (closed || !poolStarted) return;
     while (warm.size() + launching < config.warmRunners()) {
       launching++;
       launch(false, Limits.runner(config, RunSettings.DEFAULT)).onComplete(ar -> {
@@ -229,7 +252,7 @@ public final class Runners {
     cmd.addAll(config.jvmOptions());
     cmd.addAll(List.of("-cp", String.join(java.io.File.pathSeparator, cp), MAIN, "--id", id, "--socket", socket,
         "--orphan-grace-ms", String.valueOf(config.orphanGraceMs()), "--mode", isShared ? "shared" : "process",
-        "--event-loops", String.valueOf(isShared ? 1 : eventLoops())));
+        "--event-loops", String.valueOf(eventLoops())));
     ProcessBuilder pb = new ProcessBuilder(launch.command(cmd)).directory(dir.toFile()).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(OUT_LOG).toFile()));
     cleanEnvironment(pb, sandbox.sandboxed() ? "/tmp" : dir.toString());

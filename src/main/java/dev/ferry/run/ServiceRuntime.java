@@ -8,6 +8,7 @@ import dev.ferry.deployment.DeploymentLog;
 import dev.ferry.deployment.DeploymentState;
 import dev.ferry.deployment.DeploymentState.Deployed;
 import dev.ferry.deployment.DeploymentState.Loaded;
+import dev.ferry.deployment.DeploymentState.Sleeping;
 import dev.ferry.deployment.Transitions;
 import dev.ferry.proxy.Routes;
 import dev.ferry.resources.Resources;
@@ -34,7 +35,10 @@ import java.util.function.Function;
  * Consumes {@code ferry.run}: starts a loaded deployment's verticle in its runner on a port of
  * {@code run.portRange}, waits until it is ready, routes its service to it, then drains and stops
  * the deployment it replaced (its runner exits). Supervises what runs: a runner that dies is
- * restarted with backoff (see {@link Crashes}). Also answers {@code ferry.delete}. The newest
+ * restarted with backoff (see {@link Crashes}). A deployment that got no request for
+ * {@code run.idleTimeoutMs} is put to sleep (drained, its runner stopped or its verticle undeployed
+ * in a shared runner; {@code sleeping}); the next request for its service wakes it in a runner
+ * from the warm pool, on its port, and is answered. Also answers {@code ferry.delete}. The newest
  * deployment of a service always wins: one that finishes after a newer one is serving is stopped.
  * Everything here runs on this verticle's context.
  */
@@ -47,6 +51,8 @@ public final class ServiceRuntime extends VerticleBase {
   static final long CHANNEL_SLACK_MS = 2_000;
   /** How long the proxy holds requests for a service being restored after a restart before answering 503. */
   public static final long RESTORE_EXPECTED_MS = 120_000;
+  /** Why a deployment was put to sleep right after a restart rather than started again. */
+  static final String RESTORED_ASLEEP = "Its runner did not outlive the platform's restart: asleep until its first request";
 
   private final Transitions transitions;
   private final DeploymentLog deploymentLog;
@@ -87,6 +93,10 @@ public final class ServiceRuntime extends VerticleBase {
     readiness = new Readiness(vertx, config.startTimeoutMs());
     crashes = new Crashes(this);
     meters = new RunnerMeters(dev.ferry.Meters.registry(vertx), this);
+    if (config.sleepAfterMs() > 0) {
+      long every = Math.max(50, Math.min(30_000, config.sleepAfterMs() / 4));
+      vertx.setPeriodic(every, every, t -> sleepIdle());
+    }
     return runners.start().compose(x -> Future.all(
         vertx.eventBus().<Deployment>consumer(Addresses.RUN, this::onLoaded).completion(),
         vertx.eventBus().<String>consumer(Addresses.DELETE, this::onDelete).completion()));
@@ -97,9 +107,23 @@ public final class ServiceRuntime extends VerticleBase {
     return runners.close(config.drainTimeoutMs()).eventually(readiness::close);
   }
 
-  /** How many deployments have a runner now (starting or serving). */
+  /** The services of the ledger are restored (or there were none): the warm pool may fill now. */
+  public void restored() {
+    runners.startPool();
+  }
+
+  /** How many deployments have a runner now (starting or serving; not asleep). */
   public int runningCount() {
-    return running.size();
+    int n = 0;
+    for (Running r : running.values()) {
+      if (!r.asleep) n++;
+    }
+    return n;
+  }
+
+  /** How many deployments sleep now. */
+  public int sleepingCount() {
+    return running.size() - runningCount();
   }
 
   // ---- starting --------------------------------------------------------------------------------
@@ -212,8 +236,12 @@ public final class ServiceRuntime extends VerticleBase {
     if (!won[0]) {
       transitions.publish(r.deployment);
       log.info("{} {} finished after a newer deployment; stopping it", d.service(), d.id());
-      stop(r, Deployed::stopped);
+      stop(r, false);
       return;
+    }
+    // a deployment it replaces may be asleep (so not routed): it is stopped too
+    for (Running o : List.copyOf(running.values())) {
+      if (o != r && o.asleep && !o.stopping && o.deployment.service().equals(d.service())) stop(o, false);
     }
     log.info("{} {} is deployed in {} on port {}", d.service(), d.id(), r.runner, r.port);
     meters.track(d.service());
@@ -222,7 +250,7 @@ public final class ServiceRuntime extends VerticleBase {
     transitions.publish(r.deployment);
     Running old = replaced[0] == null ? null : running.get(replaced[0].deploymentId());
     Future<Void> swapped = old == null ? Future.succeededFuture()
-        : drain(replaced[0]).compose(x -> stop(old, Deployed::stopped));
+        : drain(replaced[0]).compose(x -> stop(old, false));
     swapped.onComplete(x -> keepLatestArtifacts(d.service()));
   }
 
@@ -266,28 +294,39 @@ public final class ServiceRuntime extends VerticleBase {
     }
   }
 
-  /** Stops {@code r} in its runner (bounded by the drain timeout), lets the runner go and publishes {@code next}. */
-  Future<Void> stop(Running r, Function<Deployed, DeploymentState> next) {
+  /**
+   * Stops {@code r} for good: in its runner if it has one (bounded by the drain timeout), lets the
+   * runner go, and publishes it {@code stopped} (superseded) or {@code deleted}.
+   */
+  Future<Void> stop(Running r, boolean deleted) {
     r.stopping = true;
     routes.remove(r.deployment.service(), r.deployment.id());
-    long bound = config.drainTimeoutMs();
-    return r.runner.request("stop", new JsonObject().put("deployment", r.deployment.id()).put("timeoutMs", bound), bound + CHANNEL_SLACK_MS)
-        .map(reply -> reply.getJsonArray("leaks", new JsonArray()))
-        .otherwise(e -> {
-          log.warn("Stopping {} {} in {} failed or did not finish within {} ms (is a handler blocking its thread?): {}",
-              r.deployment.service(), r.deployment.id(), r.runner, bound, e.getMessage());
-          return new JsonArray();
-        })
-        .compose(leaked -> runners.release(r.runner, bound).transform(x -> Future.succeededFuture(leaked)))
+    Runner runner = r.runner;
+    return (runner == null ? Future.succeededFuture(new JsonArray()) : stopIn(r, runner))
         .onSuccess(leaked -> {
           running.remove(r.deployment.id());
           ports.release(r.port);
           live.ended(r.deployment.id());
           // a runner of its own exits, and the threads with it
-          if (!leaked.isEmpty() && r.runner.shared) reportLeaks(r, leaked);
-          if (r.deployment.state() instanceof Deployed deployed) transitions.publish(r.deployment, next.apply(deployed));
+          if (!leaked.isEmpty() && runner.shared) reportLeaks(r, leaked);
+          DeploymentState s = r.deployment.state();
+          if (s instanceof Deployed d) transitions.publish(r.deployment, deleted ? d.deleted() : d.stopped());
+          else if (s instanceof Sleeping z) transitions.publish(r.deployment, deleted ? z.deleted() : z.stopped());
         })
         .mapEmpty();
+  }
+
+  /** Stops {@code r}'s verticle in {@code runner} and lets the runner go; completes with the threads it left running. */
+  private Future<JsonArray> stopIn(Running r, Runner runner) {
+    long bound = config.drainTimeoutMs();
+    return runner.request("stop", new JsonObject().put("deployment", r.deployment.id()).put("timeoutMs", bound), bound + CHANNEL_SLACK_MS)
+        .map(reply -> reply.getJsonArray("leaks", new JsonArray()))
+        .otherwise(e -> {
+          log.warn("Stopping {} {} in {} failed or did not finish within {} ms (is a handler blocking its thread?): {}",
+              r.deployment.service(), r.deployment.id(), runner, bound, e.getMessage());
+          return new JsonArray();
+        })
+        .compose(leaked -> runners.release(runner, bound).transform(x -> Future.succeededFuture(leaked)));
   }
 
   private void reportLeaks(Running r, JsonArray threads) {
@@ -303,7 +342,7 @@ public final class ServiceRuntime extends VerticleBase {
     deletedAt.put(service, Instant.now());
     List<Future<Void>> stops = new ArrayList<>();
     for (Running r : List.copyOf(running.values())) {
-      if (r.deployment.service().equals(service) && !r.stopping) stops.add(stop(r, Deployed::deleted));
+      if (r.deployment.service().equals(service) && !r.stopping) stops.add(stop(r, true));
     }
     routes.forget(service);
     Future.join(stops)
@@ -316,6 +355,145 @@ public final class ServiceRuntime extends VerticleBase {
           transitions.serviceDeleted(service);
           msg.reply(stops.size());
         });
+  }
+
+  // ---- sleeping and waking --------------------------------------------------------------------------
+
+  /** How long a request for a sleeping service may wait for it to wake. */
+  long wakeMs() {
+    return config.startTimeoutMs() + CHANNEL_SLACK_MS;
+  }
+
+  /** Puts to sleep every serving deployment whose backend had no request in flight for {@code run.idleTimeoutMs}. */
+  private void sleepIdle() {
+    long now = System.nanoTime(), limit = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(config.sleepAfterMs());
+    for (Running r : List.copyOf(running.values())) {
+      if (!r.serving || r.stopping || r.restarting || r.asleep) continue;
+      Routes.Backend b = routes.get(r.deployment.service());
+      if (b == null || !b.deploymentId().equals(r.deployment.id()) || b.inFlight() > 0 || b.idleNanos(now) < limit) continue;
+      sleep(r, b);
+    }
+  }
+
+  /**
+   * Puts {@code r} to sleep: requests from now on wake it (its route gives way to a sleeping mark,
+   * never to nothing), those in flight finish, then its verticle stops and its runner goes; it keeps
+   * its port.
+   */
+  private void sleep(Running r, Routes.Backend b) {
+    Deployment d = r.deployment;
+    r.serving = false;
+    r.asleep = true;
+    asleep(d.service());
+    routes.remove(d.service(), d.id());
+    Runner runner = r.runner;
+    r.sleeping = drain(b).compose(x -> stopIn(r, runner)).transform(ar -> {
+      r.runner = null;
+      if (!r.stopping && r.deployment.state() instanceof Deployed deployed) {
+        deploymentLog.info(d.id(), "sleep", "No request for " + config.sleepAfterMs() + " ms (run.idleTimeoutMs): asleep; the next request wakes it");
+        r.deployment = transitions.publish(r.deployment, deployed.sleeping());
+        RunnerMeters.slept(this, d.service());
+        log.info("{} {} is asleep (idle for {} ms)", d.service(), d.id(), config.sleepAfterMs());
+      }
+      return Future.<Void>succeededFuture();
+    });
+  }
+
+  /** Marks {@code service} asleep for the proxy: a request for it wakes it, and waits. */
+  private void asleep(String service) {
+    routes.sleep(service, wakeMs(), () -> context.runOnContext(v -> wake(service)));
+  }
+
+  /**
+   * A request came for {@code service}, which sleeps: its deployment is started again in a runner
+   * (one from the warm pool), on its port, with its resources provided again, and routed; the
+   * request, held meanwhile, is answered. Waking more than once at a time is one wake.
+   */
+  private void wake(String service) {
+    Running r = null;
+    for (Running x : running.values()) {
+      if (x.asleep && !x.stopping && x.deployment.service().equals(service)) r = x;
+    }
+    if (r == null || r.waking) return;
+    Running asleep = r;
+    asleep.waking = true;
+    long t0 = System.nanoTime();
+    String id = asleep.deployment.id();
+    asleep.sleeping.compose(x -> relaunch(asleep)).onComplete(ar -> {
+      asleep.waking = false;
+      if (asleep.stopping) {
+        // superseded or deleted meanwhile
+        if (asleep.runner != null) runners.release(asleep.runner, config.drainTimeoutMs());
+        return;
+      }
+      asleep.asleep = false;
+      if (ar.failed()) {
+        asleep.restarting = true;
+        crashes.crashed(asleep, "it could not be woken: " + ar.cause().getMessage());
+        return;
+      }
+      asleep.serving = true;
+      if (asleep.deployment.state() instanceof Sleeping sleeping) {
+        asleep.deployment = transitions.publish(asleep.deployment, sleeping.woken(asleep.runner.id()));
+      }
+      boolean[] routed = {false};
+      routes.compute(service, current -> {
+        routed[0] = current == null || current.deploymentId().equals(id);
+        return routed[0] ? new Routes.Backend(id, asleep.port) : current;
+      });
+      long ms = (System.nanoTime() - t0) / 1_000_000;
+      if (!routed[0]) {
+        log.info("{} {} woke after a newer deployment took over; stopping it", service, id);
+        stop(asleep, false);
+        return;
+      }
+      RunnerMeters.woke(this, service, System.nanoTime() - t0);
+      deploymentLog.info(id, "wake", "Woken by a request: serving again in " + asleep.runner + " after " + ms + " ms");
+      log.info("{} {} woke in {} ms", service, id, ms);
+    });
+  }
+
+  /** Loads and starts {@code r} again in a runner (a new one, or the shared one), on its port, with its resources provided again. */
+  Future<Void> relaunch(Running r) {
+    String id = r.deployment.id(), service = r.deployment.service();
+    long timeout = config.startTimeoutMs() + CHANNEL_SLACK_MS;
+    long t0 = System.nanoTime();
+    long[] at = new long[3];
+    return runners.acquire(r.artifact.settings()).compose(runner -> {
+      r.runner = runner;
+      listen(runner);
+      at[0] = System.nanoTime();
+      // its resources again: a secret changed meanwhile is what it gets now
+      return runner.load(id, service, r.artifact, timeout)
+          .compose(entry -> {
+            at[1] = System.nanoTime();
+            return vertx.executeBlocking(() -> resources.provide(service, id, r.artifact.jar(), entry,
+                line -> deploymentLog.info(id, "resources", line)), false);
+          })
+          .compose(provided -> {
+            r.resources = provided;
+            at[2] = System.nanoTime();
+            return startIn(r, runner);
+          })
+          .onSuccess(v -> log.debug("{} {} relaunched in {}: runner {} ms, load {} ms, resources {} ms, start and ready {} ms", service, id,
+              runner, (at[0] - t0) / 1_000_000, (at[1] - at[0]) / 1_000_000, (at[2] - at[1]) / 1_000_000, (System.nanoTime() - at[2]) / 1_000_000));
+    });
+  }
+
+  /** A deployment restored asleep after a restart (it slept, or its runner did not outlive the platform). */
+  private void restoreAsleep(JsonObject row, boolean wasSleeping) {
+    int port = row.getInteger("port");
+    Deployment d = Deployment.fromJson(row, wasSleeping ? new Sleeping(port) : new Deployed(port, "gone"));
+    Running r = new Running(d, d.artifact(), port, null);
+    r.asleep = true;
+    r.sleeping = Future.succeededFuture();
+    running.put(d.id(), r);
+    ports.hold(port);
+    asleep(d.service());
+    if (!wasSleeping) {
+      r.deployment = transitions.publish(d, ((Deployed) d.state()).sleeping());
+      deploymentLog.info(d.id(), "restart", RESTORED_ASLEEP);
+    }
   }
 
   // ---- runners: their events, their end, adoption ------------------------------------------------
@@ -391,8 +569,10 @@ public final class ServiceRuntime extends VerticleBase {
   /**
    * After a platform restart: for each of {@code currents} (the deployment the ledger says serves
    * each service) whose runner still serves it, routes the service to it without restarting
-   * anything. Runners left over that serve none of them are stopped. Completes with the rows it did
-   * not adopt, which need starting again; until then their services' requests wait.
+   * anything. Runners left over that serve none of them are stopped. A deployment that slept stays
+   * asleep; with {@code run.idleTimeoutMs} set, one whose runner is gone is put to sleep, to start
+   * on its first request. Completes with the rows left, which need starting again now (only when
+   * nothing sleeps: {@code run.idleTimeoutMs} 0); until then their services' requests wait.
    */
   Future<List<JsonObject>> adopt(List<JsonObject> currents) {
     if (vertx.getOrCreateContext() != context) {
@@ -402,10 +582,32 @@ public final class ServiceRuntime extends VerticleBase {
     }
     Map<String, JsonObject> byId = new HashMap<>();
     for (JsonObject row : currents) {
+      if ("sleeping".equals(row.getString("state"))) {
+        restoreAsleep(row, true);
+        continue;
+      }
       byId.put(row.getString("id"), row);
       routes.expect(row.getString("service"), RESTORE_EXPECTED_MS);
     }
+    long t0 = System.nanoTime();
+    // a port that accepts has a runner that outlived the platform behind it: routed at once, before the
+    // runners are found and asked what they serve (which confirms it, or takes the route back)
+    Map<String, Routes.Backend> provisional = new HashMap<>();
+    boolean[] adopted = {false};
+    for (JsonObject row : byId.values()) {
+      String id = row.getString("id"), service = row.getString("service");
+      Integer port = row.getInteger("port");
+      if (port == null) continue;
+      readiness.accepts(port).onSuccess(v -> {
+        if (adopted[0] || running.containsKey(id)) return;
+        Routes.Backend b = new Routes.Backend(id, port);
+        routes.compute(service, current -> current == null ? b : current);
+        provisional.put(id, b);
+      });
+    }
     return runners.adoptable().map(found -> {
+      log.debug("Found {} runners to adopt in {} ms", found.size(), (System.nanoTime() - t0) / 1_000_000);
+      adopted[0] = true;
       for (Runner runner : found) {
         boolean serves = false;
         for (Object o : runner.hosted) {
@@ -421,7 +623,13 @@ public final class ServiceRuntime extends VerticleBase {
         }
         if (!serves) runner.exit(config.drainTimeoutMs());
       }
-      return List.copyOf(byId.values());
+      // routed on a port that accepted, but no runner of ours says it serves it there
+      for (JsonObject row : byId.values()) {
+        if (provisional.containsKey(row.getString("id"))) routes.remove(row.getString("service"), row.getString("id"));
+      }
+      if (config.sleepAfterMs() <= 0) return List.copyOf(byId.values());
+      byId.values().forEach(row -> restoreAsleep(row, false));
+      return List.<JsonObject>of();
     });
   }
 
@@ -433,7 +641,9 @@ public final class ServiceRuntime extends VerticleBase {
     running.put(d.id(), r);
     ports.hold(port);
     listen(runner);
-    routes.compute(d.service(), current -> current == null || askedBefore(current.deploymentId(), d) ? new Routes.Backend(d.id(), port) : current);
+    // the route made when its port accepted stays (with the requests it counts in flight)
+    routes.compute(d.service(), current -> current != null && current.deploymentId().equals(d.id()) ? current
+        : current == null || askedBefore(current.deploymentId(), d) ? new Routes.Backend(d.id(), port) : current);
     deploymentLog.info(d.id(), "restart", "Adopted after the platform restarted: still serving in " + runner + " on port " + port);
     // its databases' server stopped with the platform: it runs again before the service misses it
     vertx.executeBlocking(() -> {
@@ -492,6 +702,11 @@ public final class ServiceRuntime extends VerticleBase {
     boolean stopping;
     boolean serving;
     boolean restarting;
+    /** Put to sleep (or being put to sleep): no runner, its port kept, woken by a request. */
+    boolean asleep;
+    boolean waking;
+    /** Completes once it is all the way asleep (its runner gone). */
+    Future<Void> sleeping = Future.succeededFuture();
     Promise<Void> bound;
     /** What it declared ({@code ferry.postgres}, {@code ferry.secrets}) for its config; provided again at a restart. */
     JsonObject resources = new JsonObject();

@@ -3,6 +3,8 @@ package dev.ferry.runner;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.internal.VertxBootstrap;
+import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -49,7 +51,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *                          {"id":n,"op":"stop","deployment","timeoutMs"}                    → {"re":n,"leaks":[…]}
  *                          {"id":n,"op":"stats","gc"} → {"re":n,"loaders","threads","heapUsed"}     {"id":n,"op":"exit"}
  * runner → control plane   {"ev":"log","deployment","level","stage","message"}   {"ev":"bound","deployment","requested","port","failure"}
- *                          {"ev":"gone","deployment","cause"}
+ *                          {"ev":"gone","deployment","cause"}   {"ev":"warm"} (warmed up, ready for a service)
  * </pre>
  *
  * With no control plane connected (at launch, or after it died) the runner keeps serving for the
@@ -98,6 +100,11 @@ final class Agent {
   private ScheduledFuture<?> orphan;
   private CompletableFuture<Prepared> spare;
   private Output output;
+  private VertxInternal runnerVertx;
+  /** A service is waiting for the Vert.x the warm-up ends with. */
+  private volatile boolean serviceWaiting;
+  /** How long a service's worker thread may stay unused before it ends. */
+  static final long IDLE_THREAD_SECONDS = 30;
 
   /** A Vert.x made ahead for the next service, and the port map it binds through. */
   private record Prepared(Vertx vertx, PortMap ports) {
@@ -131,25 +138,63 @@ final class Agent {
   }
 
   /**
-   * Makes the Vert.x the next service will run on, then warms the JVM up beside it: a service
-   * given to a runner that was just started waits for its Vert.x, never for the warm-up.
+   * Warms the JVM up, then makes the Vert.x the next service will run on, and says the runner is
+   * warm (the control plane takes warm runners first). A service given to a runner still warming
+   * up stops the warm-up at its next step.
    */
   private Prepared prepare() {
+    try {
+      Warmup.run(WARMUP_TIMEOUT_MS, () -> serviceWaiting);
+    } catch (Exception e) {
+      output.runner("warn", "Warm-up failed: " + e);
+    }
     Prepared p = newServiceVertx();
-    pool.execute(() -> {
-      try {
-        Warmup.run(WARMUP_TIMEOUT_MS);
-      } catch (Exception e) {
-        output.runner("warn", "Warm-up failed: " + e);
-      }
-    });
+    // the control plane prefers a warm runner for the next service
+    event(new JsonObject().put("ev", "warm"));
     return p;
   }
 
+  /**
+   * A Vert.x of its own for the next service. Its worker threads end after {@link #IDLE_THREAD_SECONDS}
+   * unused. In a shared runner it runs on the runner's event loops (see {@link #runnerVertx}): an
+   * idle service holds no thread.
+   */
   private Prepared newServiceVertx() {
-    PortMap map = new PortMap();
-    Vertx vertx = Vertx.builder().with(new VertxOptions().setEventLoopPoolSize(eventLoops)).withTransport(map.asTransport()).build();
+    PortMap map = shared ? new PortMap(runnerVertx().nettyEventLoopGroup(), runnerVertx().acceptorEventLoopGroup()) : new PortMap();
+    Vertx vertx = VertxBootstrap.create().options(new VertxOptions().setEventLoopPoolSize(eventLoops)).transport(map)
+        .executorServiceFactory(Agent::shrinkingPool).init().vertx();
+    // its loops are the runner's, watched by the runner's own checker: its own would be a thread per service
+    if (shared) ((VertxInternal) vertx).blockedThreadChecker().close();
     return new Prepared(vertx, map);
+  }
+
+  /** A worker pool whose threads are started when needed and end when idle: an idle service keeps none. */
+  private static java.util.concurrent.ExecutorService shrinkingPool(java.util.concurrent.ThreadFactory factory, Integer concurrency,
+                                                                    Integer max) {
+    int n = max == null || max <= 0 ? 20 : max;
+    java.util.concurrent.ThreadPoolExecutor pool = new java.util.concurrent.ThreadPoolExecutor(n, n, IDLE_THREAD_SECONDS, TimeUnit.SECONDS,
+        new java.util.concurrent.LinkedBlockingQueue<>(), factory);
+    pool.allowCoreThreadTimeOut(true);
+    return pool;
+  }
+
+  /**
+   * The shared runner's own Vert.x: its event loops and acceptor are the ones every service of the
+   * runner runs on, and its checker reports a blocked loop in the log of the deployment whose code
+   * blocked it.
+   */
+  private synchronized VertxInternal runnerVertx() {
+    if (runnerVertx == null) {
+      runnerVertx = (VertxInternal) Vertx.builder().with(new VertxOptions().setEventLoopPoolSize(eventLoops))
+          .withTransport(io.vertx.core.transport.Transport.NIO).build();
+      runnerVertx.blockedThreadChecker().setThreadBlockedHandler(e -> output.blocked(e.thread(), e.duration(), e.maxExecTime(),
+          e.duration() > e.warningExceptionTime()));
+      // started now, from the runner's code: a thread started lazily under a service's code would keep
+      // that service's classloader as its context loader, and alive, for as long as the runner runs
+      for (io.netty.util.concurrent.EventExecutor loop : runnerVertx.nettyEventLoopGroup()) loop.submit(() -> { }).syncUninterruptibly();
+      for (io.netty.util.concurrent.EventExecutor loop : runnerVertx.acceptorEventLoopGroup()) loop.submit(() -> { }).syncUninterruptibly();
+    }
+    return runnerVertx;
   }
 
   // ---- the connection ------------------------------------------------------------------------
@@ -229,14 +274,14 @@ final class Agent {
     }
     Prepared p;
     try {
-      p = spare.join();
+      CompletableFuture<Prepared> mine = takeSpare();
+      // a service waits: the warm-up stops at its next step
+      if (!mine.isDone()) serviceWaiting = true;
+      p = mine.join();
     } catch (RuntimeException e) {
       reply(f, new JsonObject().put("error", "The runner could not make a Vert.x for the service: " + e));
       return;
     }
-    // shared runners keep one ready for the next service; a process runner hosts only this one
-    spare = shared ? CompletableFuture.supplyAsync(this::newServiceVertx, work) : CompletableFuture.failedFuture(
-        new IllegalStateException("runner " + id + " already hosts a service"));
     int port = f.getInteger("port");
     ports.put(deployment, port);
     p.ports().assign(port, f.getInteger("routedRequest"), (requested, actual, failure) -> event(new JsonObject()
@@ -244,6 +289,17 @@ final class Agent {
     ThreadingModel threading = "worker".equals(f.getString("threading")) ? ThreadingModel.WORKER : ThreadingModel.EVENT_LOOP;
     host.start(p.vertx(), f.getJsonObject("config", new JsonObject()), threading).onComplete(ar -> reply(f, ar.succeeded()
         ? new JsonObject() : new JsonObject().put("error", startFailure(host, ar.cause()))));
+  }
+
+  /**
+   * The Vert.x made ahead, for one service alone: starts that arrive together (a shared runner) each
+   * get their own. Shared runners keep the next one coming; a process runner hosts only this one.
+   */
+  private synchronized CompletableFuture<Prepared> takeSpare() {
+    CompletableFuture<Prepared> mine = spare;
+    spare = shared ? CompletableFuture.supplyAsync(this::newServiceVertx, work) : CompletableFuture.failedFuture(
+        new IllegalStateException("runner " + id + " already hosts a service"));
+    return mine;
   }
 
   private static String startFailure(ServiceHost host, Throwable e) {

@@ -60,6 +60,21 @@ final class Output {
   }
 
   /**
+   * A shared event loop blocked too long: the warning goes to the deployment whose code runs on it
+   * now (Vert.x makes a deployment's classloader the context loader of the thread that runs it),
+   * with the thread's stack once past Vert.x's warning-exception time.
+   */
+  void blocked(Thread thread, long durationNanos, long limitNanos, boolean withStack) {
+    String deployment = thread.getContextClassLoader() instanceof ServiceClassLoader s ? s.deployment() : soleDeployment.get();
+    StringBuilder message = new StringBuilder("Thread ").append(thread.getName()).append(" has been blocked for ")
+        .append(durationNanos / 1_000_000).append(" ms, time limit is ").append(limitNanos / 1_000_000).append(" ms");
+    if (withStack) {
+      for (StackTraceElement e : thread.getStackTrace()) message.append("\n\tat ").append(e);
+    }
+    sink.line(deployment, "warn", "vertx", cut(message.toString()));
+  }
+
+  /**
    * The deployment whose code runs on the current thread: Vert.x sets a deployment's classloader as
    * the context loader of the threads that run it, and threads a service starts inherit it. Falls
    * back to the runner's only deployment.

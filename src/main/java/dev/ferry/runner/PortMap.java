@@ -18,7 +18,8 @@ import java.net.InetSocketAddress;
  * port the code asked for. The first server the service opens (or the one asking for
  * {@code ferry.port}, or for its config's {@code http.port}) gets the assigned, routed port; any
  * other server gets a private port the OS picks. Everything binds loopback only. Before a port is
- * assigned (the runner warming up) binds pass through unchanged.
+ * assigned (the runner warming up) binds pass through unchanged. In a shared runner it also hands
+ * the service's Vert.x the runner's own event loops ({@link SharedLoops}) instead of new threads.
  */
 final class PortMap implements io.vertx.core.spi.transport.Transport {
 
@@ -30,7 +31,26 @@ final class PortMap implements io.vertx.core.spi.transport.Transport {
   private static final String LOOPBACK = "127.0.0.1";
 
   private final io.vertx.core.spi.transport.Transport nio = Transport.NIO.implementation();
+  private final io.netty.channel.EventLoopGroup sharedLoops;
+  private final io.netty.channel.EventLoopGroup sharedAcceptor;
   private volatile Assignment assignment;
+
+  /** A map for a Vert.x with threads of its own. */
+  PortMap() {
+    this(null, null);
+  }
+
+  /** A map for a Vert.x that runs on {@code loops} and accepts on {@code acceptor} (the shared runner's), when not null. */
+  PortMap(io.netty.channel.EventLoopGroup loops, io.netty.channel.EventLoopGroup acceptor) {
+    this.sharedLoops = loops;
+    this.sharedAcceptor = acceptor;
+  }
+
+  @Override
+  public io.netty.channel.EventLoopGroup eventLoopGroup(int type, int nThreads, java.util.concurrent.ThreadFactory threadFactory, int ioRatio) {
+    io.netty.channel.EventLoopGroup shared = type == ACCEPTOR_EVENT_LOOP_GROUP ? sharedAcceptor : sharedLoops;
+    return shared != null ? new SharedLoops(shared) : io.vertx.core.spi.transport.Transport.super.eventLoopGroup(type, nThreads, threadFactory, ioRatio);
+  }
 
   /** The routed port, the port the code must ask for to get it (null: the first one asked for), who hears binds. */
   private record Assignment(int port, Integer routedRequest, Listener listener) {
@@ -39,32 +59,6 @@ final class PortMap implements io.vertx.core.spi.transport.Transport {
   /** From now on, binds go to {@code port} as described above. */
   void assign(int port, Integer routedRequest, Listener listener) {
     this.assignment = new Assignment(port, routedRequest, listener);
-  }
-
-  /** This map as a Vert.x transport, for {@code Vertx.builder().withTransport(...)}. */
-  Transport asTransport() {
-    PortMap self = this;
-    return new Transport() {
-      @Override
-      public String name() {
-        return "ferry-ports";
-      }
-
-      @Override
-      public boolean available() {
-        return true;
-      }
-
-      @Override
-      public Throwable unavailabilityCause() {
-        return null;
-      }
-
-      @Override
-      public io.vertx.core.spi.transport.Transport implementation() {
-        return self;
-      }
-    };
   }
 
   /** Where a bind that asked for {@code requested} goes. */

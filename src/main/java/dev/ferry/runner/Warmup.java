@@ -1,6 +1,7 @@
 package dev.ferry.runner;
 
 import io.vertx.core.Future;
+import io.vertx.core.ThreadingModel;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -8,17 +9,33 @@ import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
+import io.vertx.core.internal.VertxBootstrap;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.NetClient;
+import org.objectweb.asm.ClassWriter;
+import org.objectweb.asm.MethodVisitor;
+import org.objectweb.asm.Opcodes;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
 
 /**
  * What an idle runner does before it is given a service: the code paths every service takes
  * (Vert.x start-up, deploying a verticle, accepting a connection, an HTTP exchange, JSON) run
  * once and then a few hundred times, on a throw-away {@code Vertx}, so their classes are loaded
- * and the JIT has seen them when the service's first request arrives. The same run, with
- * {@code -XX:ArchiveClassesAtExit}, trains the runner's class-data-sharing archive.
+ * and the JIT has seen them when the service's first request arrives; then the way a service is
+ * loaded and started (its own classloader and its bytecode rewritten, its entry found, a Vert.x
+ * with a port map, the verticle deployed and answering), a few times over, with a probe service
+ * made here, so that a deploy or a wake that takes this runner does not pay for that code's first
+ * run. The same run, with {@code -XX:ArchiveClassesAtExit}, trains the runner's class-data-sharing
+ * archive.
  */
 final class Warmup {
 
@@ -41,6 +58,94 @@ final class Warmup {
 
   /** Runs the warm-up; blocks for its length (a few hundred ms on a cold JVM, at most {@code timeoutMs}). */
   static void run(long timeoutMs) throws Exception {
+    run(timeoutMs, () -> false);
+  }
+
+  /**
+   * Runs the warm-up until it is done or {@code enough} says so (a service is waiting for this
+   * runner: it stops at its next step, and the service pays for what was not warmed).
+   */
+  static void run(long timeoutMs, java.util.function.BooleanSupplier enough) throws Exception {
+    long deadline = System.currentTimeMillis() + timeoutMs;
+    http(timeoutMs, enough);
+    Path jar = probeJar();
+    try {
+      for (int i = 0; i < LOADS && System.currentTimeMillis() < deadline && !enough.getAsBoolean(); i++) {
+        loadAndStart(jar, Math.max(1, deadline - System.currentTimeMillis()));
+      }
+    } finally {
+      Files.deleteIfExists(jar);
+    }
+  }
+
+  /** Times the probe service is loaded, started, asked and stopped. */
+  static final int LOADS = 4;
+  private static final String PROBE = "warmup.Probe";
+
+  /**
+   * A jar holding one class, made here: {@code warmup.Probe extends VerticleBase}, whose start
+   * listens with a Vert.x Web router ({@code vertx.createHttpServer().requestHandler(Router.router(vertx))
+   * .listen(0, "127.0.0.1")}): outside Ferry's packages, so it is loaded as a service's own class is.
+   */
+  private static Path probeJar() throws IOException {
+    ClassWriter cw = new ClassWriter(ClassWriter.COMPUTE_MAXS);
+    cw.visit(Opcodes.V17, Opcodes.ACC_PUBLIC | Opcodes.ACC_SUPER, "warmup/Probe", null,
+        "io/vertx/core/VerticleBase", null);
+    MethodVisitor init = cw.visitMethod(Opcodes.ACC_PUBLIC, "<init>", "()V", null, null);
+    init.visitCode();
+    init.visitVarInsn(Opcodes.ALOAD, 0);
+    init.visitMethodInsn(Opcodes.INVOKESPECIAL, "io/vertx/core/VerticleBase", "<init>", "()V", false);
+    init.visitInsn(Opcodes.RETURN);
+    init.visitMaxs(0, 0);
+    init.visitEnd();
+    MethodVisitor start = cw.visitMethod(Opcodes.ACC_PUBLIC, "start", "()Lio/vertx/core/Future;",
+        "()Lio/vertx/core/Future<*>;", null);
+    start.visitCode();
+    start.visitVarInsn(Opcodes.ALOAD, 0);
+    start.visitFieldInsn(Opcodes.GETFIELD, "io/vertx/core/VerticleBase", "vertx", "Lio/vertx/core/Vertx;");
+    start.visitMethodInsn(Opcodes.INVOKEINTERFACE, "io/vertx/core/Vertx", "createHttpServer", "()Lio/vertx/core/http/HttpServer;", true);
+    start.visitVarInsn(Opcodes.ALOAD, 0);
+    start.visitFieldInsn(Opcodes.GETFIELD, "io/vertx/core/VerticleBase", "vertx", "Lio/vertx/core/Vertx;");
+    start.visitMethodInsn(Opcodes.INVOKESTATIC, "io/vertx/ext/web/Router", "router", "(Lio/vertx/core/Vertx;)Lio/vertx/ext/web/Router;", true);
+    start.visitMethodInsn(Opcodes.INVOKEINTERFACE, "io/vertx/core/http/HttpServer", "requestHandler",
+        "(Lio/vertx/core/Handler;)Lio/vertx/core/http/HttpServer;", true);
+    start.visitInsn(Opcodes.ICONST_0);
+    start.visitLdcInsn("127.0.0.1");
+    start.visitMethodInsn(Opcodes.INVOKEINTERFACE, "io/vertx/core/http/HttpServer", "listen",
+        "(ILjava/lang/String;)Lio/vertx/core/Future;", true);
+    start.visitInsn(Opcodes.ARETURN);
+    start.visitMaxs(0, 0);
+    start.visitEnd();
+    cw.visitEnd();
+    Path jar = Files.createTempFile("warmup-probe", ".jar");
+    try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar))) {
+      out.putNextEntry(new JarEntry("warmup/Probe.class"));
+      out.write(cw.toByteArray());
+      out.closeEntry();
+    }
+    return jar;
+  }
+
+  /** Loads the probe as a service, starts it on a Vert.x of its own behind a port map, asks it a few times, stops it. */
+  private static void loadAndStart(Path jar, long timeoutMs) throws Exception {
+    ServiceHost host = ServiceHost.load("warmup", "warmup", List.of(jar), Optional.empty());
+    PortMap map = new PortMap();
+    Vertx vertx = VertxBootstrap.create().options(new VertxOptions().setEventLoopPoolSize(1)).transport(map).init().vertx();
+    CompletableFuture<Integer> bound = new CompletableFuture<>();
+    map.assign(0, null, (requested, actual, failure) -> bound.complete(actual));
+    try {
+      host.start(vertx, new JsonObject().put("http.port", 0).put("http.host", "127.0.0.1"), ThreadingModel.EVENT_LOOP)
+          .toCompletionStage().toCompletableFuture().get(timeoutMs, TimeUnit.MILLISECONDS);
+      int port = bound.get(timeoutMs, TimeUnit.MILLISECONDS);
+      HttpClient http = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true), new PoolOptions().setHttp1MaxSize(1));
+      requests(http, port, REQUESTS - 20, () -> false).toCompletionStage().toCompletableFuture().get(timeoutMs, TimeUnit.MILLISECONDS);
+    } finally {
+      host.stop(timeoutMs);
+    }
+  }
+
+  /** The HTTP part of the warm-up: a throw-away Vert.x, a probe verticle, a plain server, a few hundred requests. */
+  private static void http(long timeoutMs, java.util.function.BooleanSupplier enough) throws Exception {
     Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1));
     try {
       vertx.deployVerticle(new Probe())
@@ -50,7 +155,7 @@ final class Warmup {
             NetClient tcp = vertx.createNetClient();
             HttpClient http = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true), new PoolOptions().setHttp1MaxSize(1));
             return tcp.connect(server.actualPort(), "127.0.0.1").compose(so -> so.close())
-                .compose(x -> requests(http, server.actualPort(), 0));
+                .compose(x -> requests(http, server.actualPort(), 0, enough));
           })
           .timeout(timeoutMs, TimeUnit.MILLISECONDS)
           .toCompletionStage().toCompletableFuture().get();
@@ -60,11 +165,11 @@ final class Warmup {
   }
 
   /** Request {@code i} and those after it, one after the other, on the event loop. */
-  private static Future<Void> requests(HttpClient http, int port, int i) {
-    if (i == REQUESTS) return Future.succeededFuture();
+  private static Future<Void> requests(HttpClient http, int port, int i, java.util.function.BooleanSupplier enough) {
+    if (i == REQUESTS || enough.getAsBoolean()) return Future.succeededFuture();
     return http.request(HttpMethod.GET, port, "127.0.0.1", "/warm/" + i)
         .compose(req -> req.putHeader("X-Forwarded-For", "127.0.0.1").send())
         .compose(resp -> resp.body())
-        .compose(body -> requests(http, port, i + 1));
+        .compose(body -> requests(http, port, i + 1, enough));
   }
 }

@@ -7,15 +7,9 @@ import dev.ferry.deployment.Addresses;
 import dev.ferry.deployment.Artifact;
 import dev.ferry.deployment.Deployment;
 import dev.ferry.deployment.DeploymentState;
-import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpClient;
-import io.vertx.core.http.HttpClientOptions;
-import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.PoolOptions;
-import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
@@ -25,9 +19,6 @@ import io.vertx.ext.web.client.WebClientSession;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
-import java.lang.ref.PhantomReference;
-import java.lang.ref.ReferenceQueue;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -40,14 +31,15 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * {@code scripts/bench}: starts a platform on loopback in this JVM and measures what Ferry exists
- * for (deploy latency, activation, proxy overhead, density, churn), printing one table of medians
- * with min and max. Comparisons are ratios measured side by side in the same run.
+ * {@code scripts/bench}: measures what Ferry exists for and prints one table of medians with min
+ * and max: deploy latency, activation and churn against a platform in this JVM; then, against
+ * {@code ferry server} in JVMs of its own (see {@link PeerBench}), the data path with nginx as the
+ * peer in front of the same services, traffic spread over many services, what an idle service
+ * costs, waking and restarting, in both isolation modes. Comparisons are ratios measured side by
+ * side in the same run.
  */
 public final class Bench {
 
@@ -92,7 +84,8 @@ public final class Bench {
     // the platform's own Vert.x, metrics and all, as users run it
     vertx = Platform.newVertx();
     try {
-      platform = Platform.start(vertx, new Config().setApiPort(0).setProxyPort(0).setDataDir(dataDir).setToken(TOKEN).setProxyInstances(o.proxyInstances()).setThreading(o.threading())
+      platform = Platform.start(vertx, new Config().setApiPort(0).setProxyPort(0).setDataDir(dataDir).setToken(TOKEN)
+          .setCacheDir(ChildPlatform.RUNNER_CACHE)
           .setSandbox(dev.ferry.TestPlatform.SANDBOX ? "bwrap" : "none")).await();
       client = WebClientSession.create(WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1")))
           .addHeader("Authorization", "Bearer " + TOKEN);
@@ -103,13 +96,27 @@ public final class Bench {
       progress("platform up: API :" + platform.apiPort() + ", proxy :" + platform.proxyPort());
       deployLatency();
       activation();
-      proxyOverhead();
       churn();
-      density();
     } finally {
       platform.close().await();
       vertx.close().await();
       deleteTree(dataDir);
+    }
+    Path work = Files.createTempDirectory("ferry-bench-peer");
+    try {
+      new PeerBench(o, new PeerBench.Report() {
+        @Override
+        public void row(String figure, String value, String note) {
+          Bench.this.row(figure, value, note);
+        }
+
+        @Override
+        public void target(String target, double value, String unit, boolean met) {
+          standing.put(target, fmt2(value) + unit + " " + verdict(met));
+        }
+      }, archive, work).run();
+    } finally {
+      deleteTree(work);
     }
     String report = report(Duration.ofNanos(System.nanoTime() - t0));
     System.out.println(report);
@@ -221,82 +228,7 @@ public final class Bench {
     standing.put("activation p50 < 20 ms", fmt(s.median()) + " ms " + verdict(s.median() < 20));
   }
 
-  // ---- 3. proxy overhead -------------------------------------------------------------------
-
-  private void proxyOverhead() throws Exception {
-    Timed px = deployAndAnswer("px");
-    int direct = px.deployment.getInteger("port");
-    boolean wrk = hasWrk();
-    List<Double> directRps = new ArrayList<>(), proxiedRps = new ArrayList<>(), ratios = new ArrayList<>();
-    List<Double> d50 = new ArrayList<>(), d99 = new ArrayList<>(), p50 = new ArrayList<>(), p99 = new ArrayList<>();
-    long errors = 0;
-    for (int i = 0; i < o.proxyRuns(); i++) {
-      LoadResult d = load(wrk, direct, null);
-      LoadResult p = load(wrk, platform.proxyPort(), "px.localhost");
-      directRps.add(d.requestsPerSecond());
-      proxiedRps.add(p.requestsPerSecond());
-      ratios.add(p.requestsPerSecond() / d.requestsPerSecond());
-      d50.add(d.p50Ms()); d99.add(d.p99Ms()); p50.add(p.p50Ms()); p99.add(p.p99Ms());
-      errors += d.errors() + p.errors();
-      progress("proxy run " + (i + 1) + ": direct " + fmt(d.requestsPerSecond()) + " req/s, proxied " + fmt(p.requestsPerSecond()) + " req/s");
-    }
-    String gen = (wrk ? "wrk -t1" : "in-JVM Vert.x load loop") + " -c" + o.proxyConnections() + ", " + o.proxySeconds() + " s per run, "
-        + platform.config().effectiveProxyInstances() + " proxy event loops, run.threading " + o.threading();
-    row("direct to the service", Stats.of(directRps).summary(0) + " req/s", "p50 " + fmt2(Stats.of(d50).median()) + " ms, p99 " + fmt2(Stats.of(d99).median()) + " ms; " + gen);
-    row("through the proxy", Stats.of(proxiedRps).summary(0) + " req/s", "p50 " + fmt2(Stats.of(p50).median()) + " ms, p99 " + fmt2(Stats.of(p99).median()) + " ms; errors " + errors);
-    Stats r = Stats.of(ratios);
-    row("proxied / direct throughput", r.summary(2), "ratio per side-by-side pair");
-    standing.put("proxied / direct throughput ≥ 0.6", fmt2(r.median()) + " " + verdict(r.median() >= 0.6));
-  }
-
-  private LoadResult load(boolean wrk, int port, String host) throws Exception {
-    return wrk ? wrk(port, host) : loop(port, host);
-  }
-
-  private LoadResult wrk(int port, String host) throws IOException, InterruptedException {
-    List<String> cmd = new ArrayList<>(List.of("wrk", "-t1", "-c" + o.proxyConnections(), "-d" + o.proxySeconds() + "s", "--latency"));
-    if (host != null) cmd.addAll(List.of("-H", "Host: " + host));
-    cmd.add("http://127.0.0.1:" + port + "/");
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (!p.waitFor(o.proxySeconds() + 30L, TimeUnit.SECONDS)) p.destroyForcibly();
-    return LoadResult.parseWrk(out);
-  }
-
-  /** A closed-loop load from this JVM, when wrk is missing: {@code connections} requests always in flight. */
-  private LoadResult loop(int port, String host) throws Exception {
-    HttpClient http = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true), new PoolOptions().setHttp1MaxSize(o.proxyConnections()));
-    List<Long> latencies = new CopyOnWriteArrayList<>();
-    AtomicLong errors = new AtomicLong();
-    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(o.proxySeconds());
-    RequestOptions ro = new RequestOptions().setMethod(HttpMethod.GET).setHost("127.0.0.1").setPort(port).setURI("/");
-    if (host != null) ro.putHeader("Host", host);
-    List<Future<Void>> workers = new ArrayList<>();
-    for (int c = 0; c < o.proxyConnections(); c++) {
-      Promise<Void> done = Promise.promise();
-      workers.add(done.future());
-      vertx.runOnContext(v -> next(http, ro, end, latencies, errors, done));
-    }
-    Future.all(workers).await();
-    http.close().await();
-    Stats s = Stats.of(latencies.stream().map(n -> n / 1e6).toList());
-    return new LoadResult(latencies.size() / (double) o.proxySeconds(), s.percentile(50), s.percentile(99), errors.get());
-  }
-
-  private void next(HttpClient http, RequestOptions ro, long end, List<Long> lat, AtomicLong errors, Promise<Void> done) {
-    if (System.nanoTime() >= end) {
-      done.complete();
-      return;
-    }
-    long t = System.nanoTime();
-    http.request(ro).compose(r -> r.send().compose(resp -> resp.body().map(resp.statusCode()))).onComplete(ar -> {
-      if (ar.succeeded() && ar.result() == 200) lat.add(System.nanoTime() - t);
-      else errors.incrementAndGet();
-      next(http, ro, end, lat, errors, done);
-    });
-  }
-
-  // ---- 4. churn ----------------------------------------------------------------------------
+  // ---- 3. churn ----------------------------------------------------------------------------
 
   private void churn() throws Exception {
     Timed base = deployAndAnswer("churn");
@@ -325,31 +257,6 @@ public final class Bench {
   /** Runner processes of this platform alive now (children of this JVM). */
   private static int runnersAlive() {
     return (int) ProcessHandle.current().children().filter(ProcessHandle::isAlive).count();
-  }
-
-  // ---- 5. density --------------------------------------------------------------------------
-
-  private void density() {
-    Mem base = Mem.afterGc();
-    int running = platform.runtime().runningCount();
-    List<Double> times = new ArrayList<>();
-    int deployed = 0;
-    for (int n : o.density()) {
-      for (; deployed < n; deployed++) {
-        times.add(deployAndAnswer("d" + deployed).totalMs);
-        if ((deployed + 1) % 50 == 0) progress("density: " + (deployed + 1) + "/" + n + " services");
-      }
-      int answering = 0;
-      for (int i = 0; i < n; i++) {
-        if (client.get(platform.proxyPort(), "127.0.0.1", "/").putHeader("Host", "d" + i + ".localhost").send().await().statusCode() == 200) answering++;
-      }
-      Mem m = Mem.afterGc();
-      double heapPer = (m.heap - base.heap) / 1024.0 / n, metaPer = (m.metaspace - base.metaspace) / 1024.0 / n;
-      row("density: " + n + " services", fmt(heapPer) + " KiB heap + " + fmt(metaPer) + " KiB metaspace per service",
-          answering + "/" + n + " answer via proxy; deploy " + Stats.of(times).summary(0) + " ms; running " + platform.runtime().runningCount());
-      standing.put("heap + metaspace per idle service < 100 KiB (N=" + n + ")", fmt(heapPer + metaPer) + " KiB " + verdict(heapPer + metaPer < 100));
-    }
-    if (platform.runtime().runningCount() != running + deployed) progress("warning: running count " + platform.runtime().runningCount());
   }
 
   // ---- helpers -----------------------------------------------------------------------------
@@ -397,20 +304,12 @@ public final class Bench {
     for (int i = 0; i < 500 && platform.runtime().runningCount() != n; i++) Thread.sleep(10);
   }
 
-  private static boolean hasWrk() {
-    try {
-      return new ProcessBuilder("wrk", "--version").redirectErrorStream(true).start().waitFor(5, TimeUnit.SECONDS);
-    } catch (IOException | InterruptedException e) {
-      return false;
-    }
-  }
-
   private void row(String figure, String value, String note) {
     rows.add(new String[] {figure, value, note});
     progress(figure + ": " + value);
   }
 
-  private static void progress(String s) {
+  static void progress(String s) {
     System.err.println("[bench] " + s);
   }
 

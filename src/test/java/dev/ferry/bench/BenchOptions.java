@@ -5,20 +5,19 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** What {@code scripts/bench} measures and how often; {@code --quick} shrinks everything for a smoke run. */
-record BenchOptions(boolean quick, int warmDeploys, int activations, List<Integer> density, int churn,
-                    int proxyRuns, int proxySeconds, int proxyConnections, int proxyInstances, String threading, Path out) {
+record BenchOptions(boolean quick, int warmDeploys, int activations, int churn, int proxyRuns, int proxySeconds, int proxyConnections,
+                    int processServices, List<Integer> spread, int restarts, int wakes, Path out) {
 
   static final String USAGE = """
-      usage: scripts/bench [--quick] [--density=100,500] [--churn=500] [--warm=20] [--activations=20]
-                           [--proxy-runs=3] [--proxy-seconds=5] [--connections=32] [--proxy-instances=0] [--threading=worker|event-loop] [--out=FILE]""";
+      usage: scripts/bench [--quick] [--warm=20] [--activations=20] [--churn=500] [--proxy-runs=5] [--proxy-seconds=5]
+                           [--connections=32] [--process-services=100] [--spread=100,500] [--restarts=3] [--wakes=20] [--out=FILE]""";
 
   static BenchOptions parse(String... args) {
     boolean quick = List.of(args).contains("--quick");
-    int warm = quick ? 5 : 20, act = quick ? 5 : 20, churn = quick ? 50 : 500, runs = quick ? 1 : 3;
-    int secs = quick ? 3 : 5, conns = 32, instances = 0;
-    List<Integer> density = quick ? List.of(20) : List.of(100, 500);
+    int warm = quick ? 5 : 20, act = quick ? 5 : 20, churn = quick ? 50 : 500, runs = quick ? 1 : 5;
+    int secs = quick ? 3 : 5, conns = 32, processServices = quick ? 10 : 100, restarts = quick ? 1 : 3, wakes = quick ? 5 : 20;
+    List<Integer> spread = quick ? List.of(20) : List.of(100, 500);
     Path out = Path.of("target", "bench-results.md");
-    String threading = dev.ferry.Config.DEFAULT_THREADING;
     for (String a : args) {
       if (a.equals("--quick")) continue;
       int eq = a.indexOf('=');
@@ -31,19 +30,20 @@ record BenchOptions(boolean quick, int warmDeploys, int activations, List<Intege
         case "proxy-runs" -> runs = positive(key, v);
         case "proxy-seconds" -> secs = positive(key, v);
         case "connections" -> conns = positive(key, v);
-        case "proxy-instances" -> instances = positive(key, v);
+        case "process-services" -> processServices = positive(key, v);
+        case "restarts" -> restarts = positive(key, v);
+        case "wakes" -> wakes = positive(key, v);
         case "out" -> out = Path.of(v);
-        case "threading" -> threading = new dev.ferry.Config().setThreading(v).threading();
-        case "density" -> {
+        case "spread" -> {
           List<Integer> ns = new ArrayList<>();
           for (String n : v.split(",")) ns.add(positive(key, n.trim()));
           ns.sort(null);
-          density = List.copyOf(ns);
+          spread = List.copyOf(ns);
         }
         default -> throw new IllegalArgumentException("unknown option --" + key + "\n" + USAGE);
       }
     }
-    return new BenchOptions(quick, warm, act, density, churn, runs, secs, conns, instances, threading, out);
+    return new BenchOptions(quick, warm, act, churn, runs, secs, conns, processServices, spread, restarts, wakes, out);
   }
 
   private static int positive(String key, String v) {

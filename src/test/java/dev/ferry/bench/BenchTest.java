@@ -16,10 +16,14 @@ class BenchTest {
   void quick_shrinks_every_figure_and_flags_override() {
     BenchOptions q = BenchOptions.parse("--quick");
     assertTrue(q.quick());
-    assertEquals(List.of(20), q.density());
-    BenchOptions full = BenchOptions.parse("--density=500,100", "--churn=7", "--out=/tmp/x.md");
-    assertEquals(List.of(100, 500), full.density());
+    assertEquals(List.of(20), q.spread());
+    assertEquals(1, q.proxyRuns());
+    BenchOptions full = BenchOptions.parse("--spread=500,100", "--churn=7", "--restarts=2", "--out=/tmp/x.md");
+    assertEquals(List.of(100, 500), full.spread());
     assertEquals(7, full.churn());
+    assertEquals(2, full.restarts());
+    assertEquals(5, full.proxyRuns());
+    assertEquals(100, full.processServices());
     assertEquals(20, full.warmDeploys());
     assertEquals(Path.of("/tmp/x.md"), full.out());
     assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse("--churn=-1"));

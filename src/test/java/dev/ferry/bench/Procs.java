@@ -1,0 +1,70 @@
+package dev.ferry.bench;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Collection;
+
+/** What Linux's {@code /proc} says of processes: CPU time, resident and proportional memory, threads. */
+final class Procs {
+
+  /** Linux's clock ticks per second for {@code /proc/<pid>/stat} times (USER_HZ). */
+  private static final double TICKS = 100.0;
+
+  private Procs() {
+  }
+
+  /** User + system CPU seconds {@code pids} have used so far, all their threads (a gone process counts 0). */
+  static double cpuSeconds(Collection<Long> pids) {
+    double s = 0;
+    for (long pid : pids) s += cpuSeconds(pid);
+    return s;
+  }
+
+  static double cpuSeconds(long pid) {
+    try {
+      String stat = Files.readString(Path.of("/proc", String.valueOf(pid), "stat"));
+      // the command may hold spaces and parentheses: fields count from the last ')'
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / TICKS;
+    } catch (IOException | RuntimeException gone) {
+      return 0;
+    }
+  }
+
+  /** Resident memory in bytes ({@code VmRSS}). */
+  static long rss(long pid) {
+    return statusKib(pid, "VmRSS:") * 1024;
+  }
+
+  /** Threads of the process ({@code Threads} in its status). */
+  static long threads(long pid) {
+    return statusKib(pid, "Threads:");
+  }
+
+  /**
+   * Proportional set size in bytes: resident memory with each page shared by n processes counted
+   * 1/n (what the class-data-sharing archive and the JDK's own files cost each runner).
+   */
+  static long pss(long pid) {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc", String.valueOf(pid), "smaps_rollup"))) {
+        if (line.startsWith("Pss:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+      }
+    } catch (IOException | RuntimeException gone) {
+      // not Linux, or gone
+    }
+    return 0;
+  }
+
+  private static long statusKib(long pid, String key) {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc", String.valueOf(pid), "status"))) {
+        if (line.startsWith(key)) return Long.parseLong(line.replaceAll("[^0-9]", ""));
+      }
+    } catch (IOException | RuntimeException gone) {
+      // not Linux, or gone
+    }
+    return 0;
+  }
+}
