@@ -160,6 +160,14 @@ public final class Runners {
     return shared;
   }
 
+  /** Whether the warm pool holds {@code run.warmRunners} runners that have finished warming up (benchmarks wait for it). */
+  public Future<Boolean> poolWarm() {
+    Promise<Boolean> p = Promise.promise();
+    context.runOnContext(v -> p.complete(launching == 0 && warm.size() >= config.warmRunners()
+        && warm.stream().allMatch(r -> r.warm && !r.ended().isComplete())));
+    return p.future();
+  }
+
   /** Tops the warm pool up to {@code run.warmRunners}, once the pool is started. */
   private void fill() {
     if (closed || !poolStarted) return;

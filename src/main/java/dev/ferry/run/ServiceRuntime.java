@@ -669,7 +669,7 @@ public final class ServiceRuntime extends VerticleBase {
 
   // ---- for Crashes and the meters --------------------------------------------------------------
 
-  Runners runners() { return runners; }
+  public Runners runners() { return runners; }
   Resources resources() { return resources; }
   Routes routes() { return routes; }
   Config settings() { return config; }

@@ -179,24 +179,49 @@ public final class Bench {
     return new Timed(id, d, total, stages);
   }
 
-  private void deployLatency() throws IOException {
-    Timed cold = deployAndAnswer("hello");
-    row("deploy, cold (first after start)", fmt(cold.totalMs) + " ms", "n=1; " + stageText(cold.stages));
-    List<Double> totals = new ArrayList<>();
+  /**
+   * {@code run.warmRunners} warmed-up runners in the pool, as after a few seconds without a deploy
+   * (a developer's edit); how long that took to come, in ms.
+   */
+  private double awaitPool() throws InterruptedException {
+    long t = System.nanoTime(), deadline = t + TimeUnit.SECONDS.toNanos(60);
+    while (!platform.runtime().runners().poolWarm().await() && System.nanoTime() < deadline) Thread.sleep(20);
+    return (System.nanoTime() - t) / 1e6;
+  }
+
+  /**
+   * {@code o.warmDeploys()} deploys of the example, each with an edit; {@code poolWarm}: each waits
+   * for the warm pool first (not timed), else back to back (each runner taken is replaced while
+   * the next deploy runs). {@code from}: the first edit's number.
+   */
+  private Stats warmDeploys(boolean poolWarm, int from) throws IOException, InterruptedException {
+    List<Double> totals = new ArrayList<>(), waits = new ArrayList<>();
     Map<String, List<Double>> stages = new LinkedHashMap<>();
+    String how = poolWarm ? "warm pool" : "back to back";
     for (int i = 0; i < o.warmDeploys(); i++) {
-      Timed w = deployAndAnswer("hello", edited(i));
+      if (poolWarm) waits.add(awaitPool());
+      Timed w = deployAndAnswer("hello", edited(from + i));
       totals.add(w.totalMs);
       w.stages.forEach((k, v) -> stages.computeIfAbsent(k, x -> new ArrayList<>()).add(v));
-      progress("warm deploy " + (i + 1) + "/" + o.warmDeploys() + ": " + fmt(w.totalMs) + " ms");
+      progress("warm deploy (" + how + ") " + (i + 1) + "/" + o.warmDeploys() + ": " + fmt(w.totalMs) + " ms");
     }
     Stats s = Stats.of(totals);
-    row("deploy, warm, edited source: upload → first 200 via proxy", "p50 " + fmt(s.median()) + " / p90 " + fmt(s.percentile(90))
-        + " / max " + fmt(s.max()) + " ms", "n=" + s.count() + ", min " + fmt(s.min()));
+    row("deploy, warm, edited source (" + how + "): upload → first 200 via proxy", "p50 " + fmt(s.median()) + " / p90 "
+        + fmt(s.percentile(90)) + " / max " + fmt(s.max()) + " ms", "n=" + s.count() + ", min " + fmt(s.min())
+        + (poolWarm ? "; before each, the pool's " + platform.config().warmRunners() + " runners warmed up (waited "
+            + Stats.of(waits).summary(0) + " ms, not counted)" : "; each deploy right after the one before"));
     StringBuilder sb = new StringBuilder();
     stages.forEach((k, v) -> sb.append(sb.length() == 0 ? "" : ", ").append(k).append(' ').append(fmt(Stats.of(v).median())));
-    row("  warm stage medians (ms)", sb.toString(), "from the deployment's timeline");
-    standing.put("warm deploy latency p50 < 300 ms", fmt(s.median()) + " ms " + verdict(s.median() < 300));
+    row("  stage medians (ms)", sb.toString(), "from the deployment's timeline");
+    return s;
+  }
+
+  private void deployLatency() throws IOException, InterruptedException {
+    Timed cold = deployAndAnswer("hello");
+    row("deploy, cold (first after start)", fmt(cold.totalMs) + " ms", "n=1; " + stageText(cold.stages));
+    Stats s = warmDeploys(true, 0);
+    standing.put("warm deploy latency p50 < 150 ms (warm pool)", fmt(s.median()) + " ms " + verdict(s.median() < 150));
+    warmDeploys(false, o.warmDeploys());
     List<Double> cached = new ArrayList<>();
     for (int i = 0; i < Math.max(3, o.warmDeploys() / 4); i++) cached.add(deployAndAnswer("hello").totalMs);
     row("redeploy, unchanged source (build cache)", Stats.of(cached).summary(1) + " ms", "the artifact is reused: nothing compiled");
@@ -219,13 +244,16 @@ public final class Bench {
     return (System.nanoTime() - t) / 1e6;
   }
 
-  private void activation() {
+  private void activation() throws InterruptedException {
     Timed base = deployAndAnswer("act");
     List<Double> times = new ArrayList<>();
-    for (int i = 0; i < o.activations(); i++) times.add(activate("act", base.deployment));
+    for (int i = 0; i < o.activations(); i++) {
+      awaitPool();
+      times.add(activate("act", base.deployment));
+    }
     Stats s = Stats.of(times);
-    row("activation: built artifact → first 200", s.summary(1) + " ms", "restart and rollback path, no rebuild");
-    standing.put("activation p50 < 20 ms", fmt(s.median()) + " ms " + verdict(s.median() < 20));
+    row("activation: built artifact → first 200", s.summary(1) + " ms", "restart and rollback path, no rebuild; a runner from the warm pool");
+    standing.put("activation p50 < 30 ms (warm pool)", fmt(s.median()) + " ms " + verdict(s.median() < 30));
   }
 
   // ---- 3. churn ----------------------------------------------------------------------------

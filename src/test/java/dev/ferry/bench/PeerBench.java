@@ -72,10 +72,10 @@ final class PeerBench {
     try (ChildPlatform p = ChildPlatform.start(dir, new JsonObject().put("isolation", isolation).put("idleTimeoutMs", 0), http)) {
       Bench.progress(isolation + ": platform up (pid " + p.pid() + "), deploying px and " + n + " services");
       ChildPlatform.sleep(3_000);
-      Footprint warm = Footprint.of(p.runners().stream().map(ProcessHandle::pid).toList());
+      Footprint warm = Footprint.of(p.runners());
       Map<String, Integer> ports = new LinkedHashMap<>();
       ports.put("px", p.deploy("px", archive).getInteger("port"));
-      Footprint afterOne = Footprint.of(p.runners().stream().map(ProcessHandle::pid).toList());
+      Footprint afterOne = Footprint.of(p.runners());
       List<String> services = new ArrayList<>();
       for (int i = 0; i < n; i++) services.add("s" + i);
       deployAll(p, services, ports);
@@ -185,7 +185,7 @@ final class PeerBench {
   }
 
   private Sample sample(int port, List<String> hosts, List<Long> proxyPids, ChildPlatform p) throws Exception {
-    List<Long> runners = p.runners().stream().map(ProcessHandle::pid).toList();
+    List<Long> runners = Procs.tree(p.runners().stream().map(ProcessHandle::pid).toList());
     double c0 = Procs.cpuSeconds(proxyPids), b0 = Procs.cpuSeconds(runners);
     LoadResult r = wrk.run(port, hosts);
     double c1 = Procs.cpuSeconds(proxyPids), b1 = Procs.cpuSeconds(runners);
@@ -221,9 +221,11 @@ final class PeerBench {
 
   /** Resident (and proportional) memory and threads of a set of processes. */
   private record Footprint(long rss, long pss, long threads, int processes) {
-    static Footprint of(List<Long> pids) {
+    /** {@code runners}: one pid each (its process tree counts: in the sandbox, bubblewrap and the JVM). */
+    static Footprint of(List<ProcessHandle> runners) {
       long rss = 0, pss = 0, threads = 0;
-      for (long pid : pids) {
+      List<Long> pids = runners.stream().map(ProcessHandle::pid).toList();
+      for (long pid : Procs.tree(pids)) {
         rss += Procs.rss(pid);
         pss += Procs.pss(pid);
         threads += Procs.threads(pid);
@@ -242,7 +244,7 @@ final class PeerBench {
    */
   private void idleCost(ChildPlatform p, String isolation, int n, Footprint warm, Footprint afterOne) {
     ChildPlatform.sleep(5_000);
-    Footprint all = Footprint.of(p.runners().stream().map(ProcessHandle::pid).toList());
+    Footprint all = Footprint.of(p.runners());
     Footprint per;
     String base;
     int count;
@@ -276,7 +278,7 @@ final class PeerBench {
     for (int r = 0; r < o.restarts(); r++) {
       ChildPlatform.sleep(3_000);
       // the runners outlive the platform's JVM (not its children any more once it is gone)
-      List<Long> runners = p.runners().stream().map(ProcessHandle::pid).toList();
+      List<Long> runners = Procs.tree(p.runners().stream().map(ProcessHandle::pid).toList());
       double runnersCpu0 = Procs.cpuSeconds(runners);
       p.kill();
       long t0 = System.nanoTime();

@@ -5,13 +5,24 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collection;
 
-/** What Linux's {@code /proc} says of processes: CPU time, resident and proportional memory, threads. */
+/**
+ * What Linux's {@code /proc} says of processes: CPU time, resident and proportional memory, threads.
+ * A runner is a process tree (in the sandbox: bubblewrap, then the runner's JVM): {@link #tree}
+ * counts them all.
+ */
 final class Procs {
 
   /** Linux's clock ticks per second for {@code /proc/<pid>/stat} times (USER_HZ). */
   private static final double TICKS = 100.0;
 
   private Procs() {
+  }
+
+  /** {@code pids} and every process below them, once each. */
+  static java.util.List<Long> tree(Collection<Long> pids) {
+    java.util.Set<Long> all = new java.util.LinkedHashSet<>(pids);
+    for (long pid : pids) ProcessHandle.of(pid).ifPresent(h -> h.descendants().forEach(d -> all.add(d.pid())));
+    return java.util.List.copyOf(all);
   }
 
   /** User + system CPU seconds {@code pids} have used so far, all their threads (a gone process counts 0). */
