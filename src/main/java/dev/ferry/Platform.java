@@ -231,7 +231,7 @@ public final class Platform {
   public Config config() { return config; }
   public DataDir dataDir() { return dataDir; }
   public Routes routes() { return routes; }
-  public LedgerReader ledger() { return ledger.reader(); }
+  public LedgerReader ledger() { return ledger == null ? null : ledger.reader(); }
   /** What confines services' code and builds' annotation processors on this host. */
   public dev.ferry.sandbox.Sandbox sandbox() { return sandbox; }
   /** Completes once the services of the ledger were sent to be activated again (not yet answering), with their count. */
