@@ -10,7 +10,7 @@ import dev.ferry.build.SafeExtractor;
 import dev.ferry.build.ServiceCompiler;
 import dev.ferry.build.SharedClasspath;
 import dev.ferry.deployment.DeploymentLog;
-import dev.ferry.deployment.Ledger;
+import dev.ferry.deployment.LedgerReader;
 import dev.ferry.build.BuildCache;
 import dev.ferry.deployment.SqliteLedger;
 import dev.ferry.deployment.Recorder;
@@ -65,7 +65,7 @@ public final class Platform {
   private ServiceRuntime runtime;
   private Proxy proxy;
   private Api api;
-  private Ledger ledger;
+  private SqliteLedger ledger;
   private ApiToken token;
   private Reactivator reactivator;
   private Resources resources;
@@ -130,23 +130,23 @@ public final class Platform {
           token = ApiToken.resolve(config.token(), dataDir.token());
           buildQueue = new BuildQueue(config.buildQueueCapacity());
           // services the ledger says serve are expected from the first request on: the proxy holds, never 404s them
-          for (var row : ledger.inState("deployed", "sleeping")) routes.expect(row.getString("service"), ServiceRuntime.RESTORE_EXPECTED_MS);
+          for (var row : ledger.reader().inState("deployed", "sleeping")) routes.expect(row.service(), ServiceRuntime.RESTORE_EXPECTED_MS);
           runnerClasspath.set(SharedClasspath.runnerClasspath(config.cacheDir()));
           resources = Resources.open(config, dataDir);
           // builds that run annotation processors compile in a sandboxed process, from the runner's jar
           return new ServiceCompiler(SharedClasspath.create(dataDir.sdk())).isolating(sandbox, runnerClasspath.get().get(0), config);
         })
         .compose(compiler -> {
-          recorder = new Recorder(ledger);
+          recorder = new Recorder(ledger.writer(), ledger.reader());
           Runners runners = new Runners(vertx, config, dataDir.runners(), runnerClasspath.get(), sandbox);
           runtime = new ServiceRuntime(transitions, deploymentLog, routes, config, new Retention(dataDir, config.keepArtifacts()), live,
               runners, resources);
-          reactivator = new Reactivator(vertx, ledger, transitions, dataDir);
+          reactivator = new Reactivator(vertx, ledger.reader(), transitions, dataDir);
           api = new Api(config, dataDir, recorder, transitions, reactivator, token, live, buildQueue, resources, info());
           return deploy(recorder)
               .compose(x -> deploy(new Builder(dataDir, transitions, deploymentLog, new SafeExtractor(config.extractMaxBytes(),
                   config.extractMaxEntries(), config.extractMaxNameLength()), compiler, resolver(), config.buildConcurrency(), buildQueue)
-                  .withCache(new BuildCache(ledger))))
+                  .withCache(new BuildCache(ledger.reader()))))
               .compose(x -> deploy(runtime))
               .compose(x -> deploy(new Loader(transitions, deploymentLog, new dev.ferry.load.BytecodePolicy(config.forbiddenCalls()),
                   runners, resources, config.startTimeoutMs())))
@@ -231,7 +231,7 @@ public final class Platform {
   public Config config() { return config; }
   public DataDir dataDir() { return dataDir; }
   public Routes routes() { return routes; }
-  public Ledger ledger() { return ledger; }
+  public LedgerReader ledger() { return ledger == null ? null : ledger.reader(); }
   /** What confines services' code and builds' annotation processors on this host. */
   public dev.ferry.sandbox.Sandbox sandbox() { return sandbox; }
   /** Completes once the services of the ledger were sent to be activated again (not yet answering), with their count. */

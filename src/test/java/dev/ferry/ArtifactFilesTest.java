@@ -35,7 +35,7 @@ class ArtifactFilesTest {
   }
 
   static List<String> stages(String id) {
-    return ferry.platform.ledger().logs(id).stream().map(l -> l.getString("stage")).toList();
+    return ferry.platform.ledger().logs(id).stream().map(l -> l.stage()).toList();
   }
 
   static List<String> jars(String service) throws IOException {
@@ -55,13 +55,13 @@ class ArtifactFilesTest {
     List<String> stages = stages(again.getString("id"));
     assertFalse(stages.contains("compile"), stages.toString());
     assertTrue(ferry.platform.ledger().logs(again.getString("id")).stream()
-        .anyMatch(l -> l.getString("message").contains("reusing its artifact") && l.getString("message").contains(first.getString("id"))));
+        .anyMatch(l -> l.message().contains("reusing its artifact") && l.message().contains(first.getString("id"))));
     JsonObject a = first.getJsonObject("artifact"), b = again.getJsonObject("artifact");
     assertEquals(a.getString("sha256"), b.getString("sha256"));
     assertEquals(a.getString("sourceHash"), b.getString("sourceHash"));
     // each deployment its own copy (the API does not show where it lies)
-    assertNotEquals(ferry.platform.ledger().deployment(first.getString("id")).orElseThrow().getJsonObject("artifact").getString("path"),
-        ferry.platform.ledger().deployment(again.getString("id")).orElseThrow().getJsonObject("artifact").getString("path"));
+    assertNotEquals(ferry.platform.ledger().deployment(first.getString("id")).orElseThrow().artifact().jar(),
+        ferry.platform.ledger().deployment(again.getString("id")).orElseThrow().artifact().jar());
     assertEquals("Hello from a resource", ferry.viaProxy("cache-b", "/greeting").bodyAsJsonObject().getString("greeting"));
   }
 

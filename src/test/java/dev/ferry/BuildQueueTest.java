@@ -37,8 +37,8 @@ class BuildQueueTest {
       List<Instant[]> windows = new ArrayList<>();
       for (String id : ids) {
         var lines = ferry.platform.ledger().logs(id);
-        Instant start = Instant.parse(lines.stream().filter(l -> l.getString("message").startsWith("Extracting")).findFirst().orElseThrow().getString("ts"));
-        Instant end = Instant.parse(lines.stream().filter(l -> l.getString("message").startsWith("Packed")).findFirst().orElseThrow().getString("ts"));
+        Instant start = lines.stream().filter(l -> l.message().startsWith("Extracting")).findFirst().orElseThrow().ts();
+        Instant end = lines.stream().filter(l -> l.message().startsWith("Packed")).findFirst().orElseThrow().ts();
         windows.add(new Instant[] {start, end});
       }
       windows.sort((a, b) -> a[0].compareTo(b[0]));

@@ -180,11 +180,11 @@ class DependenciesTest {
 
   private static List<String> resolveLines(JsonObject deployment) {
     return ferry.platform.ledger().logs(deployment.getString("id")).stream()
-        .filter(l -> "resolve".equals(l.getString("stage"))).map(l -> l.getString("message")).toList();
+        .filter(l -> "resolve".equals(l.stage())).map(l -> l.message()).toList();
   }
 
   private static List<String> lines(JsonObject deployment, String level) {
     return ferry.platform.ledger().logs(deployment.getString("id")).stream()
-        .filter(l -> level.equals(l.getString("level"))).map(l -> l.getString("message")).toList();
+        .filter(l -> level.equals(l.level().name().toLowerCase(java.util.Locale.ROOT))).map(l -> l.message()).toList();
   }
 }

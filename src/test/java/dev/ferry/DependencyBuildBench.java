@@ -61,7 +61,7 @@ class DependencyBuildBench {
         ferry.deploy("hello", "warm");
         JsonObject d = ferry.deploy("guava-text", "guava-text");
         first.add(buildMillis(d));
-        List<String> log = ferry.platform.ledger().logs(d.getString("id")).stream().map(l -> l.getString("message")).toList();
+        List<String> log = ferry.platform.ledger().logs(d.getString("id")).stream().map(l -> l.message()).toList();
         log.stream().filter(l -> l.startsWith("Fetched")).forEach(fetched::add);
         log.stream().filter(l -> l.startsWith("Resolved in ")).map(l -> Long.parseLong(l.replaceAll("\\D", ""))).forEach(resolve::add);
         Path edited = Files.createTempDirectory("guava-text");

@@ -81,7 +81,7 @@ class DiskTest {
         assertEquals("ok", rs.getString(1));
       }
       assertEquals(2, ferry.platform.ledger().deployments("full").size());
-      assertEquals(before, ferry.platform.ledger().deployments("full").get(1).getString("id"));
+      assertEquals(before, ferry.platform.ledger().deployments("full").get(1).id());
     } finally {
       new ProcessBuilder("umount", "-l", mount.toString()).start().waitFor(10, TimeUnit.SECONDS);
       Files.deleteIfExists(mount);

@@ -107,7 +107,7 @@ class PipelineTest {
     JsonObject d = ferry.deploy("hello", "logged");
     var lines = ferry.platform.ledger().logs(d.getString("id"));
     assertFalse(lines.isEmpty());
-    var stages = lines.stream().map(l -> l.getString("stage")).toList();
+    var stages = lines.stream().map(l -> l.stage()).toList();
     assertTrue(stages.containsAll(java.util.List.of("extract", "load", "deploy", "swap")), stages.toString());
     // compiled, or (hello was deployed before in this platform) taken from the build cache
     assertTrue(stages.containsAll(java.util.List.of("compile", "package")) || stages.contains("build"), stages.toString());

@@ -1,5 +1,6 @@
 package dev.ferry;
 
+import dev.ferry.deployment.DeploymentRow;
 import dev.ferry.deployment.SqliteLedger;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -322,12 +323,12 @@ class RestartTest {
     Files.createDirectories(new DataDir(data).uploads());
     Files.writeString(new DataDir(data).upload("000000001aaaa"), "half an upload");
     try (SqliteLedger ledger = SqliteLedger.open(new DataDir(data).ledger())) {
-      ledger.record(new JsonObject().put("id", "000000001aaaa").put("service", "web").put("state", "queued")
-          .put("createdAt", t.toString()).put("updatedAt", t.toString()).put("timeline", new JsonObject().put("queued", t.toString())));
-      ledger.record(new JsonObject().put("id", "000000002bbbb").put("service", "api").put("state", "built")
+      ledger.writer().record(DeploymentRow.fromJson(new JsonObject().put("id", "000000001aaaa").put("service", "web").put("state", "queued")
+          .put("createdAt", t.toString()).put("updatedAt", t.toString()).put("timeline", new JsonObject().put("queued", t.toString()))));
+      ledger.writer().record(DeploymentRow.fromJson(new JsonObject().put("id", "000000002bbbb").put("service", "api").put("state", "built")
           .put("createdAt", t.toString()).put("updatedAt", t.toString())
           .put("timeline", new JsonObject().put("queued", t.toString()).put("built", t.toString()))
-          .put("artifact", new JsonObject().put("path", data.resolve("artifacts/api/000000002bbbb.jar").toString()).put("sha256", "x")));
+          .put("artifact", new JsonObject().put("path", data.resolve("artifacts/api/000000002bbbb.jar").toString()).put("sha256", "x"))));
     }
     try (TestPlatform ferry = TestPlatform.start(c -> c.setDataDir(data))) {
       ferry.platform.restored().await();

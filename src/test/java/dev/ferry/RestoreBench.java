@@ -1,11 +1,9 @@
 package dev.ferry;
 
-import io.vertx.core.json.JsonObject;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -50,9 +48,8 @@ public final class RestoreBench {
         long all = System.nanoTime();
         List<Long> activation = new ArrayList<>();
         for (String s : services) {
-          JsonObject cur = ferry.platform.ledger().service(s).orElseThrow().getJsonObject("current");
-          JsonObject t = cur.getJsonObject("timeline");
-          activation.add(Duration.between(Instant.parse(t.getString("reactivated")), Instant.parse(t.getString("deployed"))).toMillis());
+          var t = ferry.platform.ledger().service(s).orElseThrow().current().timeline();
+          activation.add(Duration.between(t.get("reactivated"), t.get("deployed")).toMillis());
         }
         activation.sort(null);
         System.out.printf("N=%d: platform up in %d ms; all %d answering %d ms after start; activation per service "

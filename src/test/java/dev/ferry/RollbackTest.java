@@ -33,7 +33,7 @@ class RollbackTest {
   }
 
   static long compileLines(String id) {
-    return ferry.platform.ledger().logs(id).stream().filter(l -> "compile".equals(l.getString("stage"))).count();
+    return ferry.platform.ledger().logs(id).stream().filter(l -> "compile".equals(l.stage())).count();
   }
 
   @Test

@@ -6,7 +6,9 @@ import dev.ferry.build.BuildQueue;
 import dev.ferry.deployment.Addresses;
 import dev.ferry.deployment.Deployment;
 import dev.ferry.deployment.DeploymentState.Queued;
-import dev.ferry.deployment.Ledger;
+import dev.ferry.deployment.DeploymentRow;
+import dev.ferry.deployment.LedgerReader;
+import dev.ferry.deployment.ServiceRow;
 import dev.ferry.deployment.Recorder;
 import dev.ferry.deployment.Transitions;
 import dev.ferry.resources.Resources;
@@ -46,7 +48,7 @@ public final class Api extends VerticleBase {
   private final Config config;
   private final DataDir dataDir;
   private final Recorder recorder;
-  private final Ledger ledger;
+  private final LedgerReader ledger;
   private final Transitions transitions;
   private final Reactivator reactivator;
   private final ApiToken token;
@@ -69,7 +71,7 @@ public final class Api extends VerticleBase {
     this.reactivator = reactivator;
     this.dataDir = dataDir;
     this.recorder = recorder;
-    this.ledger = recorder.ledger();
+    this.ledger = recorder.reader();
     this.transitions = transitions;
   }
 
@@ -240,25 +242,26 @@ public final class Api extends VerticleBase {
   }
 
   private void listServices(RoutingContext ctx) {
-    read(ctx, () -> new JsonObject().put("services", new JsonArray(List.copyOf(ledger.services()))));
+    read(ctx, () -> new JsonObject().put("services", new JsonArray(ledger.services().stream().map(ServiceRow::toJson).toList())));
   }
 
   private void getService(RoutingContext ctx) {
     String name = ctx.pathParam("name");
-    read(ctx, () -> ledger.service(name).map(s -> live.addToService(s, name)).orElse(null), "No service named " + name);
+    read(ctx, () -> ledger.service(name).map(s -> live.addToService(s.toJson(), name)).orElse(null), "No service named " + name);
   }
 
   private void listDeployments(RoutingContext ctx) {
     String name = ctx.pathParam("name");
     read(ctx, () -> {
-      List<JsonObject> ds = ledger.deployments(name);
-      return ds.isEmpty() ? null : new JsonObject().put("service", name).put("deployments", new JsonArray(List.copyOf(ds)));
+      List<DeploymentRow> ds = ledger.deployments(name);
+      return ds.isEmpty() ? null : new JsonObject().put("service", name)
+          .put("deployments", new JsonArray(ds.stream().map(DeploymentRow::toJson).toList()));
     }, "No service named " + name);
   }
 
   private void getDeployment(RoutingContext ctx) {
     String id = ctx.pathParam("id");
-    read(ctx, () -> ledger.deployment(id).map(d -> live.addTo(d, id)).orElse(null), "No deployment " + id);
+    read(ctx, () -> ledger.deployment(id).map(d -> live.addTo(d.toJson(), id)).orElse(null), "No deployment " + id);
   }
 
   /** Undeploys and deletes a service; its databases and secrets stay unless {@code ?purge=true}. */

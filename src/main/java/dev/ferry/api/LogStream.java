@@ -1,7 +1,9 @@
 package dev.ferry.api;
 
 import dev.ferry.deployment.Addresses;
-import dev.ferry.deployment.Ledger;
+import dev.ferry.deployment.DeploymentRow;
+import dev.ferry.deployment.LedgerReader;
+import dev.ferry.deployment.LogLine;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.MessageConsumer;
@@ -49,11 +51,11 @@ final class LogStream {
   private static final int WRITE_QUEUE_BYTES = 64 * 1024;
 
   private final Vertx vertx;
-  private final Ledger ledger;
+  private final LedgerReader ledger;
   private final int maxPending;
   private final PublicView view;
 
-  LogStream(Vertx vertx, Ledger ledger, int maxPending, PublicView view) {
+  LogStream(Vertx vertx, LedgerReader ledger, int maxPending, PublicView view) {
     this.vertx = vertx;
     this.ledger = ledger;
     this.maxPending = maxPending;
@@ -111,15 +113,15 @@ final class LogStream {
         .compose(x -> vertx.executeBlocking(() -> ledger.service(name)))
         .compose(svc -> {
           if (svc.isEmpty()) return Future.succeededFuture(Optional.<Snapshot>empty());
-          JsonObject current = svc.get().getJsonObject("current");
-          JsonObject latest = svc.get().getJsonObject("latest");
-          JsonObject shown = fromCurrent && current != null ? current : latest;
+          DeploymentRow current = svc.get().current();
+          DeploymentRow latest = svc.get().latest();
+          DeploymentRow shown = fromCurrent && current != null ? current : latest;
           // the serving one logs what the service does; the latest may still be building
-          for (JsonObject d : new JsonObject[] {current, latest}) {
-            if (d != null && !w.sources.containsKey(d.getString("id"))) w.source(d.getString("id"), null).subscribe();
+          for (DeploymentRow d : new DeploymentRow[] {current, latest}) {
+            if (d != null && !w.sources.containsKey(d.id())) w.source(d.id(), null).subscribe();
           }
           return vertx.eventBus().request(Addresses.FLUSH, null)
-              .compose(x -> vertx.executeBlocking(() -> snapshot(shown.getString("id"))));
+              .compose(x -> vertx.executeBlocking(() -> snapshot(shown.id())));
         })
         .onComplete(ar -> {
           if (ar.failed() || ar.result().isEmpty()) {
@@ -136,7 +138,11 @@ final class LogStream {
   }
 
   private Optional<Snapshot> snapshot(String id) {
-    return ledger.deployment(id).map(d -> new Snapshot(d, ledger.logs(id)));
+    return ledger.deployment(id).map(d -> new Snapshot(d.toJson(), json(ledger.logs(id))));
+  }
+
+  private static List<JsonObject> json(List<LogLine> lines) {
+    return lines.stream().map(LogLine::toJson).toList();
   }
 
   /** What makes a line the same line, whichever way it came (the ledger may not keep every field). */
@@ -339,7 +345,7 @@ final class LogStream {
       Source s = source(deployment, reactivated == null ? null : Instant.parse(reactivated));
       s.subscribe()
           .compose(x -> vertx.eventBus().request(Addresses.FLUSH, null))
-          .compose(x -> vertx.executeBlocking(() -> ledger.logs(deployment)))
+          .compose(x -> vertx.executeBlocking(() -> json(ledger.logs(deployment))))
           .onComplete(ar -> {
             if (closed) return;
             s.backlog(ar.succeeded() ? ar.result() : List.of());

@@ -3,7 +3,7 @@ package dev.ferry.api;
 import dev.ferry.Config;
 import dev.ferry.Meters;
 import dev.ferry.deployment.Addresses;
-import dev.ferry.deployment.Ledger;
+import dev.ferry.deployment.LedgerReader;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -39,12 +39,12 @@ public final class Observability {
 
   private final Vertx vertx;
   private final Config config;
-  private final Ledger ledger;
+  private final LedgerReader ledger;
   private final ApiToken token;
   private final PublicView view;
   private JsonObject info = new JsonObject();
 
-  Observability(Vertx vertx, Config config, Ledger ledger, ApiToken token, PublicView view) {
+  Observability(Vertx vertx, Config config, LedgerReader ledger, ApiToken token, PublicView view) {
     this.vertx = vertx;
     this.config = config;
     this.ledger = ledger;

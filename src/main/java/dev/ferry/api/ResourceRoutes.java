@@ -1,7 +1,7 @@
 package dev.ferry.api;
 
 import dev.ferry.deployment.Deployment;
-import dev.ferry.deployment.Ledger;
+import dev.ferry.deployment.LedgerReader;
 import dev.ferry.deployment.Recorder;
 import dev.ferry.deployment.Transitions;
 import dev.ferry.resources.Resources;
@@ -36,7 +36,7 @@ final class ResourceRoutes {
   private final Reactivator reactivator;
   private final Recorder recorder;
   private final Transitions transitions;
-  private final Ledger ledger;
+  private final LedgerReader ledger;
   private final Predicate<RoutingContext> validName;
   private final PublicView view;
 
@@ -48,7 +48,7 @@ final class ResourceRoutes {
     this.reactivator = reactivator;
     this.recorder = recorder;
     this.transitions = transitions;
-    this.ledger = recorder.ledger();
+    this.ledger = recorder.reader();
     this.validName = validName;
   }
 

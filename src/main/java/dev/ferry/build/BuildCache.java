@@ -1,8 +1,8 @@
 package dev.ferry.build;
 
 import dev.ferry.deployment.Artifact;
-import dev.ferry.deployment.Ledger;
-import io.vertx.core.json.JsonObject;
+import dev.ferry.deployment.DeploymentRow;
+import dev.ferry.deployment.LedgerReader;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -27,9 +27,9 @@ public final class BuildCache {
   public record Hit(String deploymentId, Artifact artifact) {
   }
 
-  private final Ledger ledger;
+  private final LedgerReader ledger;
 
-  public BuildCache(Ledger ledger) {
+  public BuildCache(LedgerReader ledger) {
     this.ledger = ledger;
   }
 
@@ -63,10 +63,10 @@ public final class BuildCache {
 
   /** The newest earlier build of source {@code sourceHash} whose jar is still on disk. */
   public Optional<Hit> find(String sourceHash) {
-    for (JsonObject row : ledger.builtFrom(sourceHash)) {
-      Artifact a = Artifact.fromJson(row.getJsonObject("artifact"));
+    for (DeploymentRow row : ledger.builtFrom(sourceHash)) {
+      Artifact a = row.artifact();
       if (Files.isRegularFile(a.jar()) && a.dependencies().stream().allMatch(Files::isRegularFile)) {
-        return Optional.of(new Hit(row.getString("id"), a));
+        return Optional.of(new Hit(row.id(), a));
       }
     }
     return Optional.empty();

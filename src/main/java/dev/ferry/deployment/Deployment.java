@@ -94,19 +94,6 @@ public record Deployment(String id, String service, Instant createdAt, Instant u
     return timeline.getOrDefault(REACTIVATED, createdAt);
   }
 
-  /**
-   * A deployment as its JSON describes it, in {@code state} (the JSON cannot carry a live state's
-   * classloader or archive, so the caller names the state it resumes from).
-   */
-  public static Deployment fromJson(JsonObject json, DeploymentState state) {
-    Map<String, Instant> t = new LinkedHashMap<>();
-    JsonObject stages = json.getJsonObject("timeline", new JsonObject());
-    stages.forEach(e -> t.put(e.getKey(), Instant.parse((String) e.getValue())));
-    JsonObject a = json.getJsonObject("artifact");
-    return new Deployment(json.getString("id"), json.getString("service"), Instant.parse(json.getString("createdAt")),
-        Instant.parse(json.getString("updatedAt")), state, a == null ? null : Artifact.fromJson(a), t);
-  }
-
   /** The public JSON view, as the API answers and {@code ferry.events} carries. */
   public JsonObject toJson(String url) {
     JsonObject json = new JsonObject()

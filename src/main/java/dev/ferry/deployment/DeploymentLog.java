@@ -3,8 +3,6 @@ package dev.ferry.deployment;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 
-import java.time.Instant;
-
 /**
  * Every deployment's log: each line is {@code {ts, level, stage, message}} (plus {@code deployment}),
  * published on {@code ferry.logs.<id>} for watchers and sent to the {@link Recorder}, which stores it.
@@ -34,12 +32,7 @@ public final class DeploymentLog {
   }
 
   public void line(String deploymentId, Level level, String stage, String message) {
-    JsonObject line = new JsonObject()
-        .put("ts", Deployment.now().toString())
-        .put("level", level.name().toLowerCase(java.util.Locale.ROOT))
-        .put("stage", stage)
-        .put("message", message)
-        .put("deployment", deploymentId);
+    JsonObject line = new LogLine(deploymentId, Deployment.now(), level, stage, message).toJson();
     vertx.eventBus().send(Addresses.LOG, line);
     vertx.eventBus().publish(Addresses.logs(deploymentId), line);
   }

@@ -27,16 +27,19 @@ public final class Recorder extends VerticleBase {
 
   private static final Logger log = LoggerFactory.getLogger(Recorder.class);
 
-  private final Ledger ledger;
+  private final LedgerWriter ledger;
+  private final LedgerReader reader;
   private final Map<String, List<Waiter>> waiting = new ConcurrentHashMap<>();
   private WorkerExecutor writer;
 
   /** Someone waiting for deployment {@code id}'s row to satisfy {@code written}. */
-  private record Waiter(Predicate<JsonObject> written, Promise<Void> promise) {
+  private record Waiter(Predicate<DeploymentRow> written, Promise<Void> promise) {
   }
 
-  public Recorder(Ledger ledger) {
+  /** {@code ledger}: what writes, handed to this recorder alone; {@code reader}: what reads the same ledger. */
+  public Recorder(LedgerWriter ledger, LedgerReader reader) {
     this.ledger = ledger;
+    this.reader = reader;
   }
 
   @Override
@@ -59,23 +62,29 @@ public final class Recorder extends VerticleBase {
 
   private void appendLog(JsonObject line) {
     writer.executeBlocking(() -> {
-      ledger.appendLog(line);
+      ledger.append(LogLine.fromJson(line));
       return null;
     }, true).onFailure(e -> log.error("Could not store log line {}", line.encode(), e));
   }
 
   private void record(JsonObject event) {
+    String id = event.getString("id");
     writer.executeBlocking(() -> {
-      ledger.record(event);
-      return null;
+      // an event without a deployment is a service's: it was deleted
+      if (id == null) {
+        ledger.deleted(event.getString("service"), Instant.parse(event.getString("updatedAt")));
+        return null;
+      }
+      DeploymentRow row = DeploymentRow.fromJson(event);
+      ledger.record(row);
+      return row;
     }, true).onComplete(ar -> {
       if (ar.failed()) log.error("Could not record {}", event.encode(), ar.cause());
-      String id = event.getString("id");
       List<Waiter> ws = id == null ? null : waiting.get(id);
       if (ws == null) return;
       for (Waiter w : ws) {
         if (ar.failed()) w.promise().tryFail(ar.cause());
-        else if (w.written().test(event)) w.promise().tryComplete();
+        else if (w.written().test(ar.result())) w.promise().tryComplete();
         if (w.promise().future().isComplete()) ws.remove(w);
       }
       waiting.remove(id, List.of());
@@ -91,14 +100,14 @@ public final class Recorder extends VerticleBase {
   public Future<Void> recorded(Deployment d) {
     // the ledger keeps milliseconds
     Instant at = d.updatedAt().truncatedTo(ChronoUnit.MILLIS);
-    return recorded(d.id(), row -> !Instant.parse(row.getString("updatedAt")).isBefore(at));
+    return recorded(d.id(), row -> !row.updatedAt().isBefore(at));
   }
 
-  private Future<Void> recorded(String id, Predicate<JsonObject> written) {
+  private Future<Void> recorded(String id, Predicate<DeploymentRow> written) {
     Promise<Void> p = Promise.promise();
     waiting.computeIfAbsent(id, k -> new CopyOnWriteArrayList<>()).add(new Waiter(written, p));
     // it may have been written before we registered: look, on the writer (off the event loop)
-    writer.executeBlocking(() -> ledger.deployment(id).filter(written).isPresent(), false)
+    writer.executeBlocking(() -> reader.deployment(id).filter(written).isPresent(), false)
         .onSuccess(found -> {
           if (found) p.tryComplete();
         });
@@ -111,7 +120,8 @@ public final class Recorder extends VerticleBase {
     });
   }
 
-  public Ledger ledger() {
-    return ledger;
+  /** What reads the ledger this recorder writes. */
+  public LedgerReader reader() {
+    return reader;
   }
 }

@@ -5,11 +5,13 @@ import dev.ferry.deployment.Addresses;
 import dev.ferry.deployment.Artifact;
 import dev.ferry.deployment.Deployment;
 import dev.ferry.deployment.DeploymentState;
-import dev.ferry.deployment.Ledger;
+import dev.ferry.deployment.DeploymentRow;
+import dev.ferry.deployment.LedgerReader;
+import dev.ferry.deployment.LogLine;
+import dev.ferry.deployment.ServiceRow;
 import dev.ferry.deployment.Transitions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,7 +43,7 @@ public final class Reactivator {
   public static final String INTERRUPTED = "interrupted by restart";
 
   private final Vertx vertx;
-  private final Ledger ledger;
+  private final LedgerReader ledger;
   private final Transitions transitions;
   private final DataDir dataDir;
 
@@ -60,7 +62,7 @@ public final class Reactivator {
     public String code() { return code; }
   }
 
-  public Reactivator(Vertx vertx, Ledger ledger, Transitions transitions, DataDir dataDir) {
+  public Reactivator(Vertx vertx, LedgerReader ledger, Transitions transitions, DataDir dataDir) {
     this.vertx = vertx;
     this.ledger = ledger;
     this.transitions = transitions;
@@ -77,31 +79,31 @@ public final class Reactivator {
   public Future<Integer> restore(ServiceRuntime runtime) {
     long t0 = System.nanoTime();
     return vertx.executeBlocking(() -> {
-      for (JsonObject row : ledger.inState("queued", "built", "loaded")) interrupt(row);
-      Map<String, List<JsonObject>> deployed = new LinkedHashMap<>();
-      for (JsonObject row : ledger.inState("deployed", "sleeping")) {
-        deployed.computeIfAbsent(row.getString("service"), s -> new ArrayList<>()).add(row);
+      for (DeploymentRow row : ledger.inState("queued", "built", "loaded")) interrupt(row);
+      Map<String, List<DeploymentRow>> deployed = new LinkedHashMap<>();
+      for (DeploymentRow row : ledger.inState("deployed", "sleeping")) {
+        deployed.computeIfAbsent(row.service(), s -> new ArrayList<>()).add(row);
       }
-      List<JsonObject> currents = new ArrayList<>();
-      for (List<JsonObject> rows : deployed.values()) {
+      List<DeploymentRow> currents = new ArrayList<>();
+      for (List<DeploymentRow> rows : deployed.values()) {
         // the one that went live last is current; a kill mid-swap may leave an older one marked deployed
-        rows.sort(Comparator.comparing((JsonObject r) -> r.getJsonObject("timeline").getString("deployed", "")).reversed());
-        for (JsonObject older : rows.subList(1, rows.size())) {
-          transitions.publish(Deployment.fromJson(older, new DeploymentState.Stopped()), new DeploymentState.Stopped());
+        rows.sort(Comparator.comparing((DeploymentRow r) -> r.timeline().getOrDefault("deployed", Instant.MIN)).reversed());
+        for (DeploymentRow older : rows.subList(1, rows.size())) {
+          transitions.publish(older.deployment(new DeploymentState.Stopped()), new DeploymentState.Stopped());
         }
         Optional<String> missing = missingArtifact(rows.get(0));
         if (missing.isPresent()) {
-          Deployment d = Deployment.fromJson(rows.get(0), new DeploymentState.Stopped());
+          Deployment d = rows.get(0).deployment(new DeploymentState.Stopped());
           transitions.publish(d, new DeploymentState.Error("restart", missing.get()));
           continue;
         }
         // crashes before the restart still count: a restart is no way out of a crash loop
-        List<JsonObject> crashes = recentCrashes(rows.get(0).getString("id"));
+        List<LogLine> crashes = recentCrashes(rows.get(0).id());
         if (crashes.size() >= Crashes.LIMIT) {
           crashedBeforeRestart(runtime, rows.get(0), crashes);
           continue;
         }
-        runtime.rememberCrashes(rows.get(0).getString("id"), crashes.stream().map(c -> Instant.parse(c.getString("ts"))).toList(),
+        runtime.rememberCrashes(rows.get(0).id(), crashes.stream().map(LogLine::ts).toList(),
             crashes.stream().map(Reactivator::cause).toList());
         currents.add(rows.get(0));
       }
@@ -118,54 +120,48 @@ public final class Reactivator {
   }
 
   /** The deployment's crashes within {@link Crashes#WINDOW}, from its log in the ledger, oldest first. */
-  private List<JsonObject> recentCrashes(String id) {
+  private List<LogLine> recentCrashes(String id) {
     Instant since = Instant.now().minus(Crashes.WINDOW);
-    List<JsonObject> out = new ArrayList<>();
-    for (JsonObject line : ledger.logs(id)) {
-      if (!"crash".equals(line.getString("stage")) || !line.getString("message", "").startsWith(Crashes.CRASHED)) continue;
-      try {
-        if (Instant.parse(line.getString("ts")).isAfter(since)) out.add(line);
-      } catch (RuntimeException unreadable) {
-        // not a line Crashes wrote
-      }
+    List<LogLine> out = new ArrayList<>();
+    for (LogLine line : ledger.logs(id)) {
+      if ("crash".equals(line.stage()) && line.message().startsWith(Crashes.CRASHED) && line.ts().isAfter(since)) out.add(line);
     }
     return out;
   }
 
-  private static String cause(JsonObject crashLine) {
-    return crashLine.getString("message").substring(Crashes.CRASHED.length());
+  private static String cause(LogLine crashLine) {
+    return crashLine.message().substring(Crashes.CRASHED.length());
   }
 
   /** {@code row} crashed its limit within the window before the restart: it starts crashed, not again. */
-  private void crashedBeforeRestart(ServiceRuntime runtime, JsonObject row, List<JsonObject> crashes) {
+  private void crashedBeforeRestart(ServiceRuntime runtime, DeploymentRow row, List<LogLine> crashes) {
     List<String> causes = crashes.subList(crashes.size() - Crashes.LIMIT, crashes.size()).stream().map(Reactivator::cause).toList();
-    DeploymentState.Deployed was = new DeploymentState.Deployed(row.getInteger("port", 0), "none");
-    String service = row.getString("service");
+    DeploymentState.Deployed was = new DeploymentState.Deployed(row.port() == null ? 0 : row.port(), "none");
+    String service = row.service();
     String why = "Service " + service + " crashed " + crashes.size() + " times within " + Crashes.WINDOW.toMinutes()
         + " minutes before the platform restarted and is not started again; redeploy it, roll it back or restart it. Last: "
         + causes.get(causes.size() - 1);
-    new dev.ferry.deployment.DeploymentLog(vertx).error(row.getString("id"), "crash", why);
-    transitions.publish(Deployment.fromJson(row, was), was.crashed(causes));
+    new dev.ferry.deployment.DeploymentLog(vertx).error(row.id(), "crash", why);
+    transitions.publish(row.deployment(was), was.crashed(causes));
     runtime.routes().down(service, why);
     log.warn("{}", why);
   }
 
-  private void interrupt(JsonObject row) {
-    String state = row.getString("state");
-    JsonObject a = row.getJsonObject("artifact");
-    DeploymentState from = a == null ? new DeploymentState.Queued(dataDir.upload(row.getString("id")))
-        : new DeploymentState.Built(Artifact.fromJson(a));
+  private void interrupt(DeploymentRow row) {
+    String state = row.state();
+    DeploymentState from = row.artifact() == null ? new DeploymentState.Queued(dataDir.upload(row.id()))
+        : new DeploymentState.Built(row.artifact());
     String stage = switch (state) {
       case "queued" -> "build";
       case "built" -> "load";
       default -> "deploy";
     };
     try {
-      Files.deleteIfExists(dataDir.upload(row.getString("id")));
+      Files.deleteIfExists(dataDir.upload(row.id()));
     } catch (java.io.IOException e) {
-      log.warn("Could not delete the upload of {}", row.getString("id"), e);
+      log.warn("Could not delete the upload of {}", row.id(), e);
     }
-    transitions.publish(Deployment.fromJson(row, from), from.failed(stage, INTERRUPTED));
+    transitions.publish(row.deployment(from), from.failed(stage, INTERRUPTED));
   }
 
   /**
@@ -175,26 +171,25 @@ public final class Reactivator {
    */
   public Future<Deployment> rollback(String service, String id) {
     return vertx.executeBlocking(() -> {
-      JsonObject svc = ledger.service(service).orElseThrow(() -> new Refused(404, "not_found", "No service named " + service));
-      JsonObject current = svc.getJsonObject("current");
-      String currentId = current == null ? null : current.getString("id");
-      List<JsonObject> history = ledger.deployments(service);
-      JsonObject target;
+      ServiceRow svc = ledger.service(service).orElseThrow(() -> new Refused(404, "not_found", "No service named " + service));
+      String currentId = svc.current() == null ? null : svc.current().id();
+      List<DeploymentRow> history = ledger.deployments(service);
+      DeploymentRow target;
       if (id != null) {
-        target = history.stream().filter(d -> d.getString("id").equals(id)).findFirst()
+        target = history.stream().filter(d -> d.id().equals(id)).findFirst()
             .orElseThrow(() -> new Refused(404, "not_found", "No deployment " + id + " of service " + service));
         if (id.equals(currentId)) throw new Refused(409, "conflict", "Deployment " + id + " is already serving " + service);
         if (!servedBefore(target)) {
-          throw new Refused(409, "conflict", "Deployment " + id + " is " + target.getString("state")
+          throw new Refused(409, "conflict", "Deployment " + id + " is " + target.state()
               + ": only a deployment that served before (now stopped) can be rolled back to");
         }
       } else {
         // older than what serves, or, when it crashed, than what crashed
-        String pivot = currentId != null ? currentId : history.stream().filter(d -> "crashed".equals(d.getString("state")))
-            .map(d -> d.getString("id")).findFirst().orElse(null);
+        String pivot = currentId != null ? currentId : history.stream().filter(d -> "crashed".equals(d.state()))
+            .map(DeploymentRow::id).findFirst().orElse(null);
         target = history.stream()
             .filter(Reactivator::servedBefore)
-            .filter(d -> pivot == null || d.getString("id").compareTo(pivot) < 0)
+            .filter(d -> pivot == null || d.id().compareTo(pivot) < 0)
             .findFirst()
             .orElseThrow(() -> new Refused(409, "conflict", "Nothing to roll back to: " + service
                 + " has no stopped deployment older than " + (pivot == null ? "now" : pivot)));
@@ -212,11 +207,11 @@ public final class Reactivator {
    */
   public Future<Deployment> restart(String service) {
     return vertx.executeBlocking(() -> {
-      JsonObject svc = ledger.service(service).orElseThrow(() -> new Refused(404, "not_found", "No service named " + service));
-      JsonObject latest = svc.getJsonObject("latest");
-      if (latest == null || !"crashed".equals(latest.getString("state"))) {
+      ServiceRow svc = ledger.service(service).orElseThrow(() -> new Refused(404, "not_found", "No service named " + service));
+      DeploymentRow latest = svc.latest();
+      if (latest == null || !"crashed".equals(latest.state())) {
         throw new Refused(409, "conflict", "Service " + service + " has not crashed (its latest deployment is "
-            + (latest == null ? "none" : latest.getString("state")) + "): redeploy or roll back instead");
+            + (latest == null ? "none" : latest.state()) + "): redeploy or roll back instead");
       }
       Optional<String> missing = missingArtifact(latest);
       if (missing.isPresent()) throw new Refused(409, "conflict", missing.get());
@@ -234,16 +229,16 @@ public final class Reactivator {
    */
   public Future<Deployment> refresh(String service, String why) {
     return vertx.executeBlocking(() -> {
-      JsonObject svc = settled(service);
+      ServiceRow svc = settled(service);
       if (svc == null) return null;
-      JsonObject from = svc.getJsonObject("current");
-      JsonObject latest = svc.getJsonObject("latest");
-      if (from == null && latest != null && "error".equals(latest.getString("state")) && "load".equals(latest.getString("stage"))) {
+      DeploymentRow from = svc.current();
+      DeploymentRow latest = svc.latest();
+      if (from == null && latest != null && "error".equals(latest.state()) && "load".equals(latest.errorStage())) {
         from = latest;
       }
       if (from == null || missingArtifact(from).isPresent()) return null;
       String id = Deployment.newId();
-      Artifact artifact = Artifact.fromJson(from.getJsonObject("artifact"));
+      Artifact artifact = from.artifact();
       java.nio.file.Path jar = dataDir.artifact(service, id);
       // its own copy (a hard link), so retention counts it like any deployment's
       Files.createDirectories(jar.getParent());
@@ -257,10 +252,10 @@ public final class Reactivator {
       DeploymentState.Built built = new DeploymentState.Built(artifact.at(jar));
       Deployment d = new Deployment(id, service, now, now, built, built.artifact(), Map.of(built.name(), now));
       transitions.publish(d);
-      new dev.ferry.deployment.DeploymentLog(vertx).info(id, "restart", "The artifact of " + from.getString("id")
+      new dev.ferry.deployment.DeploymentLog(vertx).info(id, "restart", "The artifact of " + from.id()
           + " again, not rebuilt: " + why);
       vertx.eventBus().send(Addresses.LOAD, d);
-      log.info("Restarting {} as {} from the artifact of {}: {}", service, id, from.getString("id"), why);
+      log.info("Restarting {} as {} from the artifact of {}: {}", service, id, from.id(), why);
       return d;
     }, false);
   }
@@ -270,33 +265,32 @@ public final class Reactivator {
    * moment ago, say) read what it is given as it was then, so a refresh waits for it and then
    * refreshes what it became. Waits on this worker thread, bounded.
    */
-  private JsonObject settled(String service) throws InterruptedException {
+  private ServiceRow settled(String service) throws InterruptedException {
     long deadline = System.nanoTime() + SETTLE_WAIT.toNanos();
     while (true) {
-      JsonObject svc = ledger.service(service).orElse(null);
-      JsonObject latest = svc == null ? null : svc.getJsonObject("latest");
-      String state = latest == null ? null : latest.getString("state");
+      ServiceRow svc = ledger.service(service).orElse(null);
+      String state = svc == null ? null : svc.latest().state();
       if (!"queued".equals(state) && !"built".equals(state) && !"loaded".equals(state) || System.nanoTime() > deadline) return svc;
       Thread.sleep(20);
     }
   }
 
   /** Stopped, crashed, or replaced and still draining (deployed, not current): it served and can serve again. */
-  private static boolean servedBefore(JsonObject d) {
-    String state = d.getString("state");
-    return "stopped".equals(state) || "crashed".equals(state) || "deployed".equals(state) && d.getJsonObject("timeline", new JsonObject()).containsKey("deployed");
+  private static boolean servedBefore(DeploymentRow d) {
+    String state = d.state();
+    return "stopped".equals(state) || "crashed".equals(state) || "deployed".equals(state) && d.timeline().containsKey("deployed");
   }
 
   /**
    * {@code row} once it is stopped: a deployment replaced a moment ago is still draining its
    * requests, and the rollback waits for that (on this worker thread, bounded) rather than skip it.
    */
-  private JsonObject stoppedOrRefused(JsonObject row) throws InterruptedException {
-    String id = row.getString("id");
+  private DeploymentRow stoppedOrRefused(DeploymentRow row) throws InterruptedException {
+    String id = row.id();
     long deadline = System.nanoTime() + DRAIN_WAIT.toNanos();
-    while (!"stopped".equals(row.getString("state")) && !"crashed".equals(row.getString("state"))) {
+    while (!"stopped".equals(row.state()) && !"crashed".equals(row.state())) {
       if (System.nanoTime() > deadline) {
-        throw new Refused(409, "conflict", "Deployment " + id + " is still " + row.getString("state") + "; try again when it has stopped");
+        throw new Refused(409, "conflict", "Deployment " + id + " is still " + row.state() + "; try again when it has stopped");
       }
       Thread.sleep(20);
       row = ledger.deployment(id).orElseThrow();
@@ -305,18 +299,17 @@ public final class Reactivator {
   }
 
   /** Publishes {@code row} reactivated ({@code built}) and sends it to the loader. */
-  private Deployment activate(JsonObject row) {
-    Deployment d = transitions.publish(Deployment.fromJson(row, new DeploymentState.Stopped()).reactivated());
+  private Deployment activate(DeploymentRow row) {
+    Deployment d = transitions.publish(row.deployment(new DeploymentState.Stopped()).reactivated());
     vertx.eventBus().send(Addresses.LOAD, d);
     return d;
   }
 
-  private static Optional<String> missingArtifact(JsonObject row) {
-    JsonObject a = row.getJsonObject("artifact");
-    if (a == null) return Optional.of("Deployment " + row.getString("id") + " has no artifact");
-    Artifact artifact = Artifact.fromJson(a);
+  private static Optional<String> missingArtifact(DeploymentRow row) {
+    Artifact artifact = row.artifact();
+    if (artifact == null) return Optional.of("Deployment " + row.id() + " has no artifact");
     if (!Files.isRegularFile(artifact.jar())) {
-      return Optional.of("The artifact of deployment " + row.getString("id") + " is gone (" + artifact.jar()
+      return Optional.of("The artifact of deployment " + row.id() + " is gone (" + artifact.jar()
           + "): it was removed by retention or by hand");
     }
     return Optional.empty();

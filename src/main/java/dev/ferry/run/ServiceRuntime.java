@@ -5,6 +5,7 @@ import dev.ferry.deployment.Addresses;
 import dev.ferry.deployment.Artifact;
 import dev.ferry.deployment.Deployment;
 import dev.ferry.deployment.DeploymentLog;
+import dev.ferry.deployment.DeploymentRow;
 import dev.ferry.deployment.DeploymentState;
 import dev.ferry.deployment.DeploymentState.Deployed;
 import dev.ferry.deployment.DeploymentState.Loaded;
@@ -481,9 +482,9 @@ public final class ServiceRuntime extends VerticleBase {
   }
 
   /** A deployment restored asleep after a restart (it slept, or its runner did not outlive the platform). */
-  private void restoreAsleep(JsonObject row, boolean wasSleeping) {
-    int port = row.getInteger("port");
-    Deployment d = Deployment.fromJson(row, wasSleeping ? new Sleeping(port) : new Deployed(port, "gone"));
+  private void restoreAsleep(DeploymentRow row, boolean wasSleeping) {
+    int port = row.port();
+    Deployment d = row.deployment(wasSleeping ? new Sleeping(port) : new Deployed(port, "gone"));
     Running r = new Running(d, d.artifact(), port, null);
     r.asleep = true;
     r.sleeping = Future.succeededFuture();
@@ -574,29 +575,29 @@ public final class ServiceRuntime extends VerticleBase {
    * on its first request. Completes with the rows left, which need starting again now (only when
    * nothing sleeps: {@code run.idleTimeoutMs} 0); until then their services' requests wait.
    */
-  Future<List<JsonObject>> adopt(List<JsonObject> currents) {
+  Future<List<DeploymentRow>> adopt(List<DeploymentRow> currents) {
     if (vertx.getOrCreateContext() != context) {
-      Promise<List<JsonObject>> p = Promise.promise();
+      Promise<List<DeploymentRow>> p = Promise.promise();
       context.runOnContext(v -> adopt(currents).onComplete(p));
       return p.future();
     }
-    Map<String, JsonObject> byId = new HashMap<>();
-    for (JsonObject row : currents) {
-      if ("sleeping".equals(row.getString("state"))) {
+    Map<String, DeploymentRow> byId = new HashMap<>();
+    for (DeploymentRow row : currents) {
+      if ("sleeping".equals(row.state())) {
         restoreAsleep(row, true);
         continue;
       }
-      byId.put(row.getString("id"), row);
-      routes.expect(row.getString("service"), RESTORE_EXPECTED_MS);
+      byId.put(row.id(), row);
+      routes.expect(row.service(), RESTORE_EXPECTED_MS);
     }
     long t0 = System.nanoTime();
     // a port that accepts has a runner that outlived the platform behind it: routed at once, before the
     // runners are found and asked what they serve (which confirms it, or takes the route back)
     Map<String, Routes.Backend> provisional = new HashMap<>();
     boolean[] adopted = {false};
-    for (JsonObject row : byId.values()) {
-      String id = row.getString("id"), service = row.getString("service");
-      Integer port = row.getInteger("port");
+    for (DeploymentRow row : byId.values()) {
+      String id = row.id(), service = row.service();
+      Integer port = row.port();
       if (port == null) continue;
       readiness.accepts(port).onSuccess(v -> {
         if (adopted[0] || running.containsKey(id)) return;
@@ -612,9 +613,9 @@ public final class ServiceRuntime extends VerticleBase {
         boolean serves = false;
         for (Object o : runner.hosted) {
           JsonObject h = (JsonObject) o;
-          JsonObject row = byId.remove(h.getString("deployment"));
-          if (row != null && h.getInteger("port", -1).equals(row.getInteger("port"))) {
-            adoptOne(row, runner, row.getInteger("port"));
+          DeploymentRow row = byId.remove(h.getString("deployment"));
+          if (row != null && h.getInteger("port", -1).equals(row.port())) {
+            adoptOne(row, runner, row.port());
             serves = true;
           } else if (runner.shared) {
             // a stale service in a shared runner that also serves current ones
@@ -624,17 +625,17 @@ public final class ServiceRuntime extends VerticleBase {
         if (!serves) runner.exit(config.drainTimeoutMs());
       }
       // routed on a port that accepted, but no runner of ours says it serves it there
-      for (JsonObject row : byId.values()) {
-        if (provisional.containsKey(row.getString("id"))) routes.remove(row.getString("service"), row.getString("id"));
+      for (DeploymentRow row : byId.values()) {
+        if (provisional.containsKey(row.id())) routes.remove(row.service(), row.id());
       }
       if (config.sleepAfterMs() <= 0) return List.copyOf(byId.values());
       byId.values().forEach(row -> restoreAsleep(row, false));
-      return List.<JsonObject>of();
+      return List.<DeploymentRow>of();
     });
   }
 
-  private void adoptOne(JsonObject row, Runner runner, int port) {
-    Deployment d = Deployment.fromJson(row, new Deployed(port, runner.id));
+  private void adoptOne(DeploymentRow row, Runner runner, int port) {
+    Deployment d = row.deployment(new Deployed(port, runner.id));
     Running r = new Running(d, d.artifact(), port, runner);
     r.serving = true;
     seedCrashes(r);
