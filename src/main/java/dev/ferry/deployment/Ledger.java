@@ -4,6 +4,7 @@ import io.vertx.core.json.JsonObject;
 
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * Where deployments are recorded. Only the {@link Recorder} writes; the API reads. Every method
@@ -31,8 +32,8 @@ public interface Ledger extends AutoCloseable {
   /** Every live service, by name. */
   List<JsonObject> services();
 
-  /** Every deployment now in one of {@code states} (lowercase names), oldest first. */
-  List<JsonObject> inState(String... states);
+  /** Every deployment now in one of {@code states}, oldest first. */
+  List<JsonObject> inState(Set<StateName> states);
 
   /** Deployments built from a source tree of hash {@code sourceHash} (with an artifact), newest first. */
   List<JsonObject> builtFrom(String sourceHash);

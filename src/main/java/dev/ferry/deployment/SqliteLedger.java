@@ -23,6 +23,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The ledger in an embedded SQLite file (WAL mode). Its schema is built by the ordered SQL files
@@ -35,15 +36,15 @@ public final class SqliteLedger implements Ledger {
   private static final Logger log = LoggerFactory.getLogger(SqliteLedger.class);
 
   /** The schema's migrations, in order; version N is the N-th. Never edit one that shipped: add one. */
-  static final List<String> MIGRATIONS = List.of("001-ledger.sql", "002-runners.sql", "003-sleeping.sql");
-  /** Stage timestamps kept in columns of their own ({@code <stage>_at}). */
-  private static final List<String> STAGES = List.of("queued", "built", "loaded", "deployed", "stopped", "error",
-      "deleted", "crashed", "sleeping", Deployment.REACTIVATED);
+  static final List<String> MIGRATIONS = List.of("001-ledger.sql", "002-runners.sql", "003-sleeping.sql",
+      "004-activations.sql");
+  /** Stage timestamps kept in columns of their own ({@code <state>_at}), one per state. */
+  private static final List<String> STAGES = java.util.Arrays.stream(StateName.values()).map(StateName::wire).toList();
   /** Fixed-width timestamps, so that text order is time order. */
   private static final DateTimeFormatter TS = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
-  private static final String COLUMNS = "id, service, state, created_at, updated_at, queued_at, built_at, loaded_at, "
-      + "deployed_at, stopped_at, error_at, deleted_at, crashed_at, sleeping_at, reactivated_at, error_stage, error, artifact_path, "
-      + "artifact_sha256, entry, dependencies, source_hash, readiness_path, port, url, run_settings, crash_causes";
+  private static final String COLUMNS = "id, service, state, created_at, updated_at, "
+      + String.join(", ", STAGES.stream().map(s -> s + "_at").toList()) + ", error_stage, error, artifact_path, "
+      + "artifact_sha256, entry, dependencies, source_hash, readiness_path, port, url, run_settings, crash_causes, source_id";
 
   private final Path file;
   private final Connection db;
@@ -220,6 +221,7 @@ public final class SqliteLedger implements Ledger {
     v.add(e.getString("url"));
     v.add(a == null ? null : a.getJsonObject("settings", new JsonObject()).encode());
     v.add(e.getJsonArray("causes") == null ? null : e.getJsonArray("causes").encode());
+    v.add(e.getString("source"));
     String marks = "?, ".repeat(v.size() - 1) + "?";
     StringBuilder set = new StringBuilder();
     for (String c : COLUMNS.split(", ")) {
@@ -271,8 +273,8 @@ public final class SqliteLedger implements Ledger {
     if (latest.isEmpty()) return Optional.empty();
     // the deployment that went live last serves the service (a rollback may make an older one current)
     // a sleeping one is current too: the next request wakes it
-    List<JsonObject> current = deploymentsWhere("service = ? AND state IN ('deployed', 'sleeping')", "ORDER BY deployed_at DESC, id DESC LIMIT 1",
-        name);
+    List<JsonObject> current = deploymentsWhere("service = ? AND state IN (?, ?)", "ORDER BY deployed_at DESC, id DESC LIMIT 1",
+        name, StateName.DEPLOYED.wire(), StateName.SLEEPING.wire());
     JsonObject cur = current.isEmpty() ? null : current.get(0);
     return Optional.of(new JsonObject()
         .put("name", name)
@@ -293,9 +295,9 @@ public final class SqliteLedger implements Ledger {
   }
 
   @Override
-  public synchronized List<JsonObject> inState(String... states) {
-    if (states.length == 0) return List.of();
-    return deploymentsWhere("state IN (" + "?, ".repeat(states.length - 1) + "?)", "ORDER BY id", (Object[]) states);
+  public synchronized List<JsonObject> inState(Set<StateName> states) {
+    if (states.isEmpty()) return List.of();
+    return deploymentsWhere("state IN (" + "?, ".repeat(states.size() - 1) + "?)", "ORDER BY id", (Object[]) StateName.wires(states));
   }
 
   @Override
@@ -341,9 +343,10 @@ public final class SqliteLedger implements Ledger {
           .put("sourceHash", rs.getString("source_hash")).put("readinessPath", rs.getString("readiness_path"))
           .put("settings", rs.getString("run_settings") == null ? new JsonObject() : new JsonObject(rs.getString("run_settings"))));
     }
-    if ("error".equals(state)) json.put("stage", rs.getString("error_stage")).put("error", rs.getString("error"));
-    if ("deployed".equals(state) || "sleeping".equals(state)) json.put("url", rs.getString("url")).put("port", rs.getInt("port"));
-    if ("crashed".equals(state)) json.put("causes", new JsonArray(rs.getString("crash_causes"))).put("error", rs.getString("error"));
+    if (rs.getString("source_id") != null) json.put("source", rs.getString("source_id"));
+    if (StateName.FAILED.is(state)) json.put("stage", rs.getString("error_stage")).put("error", rs.getString("error"));
+    if (StateName.in(StateName.LIVE, state)) json.put("url", rs.getString("url")).put("port", rs.getInt("port"));
+    if (StateName.CRASHED.is(state)) json.put("causes", new JsonArray(rs.getString("crash_causes"))).put("error", rs.getString("error"));
     return json;
   }
 

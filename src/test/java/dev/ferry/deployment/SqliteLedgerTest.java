@@ -100,7 +100,7 @@ class SqliteLedgerTest {
       ledger.record(event("000000002bbbb", "web", "queued", t.plusSeconds(2)));
       assertEquals("000000002bbbb", ledger.service("web").orElseThrow().getJsonObject("latest").getString("id"));
       assertEquals(List.of("000000002bbbb", "000000001aaaa"), ledger.deployments("web").stream().map(d -> d.getString("id")).toList());
-      assertEquals(List.of("000000002bbbb"), ledger.inState("queued", "built").stream().map(d -> d.getString("id")).toList());
+      assertEquals(List.of("000000002bbbb"), ledger.inState(java.util.EnumSet.of(StateName.QUEUED, StateName.BUILT)).stream().map(d -> d.getString("id")).toList());
     }
   }
 
