@@ -65,11 +65,6 @@ public enum StateName {
     return names.stream().map(StateName::wire).toArray(String[]::new);
   }
 
-  /** The wire names of {@code names}, as a set. */
-  public static Set<String> wireSet(Set<StateName> names) {
-    return Set.of(wires(names));
-  }
-
   @Override
   public String toString() {
     return wire;
