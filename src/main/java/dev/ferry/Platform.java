@@ -20,6 +20,7 @@ import dev.ferry.proxy.Proxy;
 import dev.ferry.proxy.Routes;
 import dev.ferry.resources.Resources;
 import dev.ferry.run.Reactivator;
+import dev.ferry.run.Restorer;
 import dev.ferry.run.Retention;
 import dev.ferry.run.Runners;
 import dev.ferry.run.LiveStatus;
@@ -47,7 +48,7 @@ import java.util.List;
  * One running Ferry's control plane: the pipeline's verticles on one Vert.x of its own (recorder,
  * builder, runtime and its runners, loader, proxy, API), undeployed in reverse; service code runs
  * only in runner processes. Once up, it adopts the runners a previous control plane left serving
- * and activates again every other service the ledger says was deployed (see {@link Reactivator#restore}).
+ * and activates again every other service the ledger says was deployed (see {@link Restorer#restore}).
  */
 public final class Platform {
 
@@ -67,7 +68,6 @@ public final class Platform {
   private Api api;
   private SqliteLedger ledger;
   private ApiToken token;
-  private Reactivator reactivator;
   private Resources resources;
   private dev.ferry.sandbox.Sandbox sandbox;
   private Future<Integer> restored = Future.succeededFuture(0);
@@ -130,7 +130,7 @@ public final class Platform {
           token = ApiToken.resolve(config.token(), dataDir.token());
           buildQueue = new BuildQueue(config.buildQueueCapacity());
           // services the ledger says serve are expected from the first request on: the proxy holds, never 404s them
-          for (var row : ledger.reader().inState("deployed", "sleeping")) routes.expect(row.service(), ServiceRuntime.RESTORE_EXPECTED_MS);
+          for (var row : ledger.reader().inState(dev.ferry.deployment.StateName.LIVE)) routes.expect(row.service(), ServiceRuntime.RESTORE_EXPECTED_MS);
           runnerClasspath.set(SharedClasspath.runnerClasspath(config.cacheDir()));
           resources = Resources.open(config, dataDir);
           // builds that run annotation processors compile in a sandboxed process, from the runner's jar
@@ -141,8 +141,7 @@ public final class Platform {
           Runners runners = new Runners(vertx, config, dataDir.runners(), runnerClasspath.get(), sandbox);
           runtime = new ServiceRuntime(transitions, deploymentLog, routes, config, new Retention(dataDir, config.keepArtifacts()), live,
               runners, resources);
-          reactivator = new Reactivator(vertx, ledger.reader(), transitions, dataDir);
-          api = new Api(config, dataDir, recorder, transitions, reactivator, token, live, buildQueue, resources, info());
+          api = new Api(config, dataDir, recorder, transitions, token, live, buildQueue, resources, info());
           return deploy(recorder)
               .compose(x -> deploy(new Builder(dataDir, transitions, deploymentLog, new SafeExtractor(config.extractMaxBytes(),
                   config.extractMaxEntries(), config.extractMaxNameLength()), compiler, resolver(), config.buildConcurrency(), buildQueue)
@@ -150,9 +149,10 @@ public final class Platform {
               .compose(x -> deploy(runtime))
               .compose(x -> deploy(new Loader(transitions, deploymentLog, new dev.ferry.load.BytecodePolicy(config.forbiddenCalls()),
                   runners, resources, config.startTimeoutMs())))
+              .compose(x -> deploy(new Reactivator(ledger.reader(), transitions, dataDir)))
               .compose(x -> deployProxies())
               // the services of the ledger are restored while the API starts
-              .onSuccess(x -> restored = reactivator.restore(runtime)
+              .onSuccess(x -> restored = new Restorer(vertx, ledger.reader(), transitions, dataDir).restore(runtime)
                   .onFailure(e -> log.error("Could not restore the services of the ledger", e))
                   // new warm runners would take the CPU the restored services need first
                   .onComplete(r -> runtime.restored()))

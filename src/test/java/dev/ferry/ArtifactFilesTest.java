@@ -99,8 +99,9 @@ class ArtifactFilesTest {
     var r = ferry.rollback("kept", ids.get(0));
     assertEquals(409, r.statusCode());
     assertTrue(r.bodyAsJsonObject().getString("message").contains("gone"), r.bodyAsString());
-    assertEquals(202, ferry.rollback("kept", ids.get(2)).statusCode());
-    assertEquals("deployed", ferry.awaitFinal(ids.get(2)).getString("state"));
+    var back = ferry.rollback("kept", ids.get(2));
+    assertEquals(202, back.statusCode());
+    assertEquals("deployed", ferry.awaitFinal(back.bodyAsJsonObject().getString("id")).getString("state"));
   }
 
   @Test

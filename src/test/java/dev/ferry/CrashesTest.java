@@ -108,9 +108,14 @@ class CrashesTest {
     TestPlatform.sleep(1_000);
     assertEquals("crashed", ferry.api(HttpMethod.GET, "/api/v1/deployments/" + id).bodyAsJsonObject().getString("state"));
     assertFalse(ferry.platform.runtime().runnerOf(id).isPresent(), "not started again");
-    // until someone asks
-    assertEquals(202, ferry.http.post(ferry.apiPort(), "127.0.0.1", "/api/v1/services/doomed/restart").send().await().statusCode());
-    assertEquals("deployed", ferry.awaitFinal(id).getString("state"));
+    // until someone asks: its artifact again, as a new deployment
+    var restarted = ferry.http.post(ferry.apiPort(), "127.0.0.1", "/api/v1/services/doomed/restart").send().await();
+    assertEquals(202, restarted.statusCode(), restarted.bodyAsString());
+    String again = restarted.bodyAsJsonObject().getString("id");
+    assertNotEquals(id, again);
+    assertEquals(id, restarted.bodyAsJsonObject().getString("source"));
+    assertEquals("deployed", ferry.awaitFinal(again).getString("state"));
+    assertEquals("crashed", ferry.api(HttpMethod.GET, "/api/v1/deployments/" + id).bodyAsJsonObject().getString("state"), "not rewound");
     assertEquals(200, ferry.viaProxy("doomed", "/").statusCode());
     ferry.api(HttpMethod.DELETE, "/api/v1/services/doomed");
   }

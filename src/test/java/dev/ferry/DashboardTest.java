@@ -88,8 +88,11 @@ class DashboardTest {
         page.answerDialogs(true);
         page.eval("setTimeout(() => document.querySelector('[data-service=\"dash-live\"] button.rollback').click(), 0)");
         page.waitForDialog("Roll dash-live back to its previous deployment?");
-        assertEquals(first, ferry.awaitState(first, "deployed").getString("id"));
-        page.waitFor("document.querySelector('[data-service=\"dash-live\"] .errors').innerText + ' ' + document.getElementById('log-title').innerText", first);
+        // a new deployment that runs the first one's artifact; the page follows its log, naming the first
+        String back = rolledBackTo(ferry, "dash-live", first);
+        assertEquals("deployed", ferry.awaitFinal(back).getString("state"));
+        page.waitFor("document.querySelector('[data-service=\"dash-live\"] .errors').innerText + ' ' + document.getElementById('log-title').innerText", back);
+        page.waitFor("document.getElementById('log-title').innerText", "artifact of " + first);
         assertEquals("slow", ferry.viaProxy("dash-live", "/").bodyAsString());
         assertEquals("stopped", ferry.awaitState(second, "stopped").getString("state"));
 
@@ -127,6 +130,18 @@ class DashboardTest {
   }
 
   /** How many pixels of {@code image} are within a small distance of colour {@code rgb}. */
+  /** Waits for the rollback of {@code service} to deployment {@code to} (a new deployment) to appear; returns its id. */
+  static String rolledBackTo(TestPlatform ferry, String service, String to) {
+    long deadline = System.nanoTime() + java.time.Duration.ofSeconds(30).toNanos();
+    while (System.nanoTime() < deadline) {
+      io.vertx.core.json.JsonObject newest = ferry.api(HttpMethod.GET, "/api/v1/services/" + service + "/deployments").bodyAsJsonObject()
+          .getJsonArray("deployments").getJsonObject(0);
+      if (to.equals(newest.getString("source"))) return newest.getString("id");
+      TestPlatform.sleep(25);
+    }
+    throw new AssertionError("no rollback of " + service + " to " + to);
+  }
+
   static int pixels(BufferedImage image, int rgb) {
     int n = 0;
     for (int y = 0; y < image.getHeight(); y++) {

@@ -105,6 +105,10 @@ class FerryCommandTest {
 
       Run rollback = cli.run("rollback", "follow");
       assertEquals(0, rollback.code(), rollback.toString());
+      // the rollback is a deployment of its own, running the first one's artifact
+      JsonObject back = ferry.api(HttpMethod.GET, "/api/v1/services/follow/deployments").bodyAsJsonObject().getJsonArray("deployments").getJsonObject(0);
+      assertEquals(first, back.getString("source"), back.encodePrettily());
+      String third = back.getString("id");
       at = f.awaitOut("[swap] Taking traffic from " + second, at, Duration.ofSeconds(30));
       assertEquals("one", ferry.viaProxy("follow", "/after-rollback").bodyAsString());
       f.awaitOut("[service] asked /after-rollback", at, Duration.ofSeconds(30));
@@ -115,12 +119,12 @@ class FerryCommandTest {
       assertEquals(0, f.process.exitValue(), f.toString());
       assertTrue(f.err().contains("(service follow is deleted)"), f.toString());
 
-      // every line says which deployment it is from, and the rollback's lines are the first one's again
-      Pattern line = Pattern.compile("(" + first + "|" + second + ") \\d\\d:\\d\\d:\\d\\d\\.\\d{3} (INFO |WARN |ERROR|DEBUG) \\[\\w+\\] .*");
+      // every line says which deployment it is from, and the rollback's lines are its own
+      Pattern line = Pattern.compile("(" + first + "|" + second + "|" + third + ") \\d\\d:\\d\\d:\\d\\d\\.\\d{3} (INFO |WARN |ERROR|DEBUG) \\[\\w+\\] .*");
       List<String> lines = f.out().lines().toList();
       for (String l : lines) assertTrue(line.matcher(l).matches(), "'" + l + "' in\n" + f);
       String swapBack = lines.stream().filter(l -> l.contains("[swap] Taking traffic from " + second)).findFirst().orElseThrow();
-      assertTrue(swapBack.startsWith(first + " "), swapBack);
+      assertTrue(swapBack.startsWith(third + " "), swapBack);
       assertEquals(1, lines.stream().filter(l -> l.contains("[service] starting: two")).count(), "each line once: " + f);
     }
   }
@@ -241,7 +245,7 @@ class FerryCommandTest {
 
     Run r = cli.run("rollback", "rb");
     assertEquals(0, r.code(), r.toString());
-    assertTrue(r.out().contains("[swap] Taking traffic"), "the reactivation's log: " + r);
+    assertTrue(r.out().contains("[swap] Taking traffic"), "the rollback's log: " + r);
     assertFalse(r.out().contains("[compile]"), "not the first build's: " + r);
     assertTrue(r.out().contains("Rolled back rb to " + first + ": http://rb.localhost:" + ferry.proxyPort() + "/"), r.toString());
     // when the command returns, the previous version answers

@@ -51,9 +51,11 @@ class IntegrityTest {
         change(artifact(data, v1));
         HttpResponse<Buffer> rollback = ferry.rollback("rolled", v1.getString("id"));
         assertEquals(202, rollback.statusCode(), rollback.bodyAsString());
-        JsonObject refused = ferry.awaitState(v1.getString("id"), "error");
+        // the rollback is a deployment of its own, with its own link to v1's artifact
+        String back = rollback.bodyAsJsonObject().getString("id");
+        JsonObject refused = ferry.awaitState(back, "error");
         assertEquals("load", refused.getString("stage"), refused.encodePrettily());
-        assertTrue(refused.getString("error").contains("The artifact <data dir>/artifacts/rolled/" + v1.getString("id") + ".jar")
+        assertTrue(refused.getString("error").contains("The artifact <data dir>/artifacts/rolled/" + back + ".jar")
             && refused.getString("error").contains("sha256"), refused.getString("error"));
         assertEquals(v2.getString("id"), ferry.viaProxy("rolled", "/").bodyAsJsonObject().getString("deployment"),
             "the version that served keeps serving");

@@ -67,11 +67,16 @@ class LogsTest {
     assertTrue(w.lines().stream().anyMatch(l -> second.equals(l.getString("deployment")) && "extract".equals(l.getString("stage"))),
         "the new deployment from its first line: " + w.frames);
 
-    assertEquals(202, ferry.rollback("svc-log", first).statusCode());
-    w.await(swapped, f -> first.equals(f.getString("deployment")) && "swap".equals(f.getString("stage")));
+    // the rollback is a new deployment that runs the first one's artifact
+    String back = ferry.rollback("svc-log", first).bodyAsJsonObject().getString("id");
+    w.await(swapped, f -> back.equals(f.getString("deployment")) && "swap".equals(f.getString("stage")));
     ferry.viaProxy("svc-log", "/say?m=after-the-rollback");
-    w.await(f -> "after-the-rollback".equals(f.getString("message")) && first.equals(f.getString("deployment")));
-    // a rolled-back deployment's first build is history: not sent again
+    w.await(f -> "after-the-rollback".equals(f.getString("message")) && back.equals(f.getString("deployment")));
+    // from its first line, and it was not built: the first build's lines are sent once, the first one's
+    assertTrue(w.lines().stream().anyMatch(l -> back.equals(l.getString("deployment")) && "rollback".equals(l.getString("stage"))),
+        w.frames.toString());
+    assertEquals(0, w.lines().stream().filter(l -> back.equals(l.getString("deployment")) && "extract".equals(l.getString("stage"))).count(),
+        w.frames.toString());
     assertEquals(1, w.lines().stream().filter(l -> first.equals(l.getString("deployment")) && "extract".equals(l.getString("stage"))
         && l.getString("message").startsWith("Extracting")).count(), w.frames.toString());
 

@@ -194,7 +194,8 @@ class RestartTest {
             after.stream().map(d -> ((JsonObject) d).getString("id")).toList());
         JsonObject current = after.getJsonObject(0);
         assertEquals("deployed", current.getString("state"));
-        assertFalse(current.getJsonObject("timeline").containsKey("reactivated"), "adopted, not activated again: " + current.encodePrettily());
+        assertEquals(was.getJsonObject(0).getJsonObject("timeline").getString("deployed"), current.getJsonObject("timeline").getString("deployed"),
+            "adopted, not activated again: " + current.encodePrettily());
         assertEquals(e.getValue(), second.get("/api/v1/services/" + e.getKey()).getJsonObject("current").getString("id"));
         String deploymentLog = http.get(api, "127.0.0.1", "/api/v1/deployments/" + e.getValue() + "/logs").bearerTokenAuthentication(second.token)
             .send().await().bodyAsString();
@@ -214,13 +215,16 @@ class RestartTest {
     JsonObject current = platformAndRunnersKilled(new JsonObject(), "beta");
     // restored asleep (no runner outlived the platform), woken by its first request: nothing rebuilt, nothing started before
     assertTrue(current.getJsonObject("timeline").containsKey("sleeping"), current.encodePrettily());
-    assertFalse(current.getJsonObject("timeline").containsKey("reactivated"), current.encodePrettily());
+    assertEquals(current.getJsonObject("before").getString("loaded"), current.getJsonObject("timeline").getString("loaded"),
+        "not loaded again before its first request: " + current.encodePrettily());
   }
 
   @Test
   void with_idle_timeout_zero_after_sigkill_of_the_platform_and_its_runners_every_service_is_activated_again_at_once() throws Exception {
     JsonObject current = platformAndRunnersKilled(new JsonObject().put("idleTimeoutMs", 0), "beta");
-    assertTrue(current.getJsonObject("timeline").containsKey("reactivated"), current.encodePrettily());
+    // loaded again from its stored artifact at once, under its own id: it never stopped
+    assertTrue(Instant.parse(current.getJsonObject("timeline").getString("loaded"))
+        .isAfter(Instant.parse(current.getJsonObject("before").getString("deployed"))), current.encodePrettily());
     assertFalse(current.getJsonObject("timeline").containsKey("sleeping"), current.encodePrettily());
   }
 
@@ -268,7 +272,9 @@ class RestartTest {
       // the slow-ready service kept its readiness path: it answers only once ready
       HttpResponse<Buffer> gamma = http.get(proxy, "127.0.0.1", "/").putHeader("Host", "gamma.localhost").send().await();
       assertTrue(gamma.bodyAsJsonObject().getBoolean("ready"), gamma.bodyAsString());
-      return second.get("/api/v1/services/" + service + "/deployments").getJsonArray("deployments").getJsonObject(0);
+      // with its timeline before the kill, to compare
+      return second.get("/api/v1/services/" + service + "/deployments").getJsonArray("deployments").getJsonObject(0)
+          .put("before", before.histories.get(service).getJsonObject(0).getJsonObject("timeline"));
     } finally {
       if (second != null) second.close();
       http.close();

@@ -10,10 +10,16 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
+import java.util.List;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** POST /api/v1/services/{name}/rollback and {@code ferry rollback}: an earlier artifact serves again, not rebuilt. */
+/**
+ * POST /api/v1/services/{name}/rollback and {@code ferry rollback}: an earlier artifact serves
+ * again, not rebuilt, as a new deployment that names the one it rolls back to.
+ */
 class RollbackTest {
 
   static TestPlatform ferry;
@@ -37,7 +43,7 @@ class RollbackTest {
   }
 
   @Test
-  void rollback_serves_the_previous_deployment_again_under_its_own_id_without_a_rebuild() {
+  void rollback_serves_the_previous_artifact_again_as_a_new_deployment_without_a_rebuild() {
     String v1 = ferry.deploy("hello", "rb").getString("id");
     String v2 = ferry.deploy("uses-sdk", "rb").getString("id");
     assertEquals("sdk says rb", ferry.viaProxy("rb", "/").bodyAsString());
@@ -45,23 +51,38 @@ class RollbackTest {
 
     HttpResponse<Buffer> r = rollback("rb", null);
     assertEquals(202, r.statusCode(), r.bodyAsString());
-    assertEquals(v1, r.bodyAsJsonObject().getString("id"));
+    String back = r.bodyAsJsonObject().getString("id");
+    assertNotEquals(v1, back, "a rollback is a deployment of its own");
+    assertNotEquals(v2, back);
+    assertEquals(v1, r.bodyAsJsonObject().getString("source"), "it names the deployment it rolls back to");
     assertEquals("built", r.bodyAsJsonObject().getString("state"));
-    assertEquals("/api/v1/deployments/" + v1, r.getHeader("Location"));
-    JsonObject back = ferry.awaitFinal(v1);
-    assertEquals("deployed", back.getString("state"), back.encodePrettily());
-    assertTrue(back.getJsonObject("timeline").containsKey("reactivated"));
-    assertEquals(v1, ferry.viaProxy("rb", "/").bodyAsJsonObject().getString("deployment"));
-    assertEquals(compiled, compileLines(v1), "a rollback compiles nothing");
+    assertEquals("/api/v1/deployments/" + back, r.getHeader("Location"));
+    JsonObject deployed = ferry.awaitFinal(back);
+    assertEquals("deployed", deployed.getString("state"), deployed.encodePrettily());
+    assertEquals(List.of("built", "loaded", "deployed"), List.copyOf(deployed.getJsonObject("timeline").fieldNames()), deployed.encodePrettily());
+    assertEquals(v1, deployed.getString("source"));
+    assertEquals(ferry.api(HttpMethod.GET, "/api/v1/deployments/" + v1).bodyAsJsonObject().getJsonObject("artifact").getString("sha256"),
+        deployed.getJsonObject("artifact").getString("sha256"), "the artifact of v1");
+    assertEquals(back, ferry.viaProxy("rb", "/").bodyAsJsonObject().getString("deployment"));
+    assertEquals(0, compileLines(back), "a rollback compiles nothing");
+    assertEquals(compiled, compileLines(v1));
     assertEquals("stopped", ferry.awaitState(v2, "stopped").getString("state"));
-    assertEquals(v1, ferry.api(HttpMethod.GET, "/api/v1/services/rb").bodyAsJsonObject().getJsonObject("current").getString("id"));
+    assertEquals("stopped", ferry.api(HttpMethod.GET, "/api/v1/deployments/" + v1).bodyAsJsonObject().getString("state"),
+        "v1 is not rewound: it stays stopped");
+    assertEquals(back, ferry.api(HttpMethod.GET, "/api/v1/services/rb").bodyAsJsonObject().getJsonObject("current").getString("id"));
 
-    // nothing older than v1 to go back to; but forward to v2 by id
+    // nothing older than v1 to go back to (nor to v1 itself, which serves); but forward to v2 by id
     assertEquals(409, rollback("rb", null).statusCode());
-    assertEquals(409, rollback("rb", new JsonObject().put("deployment", v1)).statusCode());
-    assertEquals(202, rollback("rb", new JsonObject().put("deployment", v2)).statusCode());
-    assertEquals("deployed", ferry.awaitFinal(v2).getString("state"));
+    HttpResponse<Buffer> same = rollback("rb", new JsonObject().put("deployment", v1));
+    assertEquals(409, same.statusCode());
+    assertTrue(same.bodyAsJsonObject().getString("message").contains("already serving"), same.bodyAsString());
+    HttpResponse<Buffer> forward = rollback("rb", new JsonObject().put("deployment", v2));
+    assertEquals(202, forward.statusCode());
+    String again = forward.bodyAsJsonObject().getString("id");
+    assertEquals(v2, forward.bodyAsJsonObject().getString("source"));
+    assertEquals("deployed", ferry.awaitFinal(again).getString("state"));
     assertEquals("sdk says rb", ferry.viaProxy("rb", "/").bodyAsString());
+    assertEquals("stopped", ferry.awaitState(back, "stopped").getString("state"));
   }
 
   @Test
@@ -89,8 +110,11 @@ class RollbackTest {
     ferry.deploy("uses-sdk", "cli-rb");
     int code = new CommandLine(new FerryCommand()).execute("rollback", "cli-rb", "--server", "http://127.0.0.1:" + ferry.apiPort(), "--token", TestPlatform.TOKEN);
     assertEquals(0, code);
-    assertEquals("deployed", ferry.awaitFinal(v1).getString("state"));
-    assertEquals(v1, ferry.viaProxy("cli-rb", "/").bodyAsJsonObject().getString("deployment"));
+    // the newest deployment is the rollback, and it serves when the command returns
+    JsonObject back = ferry.api(HttpMethod.GET, "/api/v1/services/cli-rb/deployments").bodyAsJsonObject().getJsonArray("deployments").getJsonObject(0);
+    assertEquals(v1, back.getString("source"), back.encodePrettily());
+    assertEquals(back.getString("id"), ferry.viaProxy("cli-rb", "/").bodyAsJsonObject().getString("deployment"));
+    assertEquals("deployed", ferry.awaitFinal(back.getString("id")).getString("state"));
     assertEquals(1, new CommandLine(new FerryCommand()).execute("rollback", "cli-rb", "--server", "http://127.0.0.1:" + ferry.apiPort(), "--token", TestPlatform.TOKEN));
   }
 }

@@ -163,13 +163,16 @@ class SleepTest {
     // rolled back while the current one sleeps
     HttpResponse<Buffer> rb = ferry.rollback("sleepy", null);
     assertEquals(202, rb.statusCode(), rb.bodyAsString());
-    assertEquals("deployed", ferry.awaitFinal(first).getString("state"));
+    // the first one's artifact, as a new deployment
+    String back = rb.bodyAsJsonObject().getString("id");
+    assertEquals(first, rb.bodyAsJsonObject().getString("source"));
+    assertEquals("deployed", ferry.awaitFinal(back).getString("state"));
     assertEquals("stopped", awaitState(second, "stopped"));
-    assertEquals(first, ferry.viaProxy("sleepy", "/").bodyAsJsonObject().getString("deployment"));
+    assertEquals(back, ferry.viaProxy("sleepy", "/").bodyAsJsonObject().getString("deployment"));
     // deleted while asleep: gone, and its host answers 404
-    assertEquals("sleeping", awaitState(first, "sleeping"));
+    assertEquals("sleeping", awaitState(back, "sleeping"));
     assertEquals(200, ferry.api(HttpMethod.DELETE, "/api/v1/services/sleepy").statusCode());
-    assertEquals("deleted", awaitState(first, "deleted"));
+    assertEquals("deleted", awaitState(back, "deleted"));
     assertEquals(404, ferry.viaProxy("sleepy", "/").statusCode());
     assertEquals(0, ferry.platform.runtime().sleepingCount(), "nothing of it is kept asleep");
   }

@@ -13,9 +13,11 @@ import dev.ferry.deployment.Recorder;
 import dev.ferry.deployment.Transitions;
 import dev.ferry.resources.Resources;
 import dev.ferry.run.LiveStatus;
-import dev.ferry.run.Reactivator;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.file.AsyncFile;
 import io.vertx.core.file.OpenOptions;
 import io.vertx.core.http.HttpHeaders;
@@ -50,7 +52,6 @@ public final class Api extends VerticleBase {
   private final Recorder recorder;
   private final LedgerReader ledger;
   private final Transitions transitions;
-  private final Reactivator reactivator;
   private final ApiToken token;
   private final LiveStatus live;
   private final BuildQueue queue;
@@ -60,7 +61,7 @@ public final class Api extends VerticleBase {
   private PublicView view;
 
   /** {@code info}: what {@code /api/v1/info} reports of the platform besides its limits (the sandbox). */
-  public Api(Config config, DataDir dataDir, Recorder recorder, Transitions transitions, Reactivator reactivator, ApiToken token,
+  public Api(Config config, DataDir dataDir, Recorder recorder, Transitions transitions, ApiToken token,
              LiveStatus live, BuildQueue queue, Resources resources, JsonObject info) {
     this.config = config;
     this.info = info;
@@ -68,7 +69,6 @@ public final class Api extends VerticleBase {
     this.queue = queue;
     this.live = live;
     this.token = token;
-    this.reactivator = reactivator;
     this.dataDir = dataDir;
     this.recorder = recorder;
     this.ledger = recorder.reader();
@@ -95,7 +95,7 @@ public final class Api extends VerticleBase {
     router.post("/api/v1/services/:name/rollback").handler(this::rollback);
     router.post("/api/v1/services/:name/restart").handler(this::restart);
     router.post("/api/v1/token/rotate").handler(this::rotateToken);
-    new ResourceRoutes(vertx, resources, reactivator, recorder, transitions, ctx -> validName(ctx, ctx.pathParam("name")), view).mount(router);
+    new ResourceRoutes(vertx, resources, recorder, ctx -> validName(ctx, ctx.pathParam("name")), view).mount(router);
     router.route("/api/*").handler(ctx -> error(ctx, 404, "not_found", "No such API route: " + ctx.request().method() + " " + ctx.request().path()));
     router.errorHandler(500, ctx -> {
       log.error("API failure on {}", ctx.request().path(), ctx.failure());
@@ -227,7 +227,7 @@ public final class Api extends VerticleBase {
         vertx.fileSystem().delete(file.toString());
         error(ctx, 507, "insufficient_storage", view.scrub("Cannot store the upload: " + e.getMessage()));
       }).onSuccess(x -> {
-        Deployment d = transitions.publish(Deployment.queued(id, name, new Queued(file)));
+        Deployment d = transitions.begin(Deployment.queued(id, name, new Queued(file)));
         vertx.eventBus().send(Addresses.BUILD, d);
         log.info("Queued {} of {} ({} bytes)", id, name, received[0]);
         recorder.recorded(id)
@@ -301,7 +301,7 @@ public final class Api extends VerticleBase {
         });
   }
 
-  /** Re-activates an earlier deployment (body {@code {"deployment": id}}, or empty for the previous one). */
+  /** Rolls back to an earlier deployment (body {@code {"deployment": id}}, or empty for the previous one): its artifact, as a new deployment. */
   private void rollback(RoutingContext ctx) {
     String name = ctx.pathParam("name");
     if (!validName(ctx, name)) return;
@@ -313,15 +313,15 @@ public final class Api extends VerticleBase {
         error(ctx, 400, "bad_request", "The body must be empty or {\"deployment\": \"<id>\"}");
         return;
       }
-      activated(ctx, reactivator.rollback(name, id));
+      activated(ctx, Addresses.ROLLBACK, new JsonObject().put("service", name).put("deployment", id));
     });
   }
 
-  /** Starts a crashed service again (its newest deployment, which crashed), without rebuilding. */
+  /** Starts a crashed service again (the artifact of its newest deployment, which crashed, as a new deployment), without rebuilding. */
   private void restart(RoutingContext ctx) {
     String name = ctx.pathParam("name");
     if (!validName(ctx, name)) return;
-    activated(ctx, reactivator.restart(name));
+    activated(ctx, Addresses.RESTART, new JsonObject().put("service", name));
   }
 
   /** Replaces the API token with a new one, answered once; the token of this very request is refused from the next one on. */
@@ -338,18 +338,27 @@ public final class Api extends VerticleBase {
     });
   }
 
-  /** Answers 202 with a deployment activated again, once recorded; or the reason it could not be. */
-  private void activated(RoutingContext ctx, Future<Deployment> activation) {
-    activation
-        .compose(d -> recorder.recorded(d).map(d))
+  /** Asks {@code address} to activate a stored artifact; answers 202 with the new deployment once recorded, or why it could not be. */
+  private void activated(RoutingContext ctx, String address, JsonObject request) {
+    vertx.eventBus().<JsonObject>request(address, request)
+        .map(Message::body)
+        .compose(d -> recorder.recorded(d.getString("id")).map(d))
         .onSuccess(d -> ctx.response().setStatusCode(202)
-            .putHeader(HttpHeaders.LOCATION, "/api/v1/deployments/" + d.id())
+            .putHeader(HttpHeaders.LOCATION, "/api/v1/deployments/" + d.getString("id"))
             .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-            .end(view.of(transitions.json(d)).encode()))
-        .onFailure(e -> {
-          if (e instanceof Reactivator.Refused r) error(ctx, r.status(), r.code(), view.scrub(r.getMessage()));
-          else ctx.fail(e);
-        });
+            .end(view.of(d).encode()))
+        .onFailure(e -> refused(ctx, e));
+  }
+
+  /** Answers a refusal replied by another stage with its HTTP status; anything else is the API's failure. */
+  private void refused(RoutingContext ctx, Throwable e) {
+    if (e instanceof ReplyException r && r.failureType() == ReplyFailure.RECIPIENT_FAILURE && r.failureCode() == Addresses.NOT_FOUND) {
+      error(ctx, 404, "not_found", view.scrub(r.getMessage()));
+    } else if (e instanceof ReplyException r && r.failureType() == ReplyFailure.RECIPIENT_FAILURE && r.failureCode() == Addresses.REFUSED) {
+      error(ctx, 409, "conflict", view.scrub(r.getMessage()));
+    } else {
+      ctx.fail(e);
+    }
   }
 
   /** Answers with what {@code query} returns, read off the event loop (the ledger may block). */

@@ -4,6 +4,7 @@ import dev.ferry.deployment.Addresses;
 import dev.ferry.deployment.DeploymentRow;
 import dev.ferry.deployment.LedgerReader;
 import dev.ferry.deployment.LogLine;
+import dev.ferry.deployment.StateName;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.MessageConsumer;
@@ -27,15 +28,15 @@ import java.util.Set;
  *
  * <p>{@code GET /api/v1/deployments/{id}/logs}: the stored log as NDJSON; with a WebSocket upgrade,
  * the backlog, then live lines, then a final frame {@code {"event":"end","state":...,"deployment":{...}}},
- * then close. The watcher ends when the deployment is {@code deployed} (or already past it,
- * {@code sleeping}), {@code error}, {@code stopped} or {@code deleted}; with {@code ?follow=true} it
- * stays on while the service runs (its runtime log, through sleep and wake) and ends at
- * {@code error}, {@code stopped} or {@code deleted}.
+ * then close. The watcher ends when the deployment reaches a state final for a build
+ * ({@link StateName#FINAL_FOR_BUILD}: {@code deployed} or past it, or {@code error}); with
+ * {@code ?follow=true} it stays on while the service runs (its runtime log, through sleep and wake)
+ * and ends at a state final for a run ({@link StateName#FINAL_FOR_RUN}: {@code error},
+ * {@code crashed}, {@code stopped} or {@code deleted}).
  *
  * <p>{@code GET /api/v1/services/{name}/logs} (WebSocket): the service, across its deployments. The
  * backlog of its latest deployment ({@code ?from=current}: the one serving), then every line of every
- * deployment of the service as it happens (each line names its {@code deployment}; a rolled-back
- * deployment from its reactivation on), a frame {@code {"event":"state","deployment":{...}}} after
+ * deployment of the service as it happens (each line names its {@code deployment}), a frame {@code {"event":"state","deployment":{...}}} after
  * the backlog (where that deployment stands) and at each state change, and {@code {"event":"end","state":"deleted","service":...}} when it is deleted.
  *
  * <p>Each watcher has a bounded queue: a watcher that reads too slowly loses lines (and is told how
@@ -43,8 +44,6 @@ import java.util.Set;
  */
 final class LogStream {
 
-  static final Set<String> BUILD_END = Set.of("deployed", "sleeping", "error", "stopped", "deleted");
-  static final Set<String> RUN_END = Set.of("error", "stopped", "deleted");
   /** Lines a watcher may have waiting before new ones are dropped. */
   static final int DEFAULT_MAX_PENDING = 1_000;
   /** Bytes the WebSocket may have unsent before lines wait in the queue. */
@@ -77,8 +76,8 @@ final class LogStream {
     }
     ctx.request().pause();
     boolean follow = "true".equalsIgnoreCase(ctx.queryParams().get("follow"));
-    Watcher w = new Watcher(id, null, follow ? RUN_END : BUILD_END);
-    Source source = w.source(id, null);
+    Watcher w = new Watcher(id, null, follow ? StateName.FINAL_FOR_RUN : StateName.FINAL_FOR_BUILD);
+    Source source = w.source(id);
     // subscribe before reading the backlog, and let the recorder store what it was sent before
     // that, so no line falls between the two
     w.subscribe()
@@ -118,7 +117,7 @@ final class LogStream {
           DeploymentRow shown = fromCurrent && current != null ? current : latest;
           // the serving one logs what the service does; the latest may still be building
           for (DeploymentRow d : new DeploymentRow[] {current, latest}) {
-            if (d != null && !w.sources.containsKey(d.id())) w.source(d.id(), null).subscribe();
+            if (d != null && !w.sources.containsKey(d.id())) w.source(d.id()).subscribe();
           }
           return vertx.eventBus().request(Addresses.FLUSH, null)
               .compose(x -> vertx.executeBlocking(() -> snapshot(shown.id())));
@@ -176,15 +175,12 @@ final class LogStream {
      * once, so it leaves the set when it is.
      */
     private final Set<String> unheard = new HashSet<>();
-    /** Only lines from this instant on (a rolled-back deployment: from its reactivation); null: all. */
-    private final Instant since;
     private MessageConsumer<JsonObject> consumer;
     private boolean ready;
 
-    Source(Watcher watcher, String id, Instant since) {
+    Source(Watcher watcher, String id) {
       this.watcher = watcher;
       this.id = id;
-      this.since = since;
     }
 
     Future<Void> subscribe() {
@@ -197,12 +193,7 @@ final class LogStream {
       consumer = null;
     }
 
-    private boolean wanted(JsonObject line) {
-      return since == null || !Instant.parse(line.getString("ts")).isBefore(since);
-    }
-
     void heard(JsonObject line) {
-      if (!wanted(line)) return;
       if (!ready) {
         if (early.size() < maxPending) early.add(line);
         else watcher.dropped++;
@@ -220,7 +211,6 @@ final class LogStream {
 
     void backlog(List<JsonObject> lines) {
       for (JsonObject l : lines) {
-        if (!wanted(l)) continue;
         unheard.add(identity(l));
         watcher.pending.add(view.of(l).encode());
       }
@@ -244,7 +234,7 @@ final class LogStream {
     private final String id;
     /** The service watched, or null when a deployment is. */
     private final String service;
-    private final Set<String> endStates;
+    private final Set<StateName> endStates;
     private final Map<String, Source> sources = new HashMap<>();
     private final List<MessageConsumer<JsonObject>> consumers = new ArrayList<>();
     /** Events heard before the socket was open (a service's new deployments). */
@@ -255,14 +245,14 @@ final class LogStream {
     private JsonObject end;
     private boolean closed;
 
-    Watcher(String id, String service, Set<String> endStates) {
+    Watcher(String id, String service, Set<StateName> endStates) {
       this.id = id;
       this.service = service;
       this.endStates = endStates;
     }
 
-    Source source(String deployment, Instant since) {
-      Source s = new Source(this, deployment, since);
+    Source source(String deployment) {
+      Source s = new Source(this, deployment);
       sources.put(deployment, s);
       return s;
     }
@@ -292,7 +282,7 @@ final class LogStream {
       shown.backlog(lines);
       // a service's other deployments: live from now on
       sources.values().stream().filter(s -> s != shown).forEach(s -> s.backlog(List.of()));
-      if (id != null && end == null && endStates.contains(deployment.getString("state"))) end = deployment;
+      if (id != null && end == null && StateName.in(endStates, deployment.getString("state"))) end = deployment;
       // a service's watcher learns where the deployment it joined stands
       if (id == null) enqueue(new JsonObject().put("event", "state").put("deployment", view.of(deployment)));
       earlyEvents.forEach(this::onEvent);
@@ -303,7 +293,7 @@ final class LogStream {
     private void onEvent(JsonObject event) {
       if (closed) return;
       if (id != null) {
-        if (!id.equals(event.getString("id")) || !endStates.contains(event.getString("state"))) return;
+        if (!id.equals(event.getString("id")) || !StateName.in(endStates, event.getString("state"))) return;
         end = event;
         if (socket != null) pump();
         return;
@@ -316,20 +306,20 @@ final class LogStream {
       String deployment = event.getString("id");
       if (deployment == null) {
         // the service was deleted
-        if ("deleted".equals(event.getString("state"))) {
-          end = new JsonObject().put("event", "end").put("state", "deleted").put("service", service);
+        if (StateName.DELETED.is(event.getString("state"))) {
+          end = new JsonObject().put("event", "end").put("state", StateName.DELETED.wire()).put("service", service);
           pump();
         }
         return;
       }
       JsonObject frame = new JsonObject().put("event", "state").put("deployment", view.of(event));
-      boolean over = RUN_END.contains(event.getString("state"));
+      boolean over = StateName.in(StateName.FINAL_FOR_RUN, event.getString("state"));
       Source s = sources.get(deployment);
       if (s == null && over) {
         // one that ended before (a stopped deployment, now deleted): nothing more to follow
         enqueue(frame);
       } else {
-        if (s == null) s = follow(deployment, event);
+        if (s == null) s = follow(deployment);
         s.state(frame);
         if (over) {
           s.unsubscribe();
@@ -339,10 +329,9 @@ final class LogStream {
       pump();
     }
 
-    /** A deployment of the service that is new to this watcher: its log from its start (or its reactivation). */
-    private Source follow(String deployment, JsonObject event) {
-      String reactivated = event.getJsonObject("timeline", new JsonObject()).getString("reactivated");
-      Source s = source(deployment, reactivated == null ? null : Instant.parse(reactivated));
+    /** A deployment of the service that is new to this watcher: its log from its start. */
+    private Source follow(String deployment) {
+      Source s = source(deployment);
       s.subscribe()
           .compose(x -> vertx.eventBus().request(Addresses.FLUSH, null))
           .compose(x -> vertx.executeBlocking(() -> json(ledger.logs(deployment))))

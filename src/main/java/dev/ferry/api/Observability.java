@@ -4,6 +4,7 @@ import dev.ferry.Config;
 import dev.ferry.Meters;
 import dev.ferry.deployment.Addresses;
 import dev.ferry.deployment.LedgerReader;
+import dev.ferry.deployment.StateName;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -106,22 +107,24 @@ public final class Observability {
   }
 
   /** The states {@code ferry_deployments_total} counts: where a deployment's way through the pipeline ends. */
-  private static final java.util.Set<String> FINAL = java.util.Set.of("deployed", "error", "stopped", "deleted");
+  private static final java.util.Set<StateName> FINAL = java.util.EnumSet.of(StateName.DEPLOYED, StateName.FAILED, StateName.STOPPED,
+      StateName.DELETED);
 
   /** {@code ferry_deployments_total{state}} and {@code ferry_deploy_duration_seconds}, from {@code ferry.events}. */
   private void countDeployments(MeterRegistry registry) {
     vertx.eventBus().<JsonObject>consumer(Addresses.EVENTS, m -> {
       JsonObject e = m.body();
       String state = e.getString("state");
-      if (e.getString("id") == null || !FINAL.contains(state)) return;
+      if (e.getString("id") == null || !StateName.in(FINAL, state)) return;
       JsonObject timeline = e.getJsonObject("timeline");
       // a sleeping deployment woken is no new deployment
-      if ("deployed".equals(state) && timeline != null && timeline.containsKey("sleeping")) return;
+      if (StateName.DEPLOYED.is(state) && timeline != null && timeline.containsKey(StateName.SLEEPING.wire())) return;
       Counter.builder("ferry.deployments").description("Deployments that reached a final state, by state")
           .tag("state", state).register(registry).increment();
-      if ("deployed".equals(state) && timeline != null && timeline.containsKey("loaded")) {
+      if (StateName.DEPLOYED.is(state) && timeline != null && timeline.containsKey(StateName.LOADED.wire())) {
         Timer.builder("ferry.deploy.duration").description("From loaded to deployed: verticle start and first HTTP answer")
-            .register(registry).record(Duration.between(Instant.parse(timeline.getString("loaded")), Instant.parse(timeline.getString("deployed"))));
+            .register(registry).record(Duration.between(Instant.parse(timeline.getString(StateName.LOADED.wire())),
+                Instant.parse(timeline.getString(StateName.DEPLOYED.wire()))));
       }
     });
   }

@@ -1,11 +1,9 @@
 package dev.ferry.api;
 
-import dev.ferry.deployment.Deployment;
+import dev.ferry.deployment.Addresses;
 import dev.ferry.deployment.LedgerReader;
 import dev.ferry.deployment.Recorder;
-import dev.ferry.deployment.Transitions;
 import dev.ferry.resources.Resources;
-import dev.ferry.run.Reactivator;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -24,30 +22,27 @@ import java.util.function.Predicate;
  * Secrets and resources of a service: {@code PUT/GET /api/v1/services/{name}/secrets},
  * {@code DELETE .../secrets/{key}}, {@code GET .../resources}. Values go in, only names come out
  * (and database passwords with {@code ?reveal=true}). A change of secrets restarts the service's
- * current deployment with the new values (see {@link Reactivator#restart}).
+ * current deployment with the new values (a request to {@code ferry.refresh}).
  */
 final class ResourceRoutes {
 
   /** The largest secrets body. */
   static final int MAX_BODY = 1024 * 1024;
+  /** How long a secrets change waits for the restart it causes to be under way. */
+  private static final long REFRESH_TIMEOUT_MS = 120_000;
 
   private final Vertx vertx;
   private final Resources resources;
-  private final Reactivator reactivator;
   private final Recorder recorder;
-  private final Transitions transitions;
   private final LedgerReader ledger;
   private final Predicate<RoutingContext> validName;
   private final PublicView view;
 
-  ResourceRoutes(Vertx vertx, Resources resources, Reactivator reactivator, Recorder recorder, Transitions transitions,
-                 Predicate<RoutingContext> validName, PublicView view) {
+  ResourceRoutes(Vertx vertx, Resources resources, Recorder recorder, Predicate<RoutingContext> validName, PublicView view) {
     this.view = view;
     this.vertx = vertx;
     this.resources = resources;
-    this.reactivator = reactivator;
     this.recorder = recorder;
-    this.transitions = transitions;
     this.ledger = recorder.reader();
     this.validName = validName;
   }
@@ -95,13 +90,17 @@ final class ResourceRoutes {
 
   /** Restarts the service with the changed secrets (if any changed and it has a deployment), then answers. */
   private void answerChanged(RoutingContext ctx, String name, List<String> changed, JsonObject answer) {
-    Future<Deployment> restarted = changed.isEmpty() ? Future.succeededFuture()
-        : reactivator.refresh(name, "secrets changed: " + String.join(", ", changed))
-            .compose(d -> d == null ? Future.succeededFuture() : recorder.recorded(d).map(d));
+    Future<JsonObject> restarted = changed.isEmpty() ? Future.succeededFuture()
+        : vertx.eventBus().<JsonObject>request(Addresses.REFRESH, new JsonObject().put("service", name)
+                .put("why", "secrets changed: " + String.join(", ", changed)),
+                // a refresh first waits for a deployment on its way (a build and a start) to end
+                new io.vertx.core.eventbus.DeliveryOptions().setSendTimeout(REFRESH_TIMEOUT_MS))
+            .map(io.vertx.core.eventbus.Message::body)
+            .compose(d -> d == null ? Future.succeededFuture() : recorder.recorded(d.getString("id")).map(d));
     restarted
         .compose(d -> vertx.executeBlocking(() -> {
           answer.put("service", name).put("secrets", resources.secrets(name));
-          if (d != null) answer.put("deployment", view.of(transitions.json(d)));
+          if (d != null) answer.put("deployment", view.of(d));
           return answer;
         }, false))
         .onSuccess(ctx::json)

@@ -1,13 +1,13 @@
 package dev.ferry.cli;
 
 import dev.ferry.deployment.Deployment;
+import dev.ferry.deployment.StateName;
 import io.vertx.core.json.JsonObject;
 
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.Locale;
 import java.util.Optional;
 
@@ -61,7 +61,7 @@ final class Deployer {
       JsonObject queued = client.upload(service, archive, size, progress::update);
       progress.done();
       note("Deployment %s of %s is %s", queued.getString("id"), service, queued.getString("state"));
-      return awaitLive(queued.getString("id"), service, null, "Deployed " + service);
+      return awaitLive(queued.getString("id"), service, "Deployed " + service);
     } catch (Exception e) {
       err.println("ferry deploy: " + (e instanceof java.net.ConnectException ? ClientCommand.unreachable(client.server(), e)
           : e.getMessage() != null ? e.getMessage() : e.toString()));
@@ -81,15 +81,15 @@ final class Deployer {
 
   /**
    * What {@code deploy} and {@code rollback} end with: follows deployment {@code id}'s log live
-   * (the lines from {@code since} on; null: all) until it answers or fails, then prints
+   * until it answers or fails, then prints
    * {@code done: URL} or the error, once (its lines were shown above). Returns the exit code.
    */
-  int awaitLive(String id, String service, Instant since, String done) throws InterruptedException {
-    LogFilter filter = new LogFilter(since, null);
+  int awaitLive(String id, String service, String done) throws InterruptedException {
+    LogFilter filter = new LogFilter(null, null);
     JsonObject result = new LogFollower(client, json ? null : out, err, false, false, filter)
         .follow("/api/v1/deployments/" + id + "/logs").getJsonObject("deployment");
     if (json) out.println(result.encodePrettily());
-    if ("deployed".equals(result.getString("state"))) {
+    if (StateName.DEPLOYED.is(result.getString("state"))) {
       if (!json) out.println(done + ": " + result.getString("url"));
       return 0;
     }

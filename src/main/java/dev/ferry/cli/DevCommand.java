@@ -3,6 +3,7 @@ package dev.ferry.cli;
 import dev.ferry.Config;
 import dev.ferry.Platform;
 import dev.ferry.deployment.Deployment;
+import dev.ferry.deployment.StateName;
 import io.vertx.core.json.JsonObject;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -24,7 +25,6 @@ import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -45,7 +45,6 @@ final class DevCommand implements Callable<Integer> {
 
   /** How long the tree must stay quiet after a change before it is deployed (an editor's save is several events). */
   static final long QUIET_MS = 40;
-  private static final Set<String> FINAL = Set.of("deployed", "error", "stopped", "deleted", "crashed");
 
   @Parameters(index = "0", defaultValue = ".", description = "The service's directory (default: .)")
   Path dir;
@@ -185,11 +184,12 @@ final class DevCommand implements Callable<Integer> {
 
   private void outcome(JsonObject d, PrintWriter out) {
     String state = d.getString("state");
-    if (!FINAL.contains(state)) return;
+    // falling asleep is no outcome of a deploy
+    if (!StateName.in(StateName.FINAL_FOR_BUILD, state) || StateName.SLEEPING.is(state)) return;
     Long seenAt = waiting.remove(d.getString("id"));
     if (seenAt == null) return;
     long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - seenAt);
-    if ("deployed".equals(state)) {
+    if (StateName.DEPLOYED.is(state)) {
       out.println("live in " + ms + " ms: " + d.getString("url") + " (" + d.getString("id") + ")");
     } else {
       String error = d.getString("error", "");

@@ -1,12 +1,12 @@
 package dev.ferry.cli;
 
+import dev.ferry.deployment.StateName;
 import io.vertx.core.json.JsonObject;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.time.Instant;
-import java.util.Set;
 
 /** {@code ferry logs ID|NAME [-f] [--current] [--since D] [--grep RE]}: a deployment's log, or a service's. */
 @Command(name = "logs", mixinStandardHelpOptions = true,
@@ -15,7 +15,6 @@ import java.util.Set;
             + "across redeploys and rollbacks, each line after the deployment it is from."})
 final class LogsCommand extends ClientCommand {
 
-  private static final Set<String> FINAL = Set.of("deployed", "error", "stopped", "deleted", "crashed");
 
   @Parameters(index = "0", paramLabel = "ID|NAME", description = "A deployment id or a service name")
   String target;
@@ -39,7 +38,8 @@ final class LogsCommand extends ClientCommand {
     if (follow && service != null) {
       JsonObject end = new LogFollower(client, out(), err(), options.json, true, filter)
           .onState(d -> {
-            if (FINAL.contains(d.getString("state"))) {
+            // where each deployment's way ends (falling asleep is no end)
+            if (StateName.in(StateName.FINAL_FOR_BUILD, d.getString("state")) && !StateName.SLEEPING.is(d.getString("state"))) {
               err().println("(" + d.getString("id") + " of " + target + ": " + d.getString("state")
                   + (d.containsKey("url") ? ": " + d.getString("url") : "")
                   + (d.containsKey("error") ? " (" + d.getString("stage") + "): " + d.getString("error").lines().findFirst().orElse("") : "")

@@ -5,9 +5,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-import java.time.Instant;
-
-/** {@code ferry rollback NAME [--to ID]}: serves an earlier deployment again, without a rebuild, and waits until it answers. */
+/**
+ * {@code ferry rollback NAME [--to ID]}: serves an earlier deployment's artifact again, without a
+ * rebuild, as a new deployment, and waits until that one answers.
+ */
 @Command(name = "rollback", mixinStandardHelpOptions = true,
     description = "Serve NAME's previous deployment again (or --to ID), from its stored artifact, without a rebuild; "
         + "waits until it answers and prints its URL.")
@@ -22,10 +23,10 @@ final class RollbackCommand extends ClientCommand {
   int run(FerryClient client) throws InterruptedException {
     JsonObject body = to == null ? new JsonObject() : new JsonObject().put("deployment", to);
     JsonObject d = client.post("/api/v1/services/" + name + "/rollback", body);
-    if (!options.json) out().println("Rolling " + name + " back to deployment " + d.getString("id"));
-    // its log from the reactivation on: the lines of its first build are history
-    String reactivated = d.getJsonObject("timeline", new JsonObject()).getString("reactivated");
+    String back = d.getString("source", d.getString("id"));
+    if (!options.json) out().println("Rolling " + name + " back to deployment " + back + " (as deployment " + d.getString("id") + ")");
+    // the rollback is a deployment of its own: its whole log is this rollback's
     return new Deployer(client, out(), err(), false, options.json)
-        .awaitLive(d.getString("id"), name, reactivated == null ? null : Instant.parse(reactivated), "Rolled back " + name + " to " + d.getString("id"));
+        .awaitLive(d.getString("id"), name, "Rolled back " + name + " to " + back);
   }
 }

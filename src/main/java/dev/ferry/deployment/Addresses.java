@@ -13,6 +13,27 @@ public final class Addresses {
   /** Request/reply: delete a service (body: its name); the runtime answers once it is undeployed. */
   public static final String DELETE = "ferry.delete";
   /**
+   * Request/reply: roll a service back (body {@code {"service", "deployment"}}, no deployment: the
+   * previous one) by activating an earlier deployment's stored artifact as a new deployment. The
+   * reply is the new deployment's JSON ({@code built}), or a failure with {@link #NOT_FOUND},
+   * {@link #REFUSED} or {@link #FAILURE} and a message.
+   */
+  public static final String ROLLBACK = "ferry.rollback";
+  /** Request/reply: start a crashed service again (body {@code {"service"}}); replies as {@link #ROLLBACK} does. */
+  public static final String RESTART = "ferry.restart";
+  /**
+   * Request/reply: start the current deployment's artifact again as a new deployment because what it
+   * is given changed (body {@code {"service", "why"}}); replies as {@link #ROLLBACK} does, with null
+   * when there is nothing to restart.
+   */
+  public static final String REFRESH = "ferry.refresh";
+  /** Failure code of a reply: no such service or deployment. */
+  public static final int NOT_FOUND = 1;
+  /** Failure code of a reply: what was asked cannot be done now (the message says why). */
+  public static final int REFUSED = 2;
+  /** Failure code of a reply: the platform failed (its log says more). */
+  public static final int FAILURE = 3;
+  /**
    * Request/reply: the recorder answers once everything sent to it before this request is in the
    * ledger (a barrier for readers that must not miss a line).
    */

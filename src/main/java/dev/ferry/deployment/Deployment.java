@@ -14,18 +14,18 @@ import java.util.regex.Pattern;
 
 /**
  * One deployment of one service: who it is, when each stage was reached, and its current state.
- * Immutable: {@link #to(DeploymentState)} returns the deployment in its next state.
+ * Immutable: {@link #to(DeploymentState)} returns the deployment in its next state. {@code source}
+ * is the deployment whose stored artifact this one activates again, not rebuilt (a rollback's or a
+ * restart's), or null for one built from an upload.
  */
 public record Deployment(String id, String service, Instant createdAt, Instant updatedAt,
-                         DeploymentState state, Artifact artifact, Map<String, Instant> timeline) {
+                         DeploymentState state, Artifact artifact, Map<String, Instant> timeline, String source) {
 
   /** Service names are DNS labels. */
   public static final Pattern SERVICE_NAME = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
   /** Names a service may not take: they are, or will be, the platform's own hosts. */
   public static final Set<String> RESERVED = Set.of("api", "www", "ferry", "admin", "dashboard", "metrics", "health",
       "eventbus", "proxy", "localhost");
-  /** The timeline key of the latest reactivation. */
-  static final String REACTIVATED = "reactivated";
 
   /** Why {@code name} cannot be a service's name, or empty if it can. */
   public static Optional<String> nameProblem(String name) {
@@ -47,7 +47,13 @@ public record Deployment(String id, String service, Instant createdAt, Instant u
   /** A new deployment of {@code service}, queued with its uploaded archive. */
   public static Deployment queued(String id, String service, DeploymentState.Queued queued) {
     Instant now = now();
-    return new Deployment(id, service, now, now, queued, null, Map.of(queued.name(), now));
+    return new Deployment(id, service, now, now, queued, null, Map.of(queued.name(), now), null);
+  }
+
+  /** A new deployment of {@code service} that activates {@code built} (the stored artifact of deployment {@code source}) again. */
+  public static Deployment activation(String id, String service, DeploymentState.Built built, String source) {
+    Instant now = now();
+    return new Deployment(id, service, now, now, built, built.artifact(), Map.of(built.name(), now), source);
   }
 
   /**
@@ -65,33 +71,14 @@ public record Deployment(String id, String service, Instant createdAt, Instant u
     return "0".repeat(Math.max(0, 9 - time.length())) + time + "0".repeat(4 - rand.length()) + rand;
   }
 
-  /** This deployment in state {@code next}, its timeline extended. */
+  /** This deployment in state {@code next}, its timeline extended; throws if the move is illegal (see {@link Transitions}). */
   public Deployment to(DeploymentState next) {
+    Transitions.check(id, state, next);
     Instant now = now();
     Map<String, Instant> t = new LinkedHashMap<>(timeline);
     t.put(next.name(), now);
     Artifact a = next instanceof DeploymentState.Built b ? b.artifact() : artifact;
-    return new Deployment(id, service, createdAt, now, next, a, t);
-  }
-
-  /**
-   * A stopped or crashed deployment's artifact, activated again (on rollback or restart): back to
-   * {@code built}, its timeline marked {@code reactivated}, so it wins over anything requested before.
-   */
-  public Deployment reactivated() {
-    if (artifact == null) throw new IllegalStateException("Deployment " + id + " has no artifact");
-    Deployment d = to(new DeploymentState.Built(artifact));
-    Map<String, Instant> t = new LinkedHashMap<>(d.timeline);
-    t.put(REACTIVATED, d.updatedAt);
-    return new Deployment(id, service, createdAt, d.updatedAt, d.state, artifact, t);
-  }
-
-  /**
-   * When this deployment was last asked for: its upload, or its latest reactivation. Of two
-   * deployments of one service, the one asked for later takes traffic.
-   */
-  public Instant requestedAt() {
-    return timeline.getOrDefault(REACTIVATED, createdAt);
+    return new Deployment(id, service, createdAt, now, next, a, t, source);
   }
 
   /** The public JSON view, as the API answers and {@code ferry.events} carries. */
@@ -107,7 +94,8 @@ public record Deployment(String id, String service, Instant createdAt, Instant u
         .forEach(e -> stages.put(e.getKey(), e.getValue().toString()));
     json.put("timeline", stages);
     if (artifact != null) json.put("artifact", artifact.toJson());
-    if (state instanceof DeploymentState.Error e) {
+    if (source != null) json.put("source", source);
+    if (state instanceof DeploymentState.Failed e) {
       json.put("stage", e.stage()).put("error", e.message());
     }
     if (state instanceof DeploymentState.Deployed d) {

@@ -23,10 +23,11 @@ import java.util.Objects;
  * @param url        where it serves ({@code deployed}, {@code sleeping}); else null
  * @param port       the port it serves on ({@code deployed}, {@code sleeping}); else null
  * @param causes     its last crashes' causes ({@code crashed}); else null
+ * @param source     the deployment whose artifact this one runs again (a rollback or restart), else null
  */
 public record DeploymentRow(String id, String service, String state, Instant createdAt, Instant updatedAt,
                             Map<String, Instant> timeline, Artifact artifact, String errorStage, String error, String url,
-                            Integer port, List<String> causes) {
+                            Integer port, List<String> causes, String source) {
 
   /** Fixed-width timestamps, as the ledger stores them and the API answers them. */
   public static final DateTimeFormatter TS = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
@@ -46,7 +47,7 @@ public record DeploymentRow(String id, String service, String state, Instant cre
 
   /** The deployment this row records, in {@code state} (the state the caller resumes it from). */
   public Deployment deployment(DeploymentState state) {
-    return new Deployment(id, service, createdAt, updatedAt, state, artifact, timeline);
+    return new Deployment(id, service, createdAt, updatedAt, state, artifact, timeline, source);
   }
 
   /** A deployment as {@code ferry.events} carries it ({@link Deployment#toJson}). */
@@ -62,7 +63,7 @@ public record DeploymentRow(String id, String service, String state, Instant cre
     }
     return new DeploymentRow(json.getString("id"), json.getString("service"), json.getString("state"),
         instant(json.getString("createdAt")), instant(json.getString("updatedAt")), t, a == null ? null : Artifact.fromJson(a),
-        json.getString("stage"), json.getString("error"), json.getString("url"), json.getInteger("port"), c);
+        json.getString("stage"), json.getString("error"), json.getString("url"), json.getInteger("port"), c, json.getString("source"));
   }
 
   /** The JSON the API answers: {@link Deployment#toJson}'s shape, with fixed-width timestamps. */
@@ -77,12 +78,10 @@ public record DeploymentRow(String id, String service, String state, Instant cre
     timeline.forEach((stage, at) -> stages.put(stage, ts(at)));
     json.put("timeline", stages);
     if (artifact != null) json.put("artifact", artifact.toJson());
-    switch (state) {
-      case "error" -> json.put("stage", errorStage).put("error", error);
-      case "deployed", "sleeping" -> json.put("url", url).put("port", port);
-      case "crashed" -> json.put("causes", causes == null ? null : new JsonArray(causes)).put("error", error);
-      default -> { }
-    }
+    if (source != null) json.put("source", source);
+    if (StateName.FAILED.is(state)) json.put("stage", errorStage).put("error", error);
+    if (StateName.in(StateName.LIVE, state)) json.put("url", url).put("port", port);
+    if (StateName.CRASHED.is(state)) json.put("causes", causes == null ? null : new JsonArray(causes)).put("error", error);
     return json;
   }
 

@@ -7,50 +7,59 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * The states of one deployment, each owning the data of its stage. Transitions are methods that
- * take one state and return the next, so an illegal transition does not compile.
+ * The states of one deployment, each owning the data of its stage. The methods that take one state
+ * to the next say which moves a stage may make; {@link Transitions#check} is the one table that
+ * decides, and every move is checked against it.
  *
  * <pre>
- * Queued ─► Built ─► Loaded ─► Deployed ─► Stopped ─► (Built again on rollback)
- *    └────────┴────────┴──► Error     ▲    ├─► Crashed ─► (Built again on rollback or restart)
- *                                     │    ├─► Deleted
- *                                     │    └─► Sleeping ─► Stopped, Deleted, Crashed
- *                                     └── woken ──┘
+ * upload ──────────► Queued ─► Built ─► Loaded ─► Deployed ◄─► Sleeping
+ *                               ▲                      └─────┬─────┘
+ * rollback, restart ────────────┘                            ▼
+ * (a stored artifact, as a new deployment)      Stopped, Deleted, Crashed
+ *
+ * Queued, Built, Loaded ─► Failed
  * </pre>
+ *
+ * A deployment begins {@code queued} (an upload) or {@code built} (a stored artifact activated
+ * again, as a new deployment); {@code failed}, {@code crashed}, {@code stopped} and {@code deleted}
+ * are never left.
  */
 public sealed interface DeploymentState {
 
-  /** The lowercase name used in JSON and on the event bus. */
-  String name();
+  /** Which state this is. */
+  StateName kind();
 
-  /** True for states a deployment never leaves on its own. */
-  default boolean isFinal() {
-    return !(this instanceof Queued || this instanceof Built || this instanceof Loaded);
+  /** The lowercase name used in JSON and on the event bus. */
+  default String name() {
+    return kind().wire();
   }
 
-  /** Any state before {@code deployed} may fail; {@code stage} names the stage that failed. */
-  default Error failed(String stage, String message) {
-    return new Error(stage, message);
+  /** A state on the way to serving, which may fail. */
+  sealed interface InProgress extends DeploymentState {
+    /** {@code stage} names the stage that failed; {@code message} says why, for a person to act on. */
+    default Failed failed(String stage, String message) {
+      return new Failed(stage, message);
+    }
   }
 
   /** The uploaded archive on disk, waiting for a builder. */
-  record Queued(Path archive) implements DeploymentState {
+  record Queued(Path archive) implements InProgress {
     public Queued {
       Objects.requireNonNull(archive, "archive");
     }
 
-    public String name() { return "queued"; }
+    public StateName kind() { return StateName.QUEUED; }
 
     public Built built(Artifact artifact) { return new Built(artifact); }
   }
 
   /** The packed artifact, ready to be loaded. */
-  record Built(Artifact artifact) implements DeploymentState {
+  record Built(Artifact artifact) implements InProgress {
     public Built {
       Objects.requireNonNull(artifact, "artifact");
     }
 
-    public String name() { return "built"; }
+    public StateName kind() { return StateName.BUILT; }
 
     public Loaded loaded(String runner, String verticleClass, JsonObject resources) {
       return new Loaded(artifact, runner, verticleClass, resources);
@@ -62,26 +71,26 @@ public sealed interface DeploymentState {
    * resources the service declared ({@code ferry.postgres}, {@code ferry.secrets}) for its config:
    * credentials, so never in JSON.
    */
-  record Loaded(Artifact artifact, String runner, String verticleClass, JsonObject resources) implements DeploymentState {
+  record Loaded(Artifact artifact, String runner, String verticleClass, JsonObject resources) implements InProgress {
     public Loaded {
       Objects.requireNonNull(runner, "runner");
       Objects.requireNonNull(verticleClass, "verticleClass");
       resources = resources == null ? new JsonObject() : resources;
     }
 
-    public String name() { return "loaded"; }
+    public StateName kind() { return StateName.LOADED; }
 
     @Override
     public String toString() {
       return "Loaded[" + artifact.jar() + ", " + runner + ", " + verticleClass + ", resources " + resources.fieldNames() + "]";
     }
 
-    public Deployed deployed(int port) { return new Deployed(port, runner); }
+    public Deployed deployed(int port) { return new Deployed(port); }
   }
 
-  /** Running in runner {@code runner}, its servers on {@code port} (the one the proxy routes to). */
-  record Deployed(int port, String runner) implements DeploymentState {
-    public String name() { return "deployed"; }
+  /** Serving on {@code port} (the one the proxy routes to). */
+  record Deployed(int port) implements DeploymentState {
+    public StateName kind() { return StateName.DEPLOYED; }
 
     public Stopped stopped() { return new Stopped(); }
 
@@ -100,10 +109,10 @@ public sealed interface DeploymentState {
    * answered). Not an error: still the service's current deployment.
    */
   record Sleeping(int port) implements DeploymentState {
-    public String name() { return "sleeping"; }
+    public StateName kind() { return StateName.SLEEPING; }
 
-    /** A request woke it: running again in {@code runner} on its port. */
-    public Deployed woken(String runner) { return new Deployed(port, runner); }
+    /** A request woke it: serving again on its port. */
+    public Deployed woken() { return new Deployed(port); }
 
     /** Woken, it crashed too often to be restarted again. */
     public Crashed crashed(List<String> causes) { return new Crashed(causes); }
@@ -113,37 +122,33 @@ public sealed interface DeploymentState {
     public Deleted deleted() { return new Deleted(); }
   }
 
-  /** The runner crashed too often in a short time to be restarted; its artifact may be activated again. */
+  /** The runner crashed too often in a short time to be restarted; a restart activates its artifact as a new deployment. */
   record Crashed(List<String> causes) implements DeploymentState {
     public Crashed {
       causes = List.copyOf(causes);
       if (causes.isEmpty()) throw new IllegalArgumentException("a crash has a cause");
     }
 
-    public String name() { return "crashed"; }
-
-    public Built reactivated(Artifact artifact) { return new Built(artifact); }
+    public StateName kind() { return StateName.CRASHED; }
   }
 
-  /** The stage that failed and a message a person can act on. */
-  record Error(String stage, String message) implements DeploymentState {
-    public Error {
+  /** The stage that failed and a message a person can act on (named {@code error} in JSON). */
+  record Failed(String stage, String message) implements DeploymentState {
+    public Failed {
       Objects.requireNonNull(stage, "stage");
       Objects.requireNonNull(message, "message");
     }
 
-    public String name() { return "error"; }
+    public StateName kind() { return StateName.FAILED; }
   }
 
-  /** Superseded by a newer deployment or stopped by the user; its artifact may be activated again. */
+  /** Superseded by a newer deployment; a rollback activates its artifact as a new deployment. */
   record Stopped() implements DeploymentState {
-    public String name() { return "stopped"; }
-
-    public Built reactivated(Artifact artifact) { return new Built(artifact); }
+    public StateName kind() { return StateName.STOPPED; }
   }
 
   /** The service was deleted. */
   record Deleted() implements DeploymentState {
-    public String name() { return "deleted"; }
+    public StateName kind() { return StateName.DELETED; }
   }
 }

@@ -24,7 +24,7 @@ final class LedgerMigrations {
   private static final Logger log = LoggerFactory.getLogger(LedgerMigrations.class);
 
   /** The schema's migrations, in order; version N is the N-th. Never edit one that shipped: add one. */
-  static final List<String> MIGRATIONS = List.of("001-ledger.sql", "002-runners.sql", "003-sleeping.sql");
+  static final List<String> MIGRATIONS = List.of("001-ledger.sql", "002-runners.sql", "003-sleeping.sql", "004-activations.sql");
 
   private LedgerMigrations() {
   }

@@ -24,7 +24,7 @@ public interface LedgerReader {
   List<ServiceRow> services();
 
   /** Every deployment now in one of {@code states} (by name), oldest first. */
-  List<DeploymentRow> inState(String... states);
+  List<DeploymentRow> inState(java.util.Set<StateName> states);
 
   /** Deployments built from a source tree of hash {@code sourceHash} (with an artifact), newest first. */
   List<DeploymentRow> builtFrom(String sourceHash);

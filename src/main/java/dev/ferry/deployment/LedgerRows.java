@@ -20,12 +20,11 @@ import java.util.Optional;
  */
 final class LedgerRows {
 
-  /** Stage timestamps kept in columns of their own ({@code <stage>_at}). */
-  static final List<String> STAGES = List.of("queued", "built", "loaded", "deployed", "stopped", "error",
-      "deleted", "crashed", "sleeping", Deployment.REACTIVATED);
-  static final String COLUMNS = "id, service, state, created_at, updated_at, queued_at, built_at, loaded_at, "
-      + "deployed_at, stopped_at, error_at, deleted_at, crashed_at, sleeping_at, reactivated_at, error_stage, error, artifact_path, "
-      + "artifact_sha256, entry, dependencies, source_hash, readiness_path, port, url, run_settings, crash_causes";
+  /** Stage timestamps kept in columns of their own ({@code <state>_at}), one per state. */
+  static final List<String> STAGES = java.util.Arrays.stream(StateName.values()).map(StateName::wire).toList();
+  static final String COLUMNS = "id, service, state, created_at, updated_at, "
+      + String.join(", ", STAGES.stream().map(s -> s + "_at").toList()) + ", error_stage, error, artifact_path, "
+      + "artifact_sha256, entry, dependencies, source_hash, readiness_path, port, url, run_settings, crash_causes, source_id";
   static final String LOG_COLUMNS = "deployment, ts, level, stage, message";
 
   private LedgerRows() {
@@ -53,6 +52,7 @@ final class LedgerRows {
     v.add(d.url());
     v.add(a == null ? null : a.settings().toJson().encode());
     v.add(d.causes() == null ? null : new JsonArray(d.causes()).encode());
+    v.add(d.source());
     return v.toArray();
   }
 
@@ -82,7 +82,7 @@ final class LedgerRows {
     Integer port = rs.wasNull() ? null : p;
     return new DeploymentRow(rs.getString("id"), rs.getString("service"), rs.getString("state"), instant(rs.getString("created_at")),
         instant(rs.getString("updated_at")), timeline, artifact, rs.getString("error_stage"), rs.getString("error"),
-        rs.getString("url"), port, c);
+        rs.getString("url"), port, c, rs.getString("source_id"));
   }
 
   /** The values of {@link #LOG_COLUMNS} for {@code line}, in order. */

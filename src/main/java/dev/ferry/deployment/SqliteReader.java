@@ -18,7 +18,7 @@ import java.util.concurrent.Callable;
 final class SqliteReader implements LedgerReader {
 
   /** The states of a deployment that serves its service (a sleeping one too: the next request wakes it). */
-  private static final List<String> SERVING = List.of("deployed", "sleeping");
+  private static final List<String> SERVING = List.of(StateName.wires(StateName.LIVE));
 
   private final Path file;
   private final Connection db;
@@ -66,9 +66,9 @@ final class SqliteReader implements LedgerReader {
   }
 
   @Override
-  public synchronized List<DeploymentRow> inState(String... states) {
-    if (states.length == 0) return List.of();
-    return deploymentsWhere("state IN (" + SqliteWriter.marks(states.length) + ")", "ORDER BY id", (Object[]) states);
+  public synchronized List<DeploymentRow> inState(java.util.Set<StateName> states) {
+    if (states.isEmpty()) return List.of();
+    return deploymentsWhere("state IN (" + SqliteWriter.marks(states.size()) + ")", "ORDER BY id", (Object[]) StateName.wires(states));
   }
 
   @Override

@@ -80,10 +80,8 @@ final class Crashes {
           if (r.stopping) return;
           r.serving = true;
           r.restarting = false;
-          boolean wasAsleep = r.deployment.state() instanceof Sleeping;
-          r.deployment = r.deployment.to(new Deployed(r.port, r.runner.id()));
           // one that crashed while being woken was sleeping in the ledger: it serves again
-          if (wasAsleep) runtime.transitions().publish(r.deployment);
+          if (r.deployment.state() instanceof Sleeping sleeping) r.deployment = runtime.transitions().publish(r.deployment, sleeping.woken());
           runtime.routes().compute(service, current -> current == null || current.deploymentId().equals(id)
               ? new Routes.Backend(id, r.port) : current);
           runtime.deploymentLog().info(id, "restart", "Serving again in " + r.runner);

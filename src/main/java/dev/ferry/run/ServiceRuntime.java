@@ -10,6 +10,7 @@ import dev.ferry.deployment.DeploymentState;
 import dev.ferry.deployment.DeploymentState.Deployed;
 import dev.ferry.deployment.DeploymentState.Loaded;
 import dev.ferry.deployment.DeploymentState.Sleeping;
+import dev.ferry.deployment.StateName;
 import dev.ferry.deployment.Transitions;
 import dev.ferry.proxy.Routes;
 import dev.ferry.resources.Resources;
@@ -138,7 +139,7 @@ public final class ServiceRuntime extends VerticleBase {
     Runner runner = runners.get(loaded.runner());
     Instant deleted = deletedAt.get(d.service());
     String refusal = runner == null ? "Its runner " + loaded.runner() + " is gone"
-        : deleted != null && deleted.isAfter(d.requestedAt()) ? "The service was deleted while this deployment was in progress" : null;
+        : deleted != null && deleted.isAfter(d.createdAt()) ? "The service was deleted while this deployment was in progress" : null;
     int port = refusal != null ? -1 : takePort();
     if (refusal != null || port < 0) {
       if (runner != null) runners.release(runner, config.drainTimeoutMs());
@@ -218,7 +219,6 @@ public final class ServiceRuntime extends VerticleBase {
   private void activate(Running r, Loaded loaded) {
     Deployment d = r.deployment;
     Deployed deployed = loaded.deployed(r.port);
-    r.deployment = d.to(deployed);
     r.serving = true;
     deploymentLog.info(d.id(), "ready", r.artifact.readinessPath() == null ? "Listening on port " + r.port
         : "GET " + r.artifact.readinessPath() + " answered on port " + r.port);
@@ -226,7 +226,7 @@ public final class ServiceRuntime extends VerticleBase {
     Routes.Backend[] replaced = {null};
     boolean[] won = {false};
     routes.compute(d.service(), current -> {
-      if (current == null || askedBefore(current.deploymentId(), r.deployment)) {
+      if (current == null || askedBefore(current.deploymentId(), d)) {
         replaced[0] = current;
         won[0] = true;
         return mine;
@@ -235,7 +235,7 @@ public final class ServiceRuntime extends VerticleBase {
     });
     // "deployed" is published only once routed, so whoever sees it reaches this version
     if (!won[0]) {
-      transitions.publish(r.deployment);
+      r.deployment = transitions.publish(d, deployed);
       log.info("{} {} finished after a newer deployment; stopping it", d.service(), d.id());
       stop(r, false);
       return;
@@ -248,18 +248,21 @@ public final class ServiceRuntime extends VerticleBase {
     meters.track(d.service());
     deploymentLog.info(d.id(), "swap", replaced[0] == null ? "Taking traffic" : "Taking traffic from " + replaced[0].deploymentId());
     // the log's swap line comes before the state that ends a build watcher's stream
-    transitions.publish(r.deployment);
+    r.deployment = transitions.publish(d, deployed);
     Running old = replaced[0] == null ? null : running.get(replaced[0].deploymentId());
     Future<Void> swapped = old == null ? Future.succeededFuture()
         : drain(replaced[0]).compose(x -> stop(old, false));
     swapped.onComplete(x -> keepLatestArtifacts(d.service()));
   }
 
-  /** True if deployment {@code id} (running) was asked for before {@code d}: the later request wins. */
+  /**
+   * True if deployment {@code id} (running) was asked for before {@code d}: the later request wins.
+   * A rollback or a restart is a new deployment, so it is the later request.
+   */
   private boolean askedBefore(String id, Deployment d) {
     Running r = running.get(id);
     if (r == null) return true;
-    int c = r.deployment.requestedAt().compareTo(d.requestedAt());
+    int c = r.deployment.createdAt().compareTo(d.createdAt());
     return c < 0 || (c == 0 && id.compareTo(d.id()) < 0);
   }
 
@@ -435,7 +438,7 @@ public final class ServiceRuntime extends VerticleBase {
       }
       asleep.serving = true;
       if (asleep.deployment.state() instanceof Sleeping sleeping) {
-        asleep.deployment = transitions.publish(asleep.deployment, sleeping.woken(asleep.runner.id()));
+        asleep.deployment = transitions.publish(asleep.deployment, sleeping.woken());
       }
       boolean[] routed = {false};
       routes.compute(service, current -> {
@@ -484,7 +487,7 @@ public final class ServiceRuntime extends VerticleBase {
   /** A deployment restored asleep after a restart (it slept, or its runner did not outlive the platform). */
   private void restoreAsleep(DeploymentRow row, boolean wasSleeping) {
     int port = row.port();
-    Deployment d = row.deployment(wasSleeping ? new Sleeping(port) : new Deployed(port, "gone"));
+    Deployment d = row.deployment(wasSleeping ? new Sleeping(port) : new Deployed(port));
     Running r = new Running(d, d.artifact(), port, null);
     r.asleep = true;
     r.sleeping = Future.succeededFuture();
@@ -583,7 +586,7 @@ public final class ServiceRuntime extends VerticleBase {
     }
     Map<String, DeploymentRow> byId = new HashMap<>();
     for (DeploymentRow row : currents) {
-      if ("sleeping".equals(row.state())) {
+      if (StateName.SLEEPING.is(row.state())) {
         restoreAsleep(row, true);
         continue;
       }
@@ -635,7 +638,7 @@ public final class ServiceRuntime extends VerticleBase {
   }
 
   private void adoptOne(DeploymentRow row, Runner runner, int port) {
-    Deployment d = row.deployment(new Deployed(port, runner.id));
+    Deployment d = row.deployment(new Deployed(port));
     Running r = new Running(d, d.artifact(), port, runner);
     r.serving = true;
     seedCrashes(r);

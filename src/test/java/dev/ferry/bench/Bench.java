@@ -233,9 +233,8 @@ public final class Bench {
   private double activate(String service, JsonObject built) {
     JsonObject a = built.getJsonObject("artifact");
     Artifact artifact = new Artifact(Path.of(a.getString("path")), List.of(), a.getString("sha256"), Optional.ofNullable(a.getString("entry")));
-    Instant now = Instant.now();
     String id = Deployment.newId();
-    Deployment d = new Deployment(id, service, now, now, new DeploymentState.Built(artifact), artifact, Map.of("built", now));
+    Deployment d = Deployment.activation(id, service, new DeploymentState.Built(artifact), built.getString("id"));
     long t = System.nanoTime();
     vertx.eventBus().send(Addresses.LOAD, d);
     JsonObject fin = awaitFinal(id);

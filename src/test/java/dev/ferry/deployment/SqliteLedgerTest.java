@@ -109,7 +109,7 @@ class SqliteLedgerTest {
       ServiceRow web = reader.service("web").orElseThrow();
       assertEquals("000000002bbbb", web.latest().id());
       assertEquals(List.of("000000002bbbb", "000000001aaaa"), reader.deployments("web").stream().map(DeploymentRow::id).toList());
-      assertEquals(List.of("000000002bbbb"), reader.inState("queued", "built").stream().map(DeploymentRow::id).toList());
+      assertEquals(List.of("000000002bbbb"), reader.inState(java.util.EnumSet.of(StateName.QUEUED, StateName.BUILT)).stream().map(DeploymentRow::id).toList());
       // the API's JSON keeps fixed-width timestamps, as the ledger stores them
       assertEquals("2026-01-01T10:00:02.000Z", web.toJson().getJsonObject("latest").getString("createdAt"));
     }
@@ -164,19 +164,21 @@ class SqliteLedgerTest {
     Artifact artifact = new Artifact(dir.resolve("web.jar"), List.of(dir.resolve("dep.jar")), "abc", java.util.Optional.of("x.Main"),
         "src1", "/ready", new RunSettings(java.util.Optional.of("process"), java.util.OptionalInt.of(256), java.util.OptionalInt.empty()));
     Deployment built = new Deployment("000000001aaaa", "web", t, t, new DeploymentState.Built(artifact), artifact,
-        java.util.Map.of("queued", t.minusMillis(7), "built", t));
-    List<DeploymentState> states = List.of(new DeploymentState.Deployed(4242, "r1"), new DeploymentState.Sleeping(4242),
-        new DeploymentState.Error("load", "boom"), new DeploymentState.Crashed(List.of("exit 1", "exit 2")), new DeploymentState.Stopped());
+        java.util.Map.of("queued", t.minusMillis(7), "built", t), null);
+    List<DeploymentState> states = List.of(new DeploymentState.Deployed(4242), new DeploymentState.Sleeping(4242),
+        new DeploymentState.Failed("load", "boom"), new DeploymentState.Crashed(List.of("exit 1", "exit 2")), new DeploymentState.Stopped());
     try (SqliteLedger ledger = SqliteLedger.open(file)) {
       for (DeploymentState state : states) {
+        // a rollback's deployment names its source; the others none
         Deployment d = new Deployment(built.id(), built.service(), t, t.plusMillis(11), state, artifact,
-            java.util.Map.of("queued", t.minusMillis(7), "built", t, state.name(), t.plusMillis(11)));
+            java.util.Map.of("queued", t.minusMillis(7), "built", t, state.name(), t.plusMillis(11)),
+            state instanceof DeploymentState.Stopped ? "000000000zzzz" : null);
         JsonObject published = d.toJson("http://web.localhost:8080/");
         ledger.writer().record(DeploymentRow.fromJson(published));
         assertEquals(published, ledger.reader().deployment(d.id()).orElseThrow().toJson(), state.name());
       }
       ledger.writer().record(DeploymentRow.fromJson(built.toJson(null)));
-      JsonObject queued = new Deployment("000000002bbbb", "web", t, t, new DeploymentState.Queued(dir), null, java.util.Map.of("queued", t))
+      JsonObject queued = new Deployment("000000002bbbb", "web", t, t, new DeploymentState.Queued(dir), null, java.util.Map.of("queued", t), null)
           .toJson(null);
       ledger.writer().record(DeploymentRow.fromJson(queued));
       assertEquals(queued, ledger.reader().deployment("000000002bbbb").orElseThrow().toJson());

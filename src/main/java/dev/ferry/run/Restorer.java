@@ -1,0 +1,157 @@
+package dev.ferry.run;
+
+import dev.ferry.DataDir;
+import dev.ferry.deployment.Addresses;
+import dev.ferry.deployment.Artifact;
+import dev.ferry.deployment.Deployment;
+import dev.ferry.deployment.DeploymentLog;
+import dev.ferry.deployment.DeploymentState;
+import dev.ferry.deployment.DeploymentRow;
+import dev.ferry.deployment.LedgerReader;
+import dev.ferry.deployment.LogLine;
+import dev.ferry.deployment.StateName;
+import dev.ferry.deployment.Transitions;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Files;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * After a platform restart, brings back every service the ledger says served when the platform
+ * stopped. Such a deployment never stopped, so it keeps its id: it is adopted where its runner
+ * still serves it, or sleeps until its first request, or (with {@code run.idleTimeoutMs} 0) is
+ * resumed from its stored artifact at {@code built} and sent to the loader. Deployments caught
+ * mid-way fail. Reads the ledger on a worker thread; writes only through {@code ferry.events}.
+ */
+public final class Restorer {
+
+  private static final Logger log = LoggerFactory.getLogger(Restorer.class);
+  /** The message of a deployment that was mid-way when the platform stopped. */
+  public static final String INTERRUPTED = "interrupted by restart";
+
+  private final Vertx vertx;
+  private final LedgerReader ledger;
+  private final Transitions transitions;
+  private final DataDir dataDir;
+
+  public Restorer(Vertx vertx, LedgerReader ledger, Transitions transitions, DataDir dataDir) {
+    this.vertx = vertx;
+    this.ledger = ledger;
+    this.transitions = transitions;
+    this.dataDir = dataDir;
+  }
+
+  /**
+   * Marks deployments caught mid-way as failed; adopts each service's current deployment where its
+   * runner still serves it (nothing restarts); one that slept stays asleep, and one whose runner is
+   * gone is put to sleep, to start on its first request (or, with {@code run.idleTimeoutMs} 0, is
+   * sent to the loader again at once). Completes with the number of services restored.
+   */
+  public Future<Integer> restore(ServiceRuntime runtime) {
+    long t0 = System.nanoTime();
+    return vertx.executeBlocking(() -> {
+      for (DeploymentRow row : ledger.inState(StateName.IN_PROGRESS)) interrupt(row);
+      Map<String, List<DeploymentRow>> live = new LinkedHashMap<>();
+      for (DeploymentRow row : ledger.inState(StateName.LIVE)) {
+        live.computeIfAbsent(row.service(), s -> new ArrayList<>()).add(row);
+      }
+      List<DeploymentRow> currents = new ArrayList<>();
+      for (List<DeploymentRow> rows : live.values()) {
+        // the one that went live last is current; a kill mid-swap may leave an older one marked deployed
+        rows.sort(Comparator.comparing((DeploymentRow r) -> r.timeline().getOrDefault(StateName.DEPLOYED.wire(), Instant.MIN)).reversed());
+        for (DeploymentRow older : rows.subList(1, rows.size())) {
+          transitions.publish(older.deployment(serving(older)), new DeploymentState.Stopped());
+        }
+        DeploymentRow current = rows.get(0);
+        Optional<String> missing = Reactivator.missingArtifact(current);
+        if (missing.isPresent()) {
+          DeploymentState.InProgress resumed = resumed(current);
+          transitions.publish(current.deployment(resumed), resumed.failed("restart", missing.get()));
+          continue;
+        }
+        // crashes before the restart still count: a restart is no way out of a crash loop
+        List<LogLine> crashes = recentCrashes(current.id());
+        if (crashes.size() >= Crashes.LIMIT) {
+          crashedBeforeRestart(runtime, current, crashes);
+          continue;
+        }
+        runtime.rememberCrashes(current.id(), crashes.stream().map(LogLine::ts).toList(),
+            crashes.stream().map(Restorer::cause).toList());
+        currents.add(current);
+      }
+      log.debug("Read {} services to restore from the ledger in {} ms", currents.size(), (System.nanoTime() - t0) / 1_000_000);
+      return currents;
+    }, false).compose(currents -> runtime.adopt(currents).map(rest -> {
+      // nothing serves them and they are not to sleep: their stored artifacts are loaded again, under their own ids
+      rest.forEach(row -> vertx.eventBus().send(Addresses.LOAD, row.deployment(resumed(row))));
+      if (!currents.isEmpty()) {
+        log.info("Restoring {} services: {} adopted or asleep until their first request, {} started again from their stored artifacts ({} ms)",
+            currents.size(), currents.size() - rest.size(), rest.size(), (System.nanoTime() - t0) / 1_000_000);
+      }
+      return currents.size();
+    }));
+  }
+
+  /** A row of a deployment that serves (or sleeps) in the state it is in. */
+  private static DeploymentState serving(DeploymentRow row) {
+    int port = row.port() == null ? 0 : row.port();
+    return StateName.SLEEPING.is(row.state()) ? new DeploymentState.Sleeping(port) : new DeploymentState.Deployed(port);
+  }
+
+  /** A row taken up again from what is stored of it: its artifact ({@code built}), or its upload if it has none. */
+  private DeploymentState.InProgress resumed(DeploymentRow row) {
+    return row.artifact() == null ? new DeploymentState.Queued(dataDir.upload(row.id())) : new DeploymentState.Built(row.artifact());
+  }
+
+  /** The deployment's crashes within {@link Crashes#WINDOW}, from its log in the ledger, oldest first. */
+  private List<LogLine> recentCrashes(String id) {
+    Instant since = Instant.now().minus(Crashes.WINDOW);
+    List<LogLine> out = new ArrayList<>();
+    for (LogLine line : ledger.logs(id)) {
+      if ("crash".equals(line.stage()) && line.message().startsWith(Crashes.CRASHED) && line.ts().isAfter(since)) out.add(line);
+    }
+    return out;
+  }
+
+  private static String cause(LogLine crashLine) {
+    return crashLine.message().substring(Crashes.CRASHED.length());
+  }
+
+  /** {@code row} crashed its limit within the window before the restart: it starts crashed, not again. */
+  private void crashedBeforeRestart(ServiceRuntime runtime, DeploymentRow row, List<LogLine> crashes) {
+    List<String> causes = crashes.subList(crashes.size() - Crashes.LIMIT, crashes.size()).stream().map(Restorer::cause).toList();
+    DeploymentState was = serving(row);
+    String service = row.service();
+    String why = "Service " + service + " crashed " + crashes.size() + " times within " + Crashes.WINDOW.toMinutes()
+        + " minutes before the platform restarted and is not started again; redeploy it, roll it back or restart it. Last: "
+        + causes.get(causes.size() - 1);
+    new DeploymentLog(vertx).error(row.id(), "crash", why);
+    transitions.publish(row.deployment(was), new DeploymentState.Crashed(causes));
+    runtime.routes().down(service, why);
+    log.warn("{}", why);
+  }
+
+  private void interrupt(DeploymentRow row) {
+    DeploymentState.InProgress from = resumed(row);
+    String stage = switch (StateName.of(row.state())) {
+      case QUEUED -> "build";
+      case BUILT -> "load";
+      default -> "deploy";
+    };
+    try {
+      Files.deleteIfExists(dataDir.upload(row.id()));
+    } catch (java.io.IOException e) {
+      log.warn("Could not delete the upload of {}", row.id(), e);
+    }
+    transitions.publish(row.deployment(from), from.failed(stage, INTERRUPTED));
+  }
+}
