@@ -142,7 +142,7 @@ public final class Platform {
           runtime = new ServiceRuntime(transitions, deploymentLog, routes, config, new Retention(dataDir, config.keepArtifacts()), live,
               runners, resources);
           reactivator = new Reactivator(vertx, ledger, transitions, dataDir);
-          api = new Api(config, dataDir, recorder, transitions, reactivator, token, live, buildQueue, resources, info());
+          api = new Api(config, dataDir, ledger, transitions, reactivator, token, live, resources, info());
           return deploy(recorder)
               .compose(x -> deploy(new Builder(dataDir, transitions, deploymentLog, new SafeExtractor(config.extractMaxBytes(),
                   config.extractMaxEntries(), config.extractMaxNameLength()), compiler, resolver(), config.buildConcurrency(), buildQueue)

@@ -2,7 +2,6 @@ package dev.ferry.api;
 
 import dev.ferry.deployment.Deployment;
 import dev.ferry.deployment.Ledger;
-import dev.ferry.deployment.Recorder;
 import dev.ferry.deployment.Transitions;
 import dev.ferry.resources.Resources;
 import dev.ferry.run.Reactivator;
@@ -34,21 +33,19 @@ final class ResourceRoutes {
   private final Vertx vertx;
   private final Resources resources;
   private final Reactivator reactivator;
-  private final Recorder recorder;
   private final Transitions transitions;
   private final Ledger ledger;
   private final Predicate<RoutingContext> validName;
   private final PublicView view;
 
-  ResourceRoutes(Vertx vertx, Resources resources, Reactivator reactivator, Recorder recorder, Transitions transitions,
+  ResourceRoutes(Vertx vertx, Resources resources, Reactivator reactivator, Ledger ledger, Transitions transitions,
                  Predicate<RoutingContext> validName, PublicView view) {
     this.view = view;
     this.vertx = vertx;
     this.resources = resources;
     this.reactivator = reactivator;
-    this.recorder = recorder;
     this.transitions = transitions;
-    this.ledger = recorder.ledger();
+    this.ledger = ledger;
     this.validName = validName;
   }
 
@@ -97,7 +94,7 @@ final class ResourceRoutes {
   private void answerChanged(RoutingContext ctx, String name, List<String> changed, JsonObject answer) {
     Future<Deployment> restarted = changed.isEmpty() ? Future.succeededFuture()
         : reactivator.refresh(name, "secrets changed: " + String.join(", ", changed))
-            .compose(d -> d == null ? Future.succeededFuture() : recorder.recorded(d).map(d));
+            .compose(d -> d == null ? Future.succeededFuture() : Api.recorded(vertx, d));
     restarted
         .compose(d -> vertx.executeBlocking(() -> {
           answer.put("service", name).put("secrets", resources.secrets(name));
