@@ -57,7 +57,7 @@ public final class Platform {
   private final boolean ownsVertx;
   private final Config config;
   private final DataDir dataDir;
-  private final Routes routes = new Routes();
+  private final Routes routes = Routes.create();
   private final LiveStatus live = new LiveStatus();
   private BuildQueue buildQueue;
   private final Deque<String> deployed = new ArrayDeque<>();
