@@ -31,7 +31,7 @@ class ArchitectureTest {
   static final int MAX_LINES = 300;
 
   /** The one class that may touch Vert.x's internal packages. */
-  static final String VERTX_ADAPTER = "dev.ferry.VertxInternals";
+  static final String VERTX_ADAPTER = "dev.ferry.common.VertxInternals";
 
   @ArchTest
   static final ArchRule deployment_depends_on_no_other_ferry_package = noClasses()
@@ -44,6 +44,12 @@ class ArchitectureTest {
       .that().resideInAPackage("dev.ferry.sdk..")
       .should().dependOnClassesThat(resideInAPackage("dev.ferry..").and(not(resideInAPackage("dev.ferry.sdk.."))))
       .because("services compile against the SDK alone");
+
+  @ArchTest
+  static final ArchRule common_depends_on_nothing_of_ferry = noClasses()
+      .that().resideInAPackage("dev.ferry.common..")
+      .should().dependOnClassesThat(resideInAPackage("dev.ferry..").and(not(resideInAPackage("dev.ferry.common.."))))
+      .because("the runner process carries it alone, without the platform");
 
   @ArchTest
   static final ArchRule api_reaches_build_and_run_by_messages = noClasses()

@@ -39,6 +39,7 @@ public final class SharedClasspath {
 
   private static final String SDK_PATH = "dev/ferry/sdk/";
   private static final String RUNNER_PATH = "dev/ferry/runner/";
+  private static final String COMMON_PATH = "dev/ferry/common/";
 
   private SharedClasspath() {
   }
@@ -109,7 +110,7 @@ public final class SharedClasspath {
     Path tmp = Files.createTempFile(cacheDir, "runner", ".jar.tmp");
     try {
       try (OutputStream os = Files.newOutputStream(tmp); JarOutputStream out = new JarOutputStream(os)) {
-        copyPackages(codeSource(dev.ferry.runner.RunnerMain.class), out, RUNNER_PATH, SDK_PATH);
+        copyPackages(codeSource(dev.ferry.runner.RunnerMain.class), out, RUNNER_PATH, COMMON_PATH, SDK_PATH);
       }
       String sha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(tmp)));
       Path jar = cacheDir.resolve("runner-" + sha.substring(0, 16) + ".jar");

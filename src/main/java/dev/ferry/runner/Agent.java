@@ -3,8 +3,7 @@ package dev.ferry.runner;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import io.vertx.core.internal.VertxBootstrap;
-import io.vertx.core.internal.VertxInternal;
+import dev.ferry.common.VertxInternals;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -100,7 +99,7 @@ final class Agent {
   private ScheduledFuture<?> orphan;
   private CompletableFuture<Prepared> spare;
   private Output output;
-  private VertxInternal runnerVertx;
+  private Vertx runnerVertx;
   /** A service is waiting for the Vert.x the warm-up ends with. */
   private volatile boolean serviceWaiting;
   /** How long a service's worker thread may stay unused before it ends. */
@@ -160,11 +159,10 @@ final class Agent {
    * idle service holds no thread.
    */
   private Prepared newServiceVertx() {
-    PortMap map = shared ? new PortMap(runnerVertx().nettyEventLoopGroup(), runnerVertx().acceptorEventLoopGroup()) : new PortMap();
-    Vertx vertx = VertxBootstrap.create().options(new VertxOptions().setEventLoopPoolSize(eventLoops)).transport(map)
-        .executorServiceFactory(Agent::shrinkingPool).init().vertx();
+    PortMap map = shared ? new PortMap(VertxInternals.eventLoops(runnerVertx()), VertxInternals.acceptorLoops(runnerVertx())) : new PortMap();
+    Vertx vertx = VertxInternals.create(new VertxOptions().setEventLoopPoolSize(eventLoops), map, Agent::shrinkingPool);
     // its loops are the runner's, watched by the runner's own checker: its own would be a thread per service
-    if (shared) ((VertxInternal) vertx).blockedThreadChecker().close();
+    if (shared) VertxInternals.closeBlockedThreadChecker(vertx);
     return new Prepared(vertx, map);
   }
 
@@ -183,16 +181,15 @@ final class Agent {
    * runner runs on, and its checker reports a blocked loop in the log of the deployment whose code
    * blocked it.
    */
-  private synchronized VertxInternal runnerVertx() {
+  private synchronized Vertx runnerVertx() {
     if (runnerVertx == null) {
-      runnerVertx = (VertxInternal) Vertx.builder().with(new VertxOptions().setEventLoopPoolSize(eventLoops))
+      runnerVertx = Vertx.builder().with(new VertxOptions().setEventLoopPoolSize(eventLoops))
           .withTransport(io.vertx.core.transport.Transport.NIO).build();
-      runnerVertx.blockedThreadChecker().setThreadBlockedHandler(e -> output.blocked(e.thread(), e.duration(), e.maxExecTime(),
-          e.duration() > e.warningExceptionTime()));
+      VertxInternals.onBlockedThread(runnerVertx, (t, d, max, stack) -> output.blocked(t, d, max, stack));
       // started now, from the runner's code: a thread started lazily under a service's code would keep
       // that service's classloader as its context loader, and alive, for as long as the runner runs
-      for (io.netty.util.concurrent.EventExecutor loop : runnerVertx.nettyEventLoopGroup()) loop.submit(() -> { }).syncUninterruptibly();
-      for (io.netty.util.concurrent.EventExecutor loop : runnerVertx.acceptorEventLoopGroup()) loop.submit(() -> { }).syncUninterruptibly();
+      for (io.netty.util.concurrent.EventExecutor loop : VertxInternals.eventLoops(runnerVertx)) loop.submit(() -> { }).syncUninterruptibly();
+      for (io.netty.util.concurrent.EventExecutor loop : VertxInternals.acceptorLoops(runnerVertx)) loop.submit(() -> { }).syncUninterruptibly();
     }
     return runnerVertx;
   }
