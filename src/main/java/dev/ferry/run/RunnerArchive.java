@@ -2,6 +2,7 @@ package dev.ferry.run;
 
 import dev.ferry.Config;
 import dev.ferry.deployment.RunSettings;
+import dev.ferry.sandbox.Launch;
 import dev.ferry.sandbox.Limits;
 import dev.ferry.sandbox.Sandbox;
 import io.vertx.core.Future;
@@ -65,7 +66,7 @@ final class RunnerArchive {
       String name = "train-" + ProcessHandle.current().pid() + "-" + Long.toString(System.nanoTime(), 36);
       try {
         // sandboxed as runners are, so the archive names the jars where runners see them
-        Sandbox.Launch launch = sandbox.launch(name, Limits.runner(config, RunSettings.DEFAULT));
+        Launch launch = sandbox.launch(name, Limits.runner(config, RunSettings.DEFAULT));
         List<String> cp = classpath.stream().map(j -> launch.readOnly(j, "cp")).toList();
         Path out = Files.createDirectories(work.resolve("out"));
         String archiveOut = launch.writableDir(out, "out") + "/runner.jsa";

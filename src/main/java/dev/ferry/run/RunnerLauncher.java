@@ -1,6 +1,7 @@
 package dev.ferry.run;
 
 import dev.ferry.Config;
+import dev.ferry.sandbox.Launch;
 import dev.ferry.sandbox.Limits;
 import dev.ferry.sandbox.Sandbox;
 import io.vertx.core.Context;
@@ -108,7 +109,7 @@ final class RunnerLauncher {
     // the services' jars, staged here when loaded; the runner reads them, never writes
     Path lib = Files.createDirectories(dir.resolve(Staging.LIB));
     Files.setPosixFilePermissions(lib, PosixFilePermissions.fromString("rwxr-xr-x"));
-    Sandbox.Launch launch = sandbox.launch(id, limits);
+    Launch launch = sandbox.launch(id, limits);
     List<String> cp = classpath.stream().map(j -> launch.readOnly(j, "cp")).toList();
     String jsa = archive == null ? null : launch.readOnly(archive, "cds");
     launch.readOnlyDir(lib, Staging.LIB);
