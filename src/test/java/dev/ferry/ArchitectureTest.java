@@ -52,6 +52,13 @@ class ArchitectureTest {
       .because("the runner process carries it alone, without the platform");
 
   @ArchTest
+  static final ArchRule runner_depends_on_its_jar_alone = noClasses()
+      .that().resideInAPackage("dev.ferry.runner..")
+      .should().dependOnClassesThat(resideInAPackage("dev.ferry..")
+          .and(not(resideInAnyPackage("dev.ferry.runner..", "dev.ferry.common..", "dev.ferry.sdk.."))))
+      .because("the runner's jar holds the runner, common and SDK packages and nothing else of the platform");
+
+  @ArchTest
   static final ArchRule api_reaches_build_and_run_by_messages = noClasses()
       .that().resideInAPackage("dev.ferry.api..")
       .should().dependOnClassesThat().resideInAnyPackage("dev.ferry.build..", "dev.ferry.run..")
