@@ -65,7 +65,7 @@ final class LogStream {
     }
     ctx.request().pause();
     boolean follow = "true".equalsIgnoreCase(ctx.queryParams().get("follow"));
-    LogWatcher w = new LogWatcher(vertx, view, maxPending, id, null, follow ? RUN_END : BUILD_END);
+    LogWatcher w = new LogWatcher(vertx, ledger, view, maxPending, id, null, follow ? RUN_END : BUILD_END);
     LogWatcher.Source source = w.source(id, null);
     // subscribe before reading the backlog, and let the recorder store what it was sent before
     // that, so no line falls between the two
@@ -96,7 +96,7 @@ final class LogStream {
     }
     ctx.request().pause();
     boolean fromCurrent = "current".equalsIgnoreCase(ctx.queryParams().get("from"));
-    LogWatcher w = new LogWatcher(vertx, view, maxPending, null, name, Set.of());
+    LogWatcher w = new LogWatcher(vertx, ledger, view, maxPending, null, name, Set.of());
     w.subscribe()
         .compose(x -> vertx.executeBlocking(() -> ledger.service(name)))
         .compose(svc -> {

@@ -1,6 +1,7 @@
 package dev.ferry.api;
 
 import dev.ferry.deployment.Addresses;
+import dev.ferry.deployment.Ledger;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.MessageConsumer;
@@ -23,6 +24,7 @@ final class LogWatcher {
   private static final int WRITE_QUEUE_BYTES = 64 * 1024;
 
   private final Vertx vertx;
+  private final Ledger ledger;
   private final PublicView view;
   private final int maxPending;
   /** The deployment watched, or null when a service is. */
@@ -40,8 +42,9 @@ final class LogWatcher {
   private JsonObject end;
   private boolean closed;
 
-  LogWatcher(Vertx vertx, PublicView view, int maxPending, String id, String service, Set<String> endStates) {
+  LogWatcher(Vertx vertx, Ledger ledger, PublicView view, int maxPending, String id, String service, Set<String> endStates) {
     this.vertx = vertx;
+    this.ledger = ledger;
     this.view = view;
     this.maxPending = maxPending;
     this.id = id;

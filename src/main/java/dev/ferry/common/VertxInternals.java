@@ -35,7 +35,7 @@ public final class VertxInternals {
   /** A Vert.x on {@code transport}, its workers from {@code executors} (Vert.x's own when null). */
   public static Vertx create(VertxOptions options, Transport transport, ExecutorServiceFactory executors) {
     VertxBootstrap bootstrap = VertxBootstrap.create().options(options).transport(transport);
-    if (executors != null) bootstrap.executorServiceFactory(executors);
+    if (executors != null) bootstrap = bootstrap.executorServiceFactory(executors);
     return bootstrap.init().vertx();
   }
 

@@ -25,7 +25,7 @@ final class CgroupsV1 extends Cgroups {
     }
     for (Mount m : mounts(mountinfo, "cgroup")) {
       for (String c : CONTROLLERS) {
-        if (!m.options.contains(c) || v1.dirs.containsKey(c)) continue;
+        if (!m.options().contains(c) || v1.dirs.containsKey(c)) continue;
         Path base = onDisk(m, ownPaths.getOrDefault(c, "/"));
         Optional<String> refused = probe(base, c);
         if (refused.isEmpty()) v1.dirs.put(c, base);

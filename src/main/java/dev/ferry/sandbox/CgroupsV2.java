@@ -22,14 +22,14 @@ final class CgroupsV2 extends Cgroups {
   static CgroupsV2 detect(List<String> mountinfo, Map<String, String> why) {
     for (Mount m : mounts(mountinfo, "cgroup2")) {
       try {
-        List<String> available = List.of(Files.readString(m.point.resolve("cgroup.controllers")).trim().split("\\s+"));
+        List<String> available = List.of(Files.readString(m.point().resolve("cgroup.controllers")).trim().split("\\s+"));
         List<String> usable = CONTROLLERS.stream().filter(available::contains).toList();
         if (usable.isEmpty()) continue;
-        Path base = m.point;
+        Path base = m.point();
         StringBuilder enable = new StringBuilder();
         for (String c : usable) enable.append('+').append(c).append(' ');
         // the root hands the controllers down to its children (the root alone may have processes beside them)
-        write(m.point.resolve("cgroup.subtree_control"), enable.toString().trim());
+        write(m.point().resolve("cgroup.subtree_control"), enable.toString().trim());
         Path probe = base.resolve(group("probe-" + ProcessHandle.current().pid() + "-" + System.nanoTime()));
         try {
           Files.createDirectories(probe);
@@ -40,7 +40,7 @@ final class CgroupsV2 extends Cgroups {
         for (String c : CONTROLLERS) if (!usable.contains(c)) v2.why.put(c, "cgroup v2 has no " + c + " controller here");
         return v2;
       } catch (IOException | RuntimeException e) {
-        for (String c : CONTROLLERS) why.putIfAbsent(c, "cgroup v2 at " + m.point + " is not writable here (" + e + ")");
+        for (String c : CONTROLLERS) why.putIfAbsent(c, "cgroup v2 at " + m.point() + " is not writable here (" + e + ")");
       }
     }
     return null;
