@@ -57,7 +57,7 @@ final class Bytes {
   }
 
   static boolean endsWithChunked(byte[] b, int from, int to) {
-    return to - from >= CHUNKED.length && is(b, to - CHUNKED.length, CHUNKED.length, CHUNKED);
+    return to - from >= Http1.CHUNKED.length && is(b, to - Http1.CHUNKED.length, Http1.CHUNKED.length, Http1.CHUNKED);
   }
 
   static boolean ascii(byte[] b, int from, String s) {

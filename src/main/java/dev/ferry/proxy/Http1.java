@@ -40,7 +40,7 @@ final class Http1 {
   private static final byte[] X_FORWARDED_FOR = lower("x-forwarded-for");
   private static final byte[] X_FORWARDED_HOST = lower("x-forwarded-host");
   private static final byte[] X_FORWARDED_PROTO = lower("x-forwarded-proto");
-  private static final byte[] CHUNKED = lower("chunked");
+  static final byte[] CHUNKED = lower("chunked");
   private static final byte[] CLOSE = lower("close");
 
   private Http1() {

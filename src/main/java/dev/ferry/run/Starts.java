@@ -136,7 +136,7 @@ final class Starts {
     r.bound = Promise.promise();
     long deadline = System.currentTimeMillis() + config.startTimeoutMs();
     Deployment d = r.deployment;
-    JsonObject serviceConfig = r.resources.copy().put("http.port", r.port).put("http.host", SERVICE_HOST)
+    JsonObject serviceConfig = r.resources.copy().put("http.port", r.port).put("http.host", ServiceRuntime.SERVICE_HOST)
         .put("ferry.service", d.service()).put("ferry.deployment", d.id());
     JsonObject start = new JsonObject().put("deployment", d.id()).put("config", serviceConfig).put("port", r.port)
         .put("routedRequest", r.artifact.settings().port().isPresent() ? r.artifact.settings().port().getAsInt() : null)
