@@ -138,8 +138,8 @@ public final class ConnectionGuard {
       return;
     }
     conn.closeHandler(v -> release.run());
-    if (!(conn instanceof io.vertx.core.net.impl.ConnectionBase base)) return;
-    Channel ch = base.channel();
+    Channel ch = dev.ferry.common.VertxInternals.channel(conn);
+    if (ch == null) return;
     Watch watch = new Watch();
     ch.pipeline().addFirst(WATCH, watch);
     if (ch.pipeline().get("handler") != null) ch.pipeline().addBefore("handler", HEAD, new Head(watch));

@@ -3,7 +3,7 @@ package dev.ferry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Vertx;
-import io.vertx.core.internal.VertxInternal;
+import dev.ferry.common.VertxInternals;
 import io.vertx.micrometer.impl.MicrometerMetrics;
 
 import java.util.Map;
@@ -23,7 +23,7 @@ public final class Meters {
 
   /** The Prometheus registry of {@code vertx}. */
   public static PrometheusMeterRegistry registry(Vertx vertx) {
-    if (vertx instanceof VertxInternal vi && vi.metrics() instanceof MicrometerMetrics m
+    if (VertxInternals.metrics(vertx) instanceof MicrometerMetrics m
         && m.registry() instanceof PrometheusMeterRegistry p) {
       return p;
     }

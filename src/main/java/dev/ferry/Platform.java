@@ -58,7 +58,7 @@ public final class Platform {
   private final boolean ownsVertx;
   private final Config config;
   private final DataDir dataDir;
-  private final Routes routes = new Routes();
+  private final Routes routes = Routes.create();
   private final LiveStatus live = new LiveStatus();
   private BuildQueue buildQueue;
   private final Deque<String> deployed = new ArrayDeque<>();
@@ -141,7 +141,7 @@ public final class Platform {
           Runners runners = new Runners(vertx, config, dataDir.runners(), runnerClasspath.get(), sandbox);
           runtime = new ServiceRuntime(transitions, deploymentLog, routes, config, new Retention(dataDir, config.keepArtifacts()), live,
               runners, resources);
-          api = new Api(config, dataDir, recorder, transitions, token, live, buildQueue, resources, info());
+          api = new Api(config, dataDir, ledger.reader(), transitions, token, live, resources, info());
           return deploy(recorder)
               .compose(x -> deploy(new Builder(dataDir, transitions, deploymentLog, new SafeExtractor(config.extractMaxBytes(),
                   config.extractMaxEntries(), config.extractMaxNameLength()), compiler, resolver(), config.buildConcurrency(), buildQueue)

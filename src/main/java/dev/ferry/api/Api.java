@@ -2,27 +2,22 @@ package dev.ferry.api;
 
 import dev.ferry.Config;
 import dev.ferry.DataDir;
-import dev.ferry.build.BuildQueue;
 import dev.ferry.deployment.Addresses;
 import dev.ferry.deployment.Deployment;
-import dev.ferry.deployment.DeploymentState.Queued;
 import dev.ferry.deployment.DeploymentRow;
 import dev.ferry.deployment.LedgerReader;
 import dev.ferry.deployment.ServiceRow;
-import dev.ferry.deployment.Recorder;
+import dev.ferry.deployment.LiveView;
 import dev.ferry.deployment.Transitions;
 import dev.ferry.resources.Resources;
-import dev.ferry.run.LiveStatus;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.eventbus.ReplyFailure;
-import io.vertx.core.file.AsyncFile;
-import io.vertx.core.file.OpenOptions;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServer;
-import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
@@ -30,11 +25,8 @@ import io.vertx.ext.web.RoutingContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.file.Path;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.Callable;
 
 /** The REST API on the API port; see the README for every route. */
@@ -44,34 +36,28 @@ public final class Api extends VerticleBase {
 
   /** What a 503 asks a client to wait: about the time a build takes. */
   static final int RETRY_AFTER_SECONDS = 5;
-  private static final Set<String> ARCHIVE_TYPES = Set.of("application/gzip", "application/x-gzip",
-      "application/x-tar+gzip", "application/x-compressed-tar", "application/octet-stream");
 
   private final Config config;
   private final DataDir dataDir;
-  private final Recorder recorder;
   private final LedgerReader ledger;
   private final Transitions transitions;
   private final ApiToken token;
-  private final LiveStatus live;
-  private final BuildQueue queue;
+  private final LiveView live;
   private final Resources resources;
   private final JsonObject info;
   private HttpServer server;
   private PublicView view;
 
   /** {@code info}: what {@code /api/v1/info} reports of the platform besides its limits (the sandbox). */
-  public Api(Config config, DataDir dataDir, Recorder recorder, Transitions transitions, ApiToken token,
-             LiveStatus live, BuildQueue queue, Resources resources, JsonObject info) {
+  public Api(Config config, DataDir dataDir, LedgerReader ledger, Transitions transitions, ApiToken token,
+             LiveView live, Resources resources, JsonObject info) {
     this.config = config;
     this.info = info;
     this.resources = resources;
-    this.queue = queue;
     this.live = live;
     this.token = token;
     this.dataDir = dataDir;
-    this.recorder = recorder;
-    this.ledger = recorder.reader();
+    this.ledger = ledger;
     this.transitions = transitions;
   }
 
@@ -86,7 +72,7 @@ public final class Api extends VerticleBase {
         java.nio.file.Path.of(System.getProperty("user.home"), ".m2", "repository"));
     Observability observability = new Observability(vertx, config, ledger, token, view).withInfo(info);
     observability.mount(router);
-    router.post("/api/v1/services/:name/deployments").handler(this::upload);
+    router.post("/api/v1/services/:name/deployments").handler(new Uploads(vertx, config, dataDir, transitions, view)::handle);
     router.get("/api/v1/services").handler(this::listServices);
     router.get("/api/v1/services/:name").handler(this::getService);
     router.delete("/api/v1/services/:name").handler(this::deleteService);
@@ -95,7 +81,7 @@ public final class Api extends VerticleBase {
     router.post("/api/v1/services/:name/rollback").handler(this::rollback);
     router.post("/api/v1/services/:name/restart").handler(this::restart);
     router.post("/api/v1/token/rotate").handler(this::rotateToken);
-    new ResourceRoutes(vertx, resources, recorder, ctx -> validName(ctx, ctx.pathParam("name")), view).mount(router);
+    new ResourceRoutes(vertx, resources, ledger, ctx -> validName(ctx, ctx.pathParam("name")), view).mount(router);
     router.route("/api/*").handler(ctx -> error(ctx, 404, "not_found", "No such API route: " + ctx.request().method() + " " + ctx.request().path()));
     router.errorHandler(500, ctx -> {
       log.error("API failure on {}", ctx.request().path(), ctx.failure());
@@ -112,133 +98,6 @@ public final class Api extends VerticleBase {
 
   public int actualPort() {
     return server.actualPort();
-  }
-
-  /** Streams the tar.gz body to {@code uploads/<id>.tar.gz}, counting bytes, then queues the build. */
-  private void upload(RoutingContext ctx) {
-    HttpServerRequest req = ctx.request();
-    req.pause();
-    String name = ctx.pathParam("name");
-    if (!validName(ctx, name)) return;
-    String type = req.getHeader(HttpHeaders.CONTENT_TYPE);
-    if (type != null && !ARCHIVE_TYPES.contains(type.split(";")[0].trim().toLowerCase(Locale.ROOT))) {
-      refuse(ctx, 415, "unsupported_media_type", "Upload a tar.gz with Content-Type: application/gzip (got " + type + ")");
-      return;
-    }
-    long max = config.uploadMaxBytes();
-    String length = req.getHeader(HttpHeaders.CONTENT_LENGTH);
-    if (length != null) {
-      long declared;
-      try {
-        declared = Long.parseLong(length.trim());
-      } catch (NumberFormatException e) {
-        refuse(ctx, 400, "bad_request", "Content-Length is not a number");
-        return;
-      }
-      if (declared > max) {
-        refuse(ctx, 413, "too_large", "Upload of " + declared + " bytes is over the limit of " + max + " bytes");
-        return;
-      }
-    }
-    if (!queue.tryEnter()) {
-      ctx.response().putHeader(HttpHeaders.RETRY_AFTER, String.valueOf(RETRY_AFTER_SECONDS));
-      refuse(ctx, 503, "overloaded", queue.size() + " deployments are waiting for a build (build.queueCapacity "
-          + queue.capacity() + "); retry in a few seconds");
-      return;
-    }
-    // from here every way out gives the place back, or queues the deployment, whose build gives it back
-    String id = Deployment.newId();
-    Path file = dataDir.upload(id);
-    vertx.fileSystem().open(file.toString(), new OpenOptions().setCreateNew(true).setWrite(true))
-        .onFailure(e -> {
-          queue.leave();
-          log.error("Cannot store upload {}", file, e);
-          refuse(ctx, 507, "insufficient_storage", view.scrub("Cannot store the upload: " + e.getMessage()));
-        })
-        .onSuccess(af -> receive(ctx, name, id, file, af, max));
-  }
-
-  private void receive(RoutingContext ctx, String name, String id, Path file, AsyncFile af, long max) {
-    HttpServerRequest req = ctx.request();
-    long[] received = {0};
-    boolean[] failed = {false};
-    // a body that stalls holds a build-queue place and a file: it is cut after upload.stallTimeoutMs without a byte
-    long stallMs = config.uploadStallTimeoutMs();
-    long[] lastByte = {System.nanoTime()};
-    long[] stallTimer = {-1};
-    Runnable discard = () -> {
-      failed[0] = true;
-      vertx.cancelTimer(stallTimer[0]);
-      queue.leave();
-      req.handler(null);
-      af.close().onComplete(x -> vertx.fileSystem().delete(file.toString()));
-    };
-    stallTimer[0] = vertx.setPeriodic(Math.max(50, stallMs / 4), t -> {
-      if (failed[0] || ctx.response().ended()) {
-        vertx.cancelTimer(t);
-      } else if (System.nanoTime() - lastByte[0] > stallMs * 1_000_000) {
-        log.info("Upload {} of {} stalled: no byte for {} ms after {} bytes; cut", id, name, stallMs, received[0]);
-        discard.run();
-        refuse(ctx, 408, "request_timeout", "The upload sent nothing for " + stallMs + " ms (upload.stallTimeoutMs) and was cut after "
-            + received[0] + " bytes");
-        req.connection().close();
-      }
-    });
-    req.handler(buf -> {
-      if (failed[0]) return;
-      lastByte[0] = System.nanoTime();
-      received[0] += buf.length();
-      if (received[0] > max) {
-        discard.run();
-        refuse(ctx, 413, "too_large", "Upload is over the limit of " + max + " bytes");
-        return;
-      }
-      af.write(buf).onFailure(e -> {
-        if (failed[0]) return;
-        discard.run();
-        log.error("Cannot write upload {}", file, e);
-        refuse(ctx, 507, "insufficient_storage", view.scrub("Cannot store the upload: " + e.getMessage()));
-      });
-      if (af.writeQueueFull()) {
-        req.pause();
-        af.drainHandler(v -> {
-          // paused by the disk, not by the client: its clock starts again
-          lastByte[0] = System.nanoTime();
-          req.resume();
-        });
-      }
-    });
-    req.exceptionHandler(e -> {
-      if (!failed[0]) {
-        log.info("Upload {} aborted: {}", id, e.toString());
-        discard.run();
-      }
-    });
-    req.endHandler(v -> {
-      if (failed[0]) return;
-      vertx.cancelTimer(stallTimer[0]);
-      if (received[0] == 0) {
-        discard.run();
-        error(ctx, 400, "bad_request", "The body is empty: upload a tar.gz of the service's source tree");
-        return;
-      }
-      af.close().onFailure(e -> {
-        queue.leave();
-        vertx.fileSystem().delete(file.toString());
-        error(ctx, 507, "insufficient_storage", view.scrub("Cannot store the upload: " + e.getMessage()));
-      }).onSuccess(x -> {
-        Deployment d = transitions.begin(Deployment.queued(id, name, new Queued(file)));
-        vertx.eventBus().send(Addresses.BUILD, d);
-        log.info("Queued {} of {} ({} bytes)", id, name, received[0]);
-        recorder.recorded(id)
-            .onFailure(e -> error(ctx, 507, "insufficient_storage", view.scrub("Cannot record the deployment: " + e.getMessage())))
-            .onSuccess(r -> ctx.response().setStatusCode(202)
-                .putHeader(HttpHeaders.LOCATION, "/api/v1/deployments/" + id)
-                .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-                .end(view.of(transitions.json(d)).encode()));
-      });
-    });
-    req.resume();
   }
 
   private void listServices(RoutingContext ctx) {
@@ -301,7 +160,7 @@ public final class Api extends VerticleBase {
         });
   }
 
-  /** Rolls back to an earlier deployment (body {@code {"deployment": id}}, or empty for the previous one): its artifact, as a new deployment. */
+  /** Re-activates an earlier deployment (body {@code {"deployment": id}}, or empty for the previous one). */
   private void rollback(RoutingContext ctx) {
     String name = ctx.pathParam("name");
     if (!validName(ctx, name)) return;
@@ -317,7 +176,7 @@ public final class Api extends VerticleBase {
     });
   }
 
-  /** Starts a crashed service again (the artifact of its newest deployment, which crashed, as a new deployment), without rebuilding. */
+  /** Starts a crashed service again (its newest deployment, which crashed), without rebuilding. */
   private void restart(RoutingContext ctx) {
     String name = ctx.pathParam("name");
     if (!validName(ctx, name)) return;
@@ -342,7 +201,7 @@ public final class Api extends VerticleBase {
   private void activated(RoutingContext ctx, String address, JsonObject request) {
     vertx.eventBus().<JsonObject>request(address, request)
         .map(Message::body)
-        .compose(d -> recorder.recorded(d.getString("id")).map(d))
+        .compose(d -> recorded(vertx, d.getString("id")).map(d))
         .onSuccess(d -> ctx.response().setStatusCode(202)
             .putHeader(HttpHeaders.LOCATION, "/api/v1/deployments/" + d.getString("id"))
             .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
@@ -350,7 +209,7 @@ public final class Api extends VerticleBase {
         .onFailure(e -> refused(ctx, e));
   }
 
-  /** Answers a refusal replied by another stage with its HTTP status; anything else is the API's failure. */
+  /** A stage's refusal as the API answers it: not found 404, refused 409; anything else fails the request. */
   private void refused(RoutingContext ctx, Throwable e) {
     if (e instanceof ReplyException r && r.failureType() == ReplyFailure.RECIPIENT_FAILURE && r.failureCode() == Addresses.NOT_FOUND) {
       error(ctx, 404, "not_found", view.scrub(r.getMessage()));
@@ -374,14 +233,24 @@ public final class Api extends VerticleBase {
     });
   }
 
-  private boolean validName(RoutingContext ctx, String name) {
+  /** {@code d} once it, as it is or as a later state, is in the ledger: a read that follows finds it. */
+  static Future<Deployment> recorded(Vertx vertx, Deployment d) {
+    return vertx.eventBus().request(Addresses.RECORDED, d).map(d);
+  }
+
+  /** Deployment {@code id} once it is in the ledger. */
+  static Future<Void> recorded(Vertx vertx, String id) {
+    return vertx.eventBus().request(Addresses.RECORDED, id).mapEmpty();
+  }
+
+  static boolean validName(RoutingContext ctx, String name) {
     Optional<String> problem = Deployment.nameProblem(name);
     problem.ifPresent(p -> refuse(ctx, 400, "bad_request", p));
     return problem.isEmpty();
   }
 
   /** Answers an error before reading the body, and closes the connection so the body is not read. */
-  private static void refuse(RoutingContext ctx, int status, String code, String message) {
+  static void refuse(RoutingContext ctx, int status, String code, String message) {
     if (ctx.response().ended()) return;
     ctx.response().putHeader(HttpHeaders.CONNECTION, "close");
     error(ctx, status, code, message);

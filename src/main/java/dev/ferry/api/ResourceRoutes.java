@@ -2,7 +2,6 @@ package dev.ferry.api;
 
 import dev.ferry.deployment.Addresses;
 import dev.ferry.deployment.LedgerReader;
-import dev.ferry.deployment.Recorder;
 import dev.ferry.resources.Resources;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -33,17 +32,15 @@ final class ResourceRoutes {
 
   private final Vertx vertx;
   private final Resources resources;
-  private final Recorder recorder;
   private final LedgerReader ledger;
   private final Predicate<RoutingContext> validName;
   private final PublicView view;
 
-  ResourceRoutes(Vertx vertx, Resources resources, Recorder recorder, Predicate<RoutingContext> validName, PublicView view) {
+  ResourceRoutes(Vertx vertx, Resources resources, LedgerReader ledger, Predicate<RoutingContext> validName, PublicView view) {
     this.view = view;
     this.vertx = vertx;
     this.resources = resources;
-    this.recorder = recorder;
-    this.ledger = recorder.reader();
+    this.ledger = ledger;
     this.validName = validName;
   }
 
@@ -96,7 +93,7 @@ final class ResourceRoutes {
                 // a refresh first waits for a deployment on its way (a build and a start) to end
                 new io.vertx.core.eventbus.DeliveryOptions().setSendTimeout(REFRESH_TIMEOUT_MS))
             .map(io.vertx.core.eventbus.Message::body)
-            .compose(d -> d == null ? Future.succeededFuture() : recorder.recorded(d.getString("id")).map(d));
+            .compose(d -> d == null ? Future.succeededFuture() : Api.recorded(vertx, d.getString("id")).map(d));
     restarted
         .compose(d -> vertx.executeBlocking(() -> {
           answer.put("service", name).put("secrets", resources.secrets(name));

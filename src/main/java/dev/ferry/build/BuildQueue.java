@@ -4,8 +4,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * How many deployments may wait for or be in a build at once ({@code build.queueCapacity}). The API
- * takes a place before it reads an upload's body and answers 503 when there is none; the place is
- * given back when the build ends, or when the upload fails before it is queued.
+ * asks for a place ({@code ferry.build.admit}) before it reads an upload's body and refuses the upload
+ * when there is none; the place is given back when the build ends, or when the upload fails before
+ * it is queued ({@code ferry.build.leave}).
  */
 public final class BuildQueue {
 

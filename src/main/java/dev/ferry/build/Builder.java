@@ -66,7 +66,13 @@ public final class Builder extends VerticleBase {
     buildDuration = io.micrometer.core.instrument.Timer.builder("ferry.build.duration")
         .description("Extract, compile and pack, successful or not").register(dev.ferry.Meters.registry(vertx));
     workers = vertx.createSharedWorkerExecutor("ferry-build", concurrency, 10, TimeUnit.MINUTES);
-    return vertx.eventBus().<Deployment>consumer(Addresses.BUILD, this::onQueued).completion();
+    return Future.all(
+        vertx.eventBus().<Deployment>consumer(Addresses.BUILD, this::onQueued).completion(),
+        vertx.eventBus().consumer(Addresses.ADMIT, msg -> {
+          if (queue.tryEnter()) msg.reply(null);
+          else msg.fail(Addresses.FULL, queue.size() + " deployments are waiting for a build (build.queueCapacity " + queue.capacity() + ")");
+        }).completion(),
+        vertx.eventBus().consumer(Addresses.LEAVE, msg -> queue.leave()).completion());
   }
 
   @Override

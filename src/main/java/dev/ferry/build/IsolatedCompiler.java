@@ -2,6 +2,7 @@ package dev.ferry.build;
 
 import dev.ferry.Config;
 import dev.ferry.deployment.StageException;
+import dev.ferry.sandbox.Launch;
 import dev.ferry.sandbox.Limits;
 import dev.ferry.sandbox.Sandbox;
 import org.slf4j.Logger;
@@ -99,7 +100,7 @@ final class IsolatedCompiler {
   Result compile(Path serviceRoot, Path outputDir, Path work, List<Path> classpath, List<Path> processorPath, List<String> javacOptions)
       throws StageException {
     String name = "build-" + work.getFileName() + "-" + Long.toString(System.nanoTime(), 36);
-    Sandbox.Launch launch = sandbox.launch(name, limits);
+    Launch launch = sandbox.launch(name, limits);
     Process p = null;
     try {
       String main = launch.readOnly(mainJar, "main");

@@ -1,5 +1,6 @@
 package dev.ferry.build;
 
+import dev.ferry.common.Shared;
 import org.eclipse.aether.collection.DependencyCollectionContext;
 import org.eclipse.aether.collection.DependencySelector;
 import org.eclipse.aether.graph.Dependency;
@@ -9,32 +10,20 @@ import java.io.InputStream;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The artifacts the platform shares with every service (the jars of {@link SharedClasspath}):
- * a service never bundles them, it runs against the platform's versions.
+ * The artifacts the platform shares with every service ({@link Shared}): a service never bundles
+ * them, it runs against the platform's versions.
  */
 final class SharedArtifacts {
 
-  private static final Set<String> VERTX = Set.of("vertx-core", "vertx-core-logging", "vertx-web", "vertx-web-client",
-      "vertx-web-common", "vertx-auth-common", "vertx-bridge-common", "vertx-uri-template", "vertx-http-proxy");
   /** Ferry's SDK, as a service may declare it. */
-  static final String SDK = "dev.ferry:ferry-sdk";
+  static final String SDK = Shared.SDK_GROUP + ":" + Shared.SDK_ARTIFACT;
 
   private static final Map<String, Optional<String>> PLATFORM_VERSIONS = new ConcurrentHashMap<>();
 
   private SharedArtifacts() {
-  }
-
-  static boolean isShared(String groupId, String artifactId) {
-    return switch (groupId) {
-      case "io.netty" -> true;
-      case "io.vertx" -> VERTX.contains(artifactId);
-      case "com.fasterxml.jackson.core" -> artifactId.equals("jackson-core");
-      default -> (groupId + ":" + artifactId).equals(SDK);
-    };
   }
 
   /** The version the platform carries, from the jar's Maven metadata; empty if it carries none. */
@@ -69,7 +58,7 @@ final class SharedArtifacts {
     @Override
     public boolean selectDependency(Dependency dependency) {
       var a = dependency.getArtifact();
-      if (isShared(a.getGroupId(), a.getArtifactId())) {
+      if (Shared.isSharedArtifact(a.getGroupId(), a.getArtifactId())) {
         asked.putIfAbsent(a.getGroupId() + ":" + a.getArtifactId(), a.getVersion());
         return false;
       }

@@ -1,5 +1,6 @@
 package dev.ferry.build;
 
+import dev.ferry.common.Shared;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -18,27 +19,15 @@ import java.util.stream.Stream;
 
 /**
  * The classpath services compile against: the jars of the libraries the platform shares
- * (Vert.x core, web, web client, their Netty and Jackson core) and a jar of Ferry's SDK package
+ * ({@link Shared}: Vert.x core, web, web client, their Netty and Jackson core) and a jar of Ferry's SDK package
  * alone, so service code cannot compile against Ferry's internals. Found from the code sources of
  * the shared classes, which works from a jar, a thin-jar layout, or Maven's test classpath.
  */
 public final class SharedClasspath {
 
-  /** One class from each shared library. */
-  private static final List<String> ANCHORS = List.of(
-      "io.vertx.core.Vertx", "io.vertx.core.logging.Logger", "io.vertx.core.internal.logging.LoggerFactory", "io.vertx.ext.web.Router",
-      "io.vertx.ext.web.client.WebClient", "io.vertx.ext.web.codec.BodyCodec", "io.vertx.ext.auth.User",
-      "io.vertx.ext.bridge.BridgeOptions", "io.vertx.uritemplate.UriTemplate", "io.vertx.httpproxy.HttpProxy",
-      "com.fasterxml.jackson.core.JsonFactory",
-      "io.netty.util.concurrent.Future", "io.netty.buffer.ByteBuf", "io.netty.channel.Channel", "io.netty.channel.unix.DomainSocketAddress",
-      "io.netty.handler.codec.ByteToMessageDecoder", "io.netty.handler.codec.http.HttpHeaders",
-      "io.netty.handler.codec.http2.Http2Headers", "io.netty.handler.ssl.SslContext",
-      "io.netty.resolver.AddressResolver", "io.netty.handler.proxy.ProxyHandler",
-      "io.netty.handler.codec.socksx.SocksMessage", "io.netty.resolver.dns.DnsNameResolver",
-      "io.netty.handler.codec.dns.DnsRecord", "io.netty.handler.codec.compression.ZlibEncoder");
-
-  private static final String SDK_PATH = "dev/ferry/sdk/";
+  private static final String SDK_PATH = Shared.SDK_PATH;
   private static final String RUNNER_PATH = "dev/ferry/runner/";
+  private static final String COMMON_PATH = "dev/ferry/common/";
 
   private SharedClasspath() {
   }
@@ -54,7 +43,7 @@ public final class SharedClasspath {
   private static List<Path> libraries() {
     Set<Path> paths = new LinkedHashSet<>();
     ClassLoader cl = SharedClasspath.class.getClassLoader();
-    for (String anchor : ANCHORS) {
+    for (String anchor : Shared.anchors()) {
       try {
         paths.add(codeSource(Class.forName(anchor, false, cl)));
       } catch (ClassNotFoundException e) {
@@ -109,7 +98,7 @@ public final class SharedClasspath {
     Path tmp = Files.createTempFile(cacheDir, "runner", ".jar.tmp");
     try {
       try (OutputStream os = Files.newOutputStream(tmp); JarOutputStream out = new JarOutputStream(os)) {
-        copyPackages(codeSource(dev.ferry.runner.RunnerMain.class), out, RUNNER_PATH, SDK_PATH);
+        copyPackages(codeSource(dev.ferry.runner.RunnerMain.class), out, RUNNER_PATH, COMMON_PATH, SDK_PATH);
       }
       String sha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(tmp)));
       Path jar = cacheDir.resolve("runner-" + sha.substring(0, 16) + ".jar");

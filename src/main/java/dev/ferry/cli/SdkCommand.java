@@ -33,10 +33,10 @@ import java.util.stream.Stream;
         "  ferry sdk install [--repository DIR]"})
 final class SdkCommand implements Callable<Integer> {
 
-  static final String GROUP = "dev.ferry";
-  static final String ARTIFACT = "ferry-sdk";
+  static final String GROUP = dev.ferry.common.Shared.SDK_GROUP;
+  static final String ARTIFACT = dev.ferry.common.Shared.SDK_ARTIFACT;
   static final String VERSION = "0.1.0";
-  private static final String SDK_PATH = "dev/ferry/sdk/";
+  private static final String SDK_PATH = dev.ferry.common.Shared.SDK_PATH;
 
   @Parameters(index = "0", paramLabel = "ACTION", description = "install")
   String action;

@@ -2,6 +2,15 @@ package dev.ferry.deployment;
 
 /** The event-bus addresses of the pipeline. */
 public final class Addresses {
+  /**
+   * Request/reply: a place in the build queue for an upload about to be read (no body); answered
+   * empty when one was taken, failed with {@link #FULL} and a message naming the capacity when none is free.
+   */
+  public static final String ADMIT = "ferry.build.admit";
+  /** Point to point: gives back a place taken with {@link #ADMIT} for an upload that was never queued. */
+  public static final String LEAVE = "ferry.build.leave";
+  /** The failure code of an {@link #ADMIT} refused: the build queue is full. */
+  public static final int FULL = 1;
   /** Point to point: a queued {@link Deployment} for the builder. */
   public static final String BUILD = "ferry.build";
   /** Point to point: a built {@link Deployment} for the loader. */
@@ -38,6 +47,11 @@ public final class Addresses {
    * ledger (a barrier for readers that must not miss a line).
    */
   public static final String FLUSH = "ferry.ledger.flush";
+  /**
+   * Request/reply: the recorder answers once the {@link Deployment} sent, as it is or as a later
+   * state, is in the ledger, or fails if writing it failed.
+   */
+  public static final String RECORDED = "ferry.ledger.recorded";
   /** Point to point: every log line of every deployment, for the recorder. */
   public static final String LOG = "ferry.log";
   /** Published per deployment: its log lines as JSON. */

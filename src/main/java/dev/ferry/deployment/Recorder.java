@@ -20,8 +20,8 @@ import java.util.function.Predicate;
 /**
  * The one writer of the ledger: consumes {@code ferry.events} and {@code ferry.log} and writes each
  * on one worker thread, in the order they arrived (the ledger blocks; event loops must not). Others
- * may wait, with {@link #recorded}, until a deployment's row is written, so an API answer about it
- * can be followed by a read that finds it.
+ * may wait, with {@code ferry.ledger.recorded}, until a deployment's row is written, so an API answer
+ * about it can be followed by a read that finds it.
  */
 public final class Recorder extends VerticleBase {
 
@@ -49,6 +49,9 @@ public final class Recorder extends VerticleBase {
     return Future.all(
         vertx.eventBus().<JsonObject>consumer(Addresses.EVENTS, msg -> record(msg.body())).completion(),
         vertx.eventBus().<JsonObject>consumer(Addresses.LOG, msg -> appendLog(msg.body())).completion(),
+        // a deployment (recorded once its row is as new as it), or a deployment's id (once it has a row)
+        vertx.eventBus().<Object>consumer(Addresses.RECORDED, msg -> (msg.body() instanceof Deployment d ? recorded(d) : recorded((String) msg.body()))
+            .onSuccess(v -> msg.reply(null)).onFailure(e -> msg.fail(0, String.valueOf(e.getMessage())))).completion(),
         // writes are ordered on one thread: a no-op queued now runs after every write queued before it
         vertx.eventBus().consumer(Addresses.FLUSH, msg -> writer.executeBlocking(() -> null, true)
             .onComplete(ar -> msg.reply(null))).completion());

@@ -24,7 +24,7 @@ final class Exchange {
   ByteBuf replay;
   boolean retried;
   private long bodyLeft;
-  private Http1.Chunked chunks;
+  private Chunked chunks;
   /** The whole request went (or is queued) to the backend. */
   boolean requestDone;
   /** Some of the response went to the client: it can no longer be answered by the proxy. */
@@ -43,7 +43,7 @@ final class Exchange {
     this.head = head;
     this.service = service;
     this.backend = backend;
-    if (head.chunked) chunks = new Http1.Chunked();
+    if (head.chunked) chunks = new Chunked();
     else bodyLeft = Math.max(0, head.contentLength);
     requestDone = !head.hasBody();
   }

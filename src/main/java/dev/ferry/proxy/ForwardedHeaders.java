@@ -1,6 +1,7 @@
 package dev.ferry.proxy;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 
 import java.nio.charset.StandardCharsets;
 
@@ -45,5 +46,21 @@ final class ForwardedHeaders {
     return 96 + client.length() + (head.forwardedFor == null ? 0 : head.forwardedFor.length() + 2)
         + Math.max(head.host == null ? 0 : head.host.length(), head.forwardedHost == null ? 0 : head.forwardedHost.length())
         + (head.forwardedProto == null ? 0 : head.forwardedProto.length());
+  }
+
+  /** The request head in {@code pending} as the backend gets it: less the headers the proxy sets or that are hop-by-hop, plus X-Forwarded-*. */
+  static ByteBuf head(ByteBuf pending, ByteBufAllocator alloc, Http1.RequestHead h, String client, boolean trusted) {
+    int start = pending.readerIndex();
+    ByteBuf out = alloc.directBuffer(h.length + size(h, client));
+    int from = start;
+    for (int i = 0; i < h.drops; i += 2) {
+      out.writeBytes(pending, from, start + h.drop[i] - from);
+      from = start + h.drop[i + 1];
+    }
+    // all but the blank line, which comes after the forwarded headers
+    out.writeBytes(pending, from, start + h.length - 2 - from);
+    write(h, client, trusted, false, out);
+    out.writeByte('\r').writeByte('\n');
+    return out;
   }
 }

@@ -4,6 +4,19 @@ import io.netty.buffer.ByteBuf;
 
 import java.nio.charset.StandardCharsets;
 
+import static dev.ferry.proxy.Bytes.CR;
+import static dev.ferry.proxy.Bytes.LF;
+import static dev.ferry.proxy.Bytes.ascii;
+import static dev.ferry.proxy.Bytes.contains;
+import static dev.ferry.proxy.Bytes.digits;
+import static dev.ferry.proxy.Bytes.endsWithChunked;
+import static dev.ferry.proxy.Bytes.indexOf;
+import static dev.ferry.proxy.Bytes.is;
+import static dev.ferry.proxy.Bytes.isSpace;
+import static dev.ferry.proxy.Bytes.lineEnd;
+import static dev.ferry.proxy.Bytes.lower;
+import static dev.ferry.proxy.Bytes.token;
+
 /**
  * Just enough of HTTP/1.x (RFC 9112) to pass messages through unchanged: where a head ends, the
  * headers that frame the body (Content-Length, Transfer-Encoding: chunked), the connection's fate,
@@ -16,7 +29,6 @@ final class Http1 {
 
   /** The longest head the proxy reads (request line and headers). */
   static final int MAX_HEAD = 16 * 1024;
-  private static final byte CR = '\r', LF = '\n';
 
   private static final byte[] HOST = lower("host");
   private static final byte[] CONTENT_LENGTH = lower("content-length");
@@ -28,7 +40,7 @@ final class Http1 {
   private static final byte[] X_FORWARDED_FOR = lower("x-forwarded-for");
   private static final byte[] X_FORWARDED_HOST = lower("x-forwarded-host");
   private static final byte[] X_FORWARDED_PROTO = lower("x-forwarded-proto");
-  private static final byte[] CHUNKED = lower("chunked");
+  static final byte[] CHUNKED = lower("chunked");
   private static final byte[] CLOSE = lower("close");
 
   private Http1() {
@@ -283,168 +295,4 @@ final class Http1 {
     return h;
   }
 
-  /** Where a chunked body ends: feed it bytes as they come; it says where the last chunk's trailer ends. */
-  static final class Chunked {
-    private static final int SIZE = 0, EXTENSION = 1, SIZE_LF = 2, DATA = 3, DATA_CR = 4, DATA_LF = 5, TRAILER = 6, TRAILER_LINE = 7,
-        END_LF = 8, DONE = 9;
-    private static final int MAX_LINE = 4096;
-    private int state = SIZE;
-    private long size;
-    private int digits;
-    private int line;
-
-    boolean done() {
-      return state == DONE;
-    }
-
-    /**
-     * Reads {@code b}'s bytes in [from, to); returns the index just past the body's end if it ends
-     * there, else -1 (all of them belong to the body).
-     */
-    int scan(ByteBuf b, int from, int to) throws Malformed {
-      int i = from;
-      while (i < to) {
-        switch (state) {
-          case DATA -> {
-            int n = (int) Math.min(size, to - i);
-            i += n;
-            size -= n;
-            if (size == 0) state = DATA_CR;
-            continue;
-          }
-          case DONE -> {
-            return i;
-          }
-          default -> { }
-        }
-        byte c = b.getByte(i++);
-        switch (state) {
-          case SIZE -> {
-            int v = Character.digit(c, 16);
-            if (v >= 0) {
-              if (++digits > 15) throw new Malformed(400, "Chunk size too large");
-              size = size * 16 + v;
-            } else if (digits > 0 && (c == ';' || c == ' ' || c == '\t')) {
-              state = EXTENSION;
-              line = 0;
-            } else if (digits > 0 && c == CR) {
-              state = SIZE_LF;
-            } else {
-              throw new Malformed(400, "Malformed chunk size");
-            }
-          }
-          case EXTENSION -> {
-            if (c == CR) state = SIZE_LF;
-            else if (c == LF || ++line > MAX_LINE) throw new Malformed(400, "Malformed chunk extension");
-          }
-          case SIZE_LF -> {
-            if (c != LF) throw new Malformed(400, "Malformed chunk size line");
-            digits = 0;
-            state = size == 0 ? TRAILER : DATA;
-          }
-          case DATA_CR -> {
-            if (c != CR) throw new Malformed(400, "Chunk longer than its size");
-            state = DATA_LF;
-          }
-          case DATA_LF -> {
-            if (c != LF) throw new Malformed(400, "Chunk longer than its size");
-            state = SIZE;
-          }
-          case TRAILER -> {
-            if (c == CR) {
-              state = END_LF;
-            } else {
-              state = TRAILER_LINE;
-              line = 0;
-            }
-          }
-          case TRAILER_LINE -> {
-            if (c == LF) state = TRAILER;
-            else if (++line > MAX_LINE) throw new Malformed(400, "Trailer line too long");
-          }
-          case END_LF -> {
-            if (c != LF) throw new Malformed(400, "Malformed end of a chunked body");
-            state = DONE;
-            return i;
-          }
-          default -> throw new IllegalStateException("state " + state);
-        }
-      }
-      return state == DONE ? i : -1;
-    }
-  }
-
-  // ---- bytes ---------------------------------------------------------------------------------
-
-  private static int indexOf(byte[] b, int from, int to, byte v) {
-    for (int i = from; i < to; i++) {
-      if (b[i] == v) return i;
-    }
-    return -1;
-  }
-
-  /** The index of the LF ending the line at {@code from} (which must be CRLF), or -1 if not there yet. */
-  private static int lineEnd(byte[] b, int from, int end) throws Malformed {
-    int lf = indexOf(b, from, end, LF);
-    if (lf < 0) return -1;
-    if (lf == from || b[lf - 1] != CR) throw new Malformed(400, "Lines must end with CRLF");
-    return lf;
-  }
-
-  private static boolean isSpace(byte c) {
-    return c == ' ' || c == '\t';
-  }
-
-  /** Whether [from, to) is a token (RFC 9110 5.6.2): what a method or header name may be. */
-  private static boolean token(byte[] b, int from, int to) {
-    for (int i = from; i < to; i++) {
-      byte c = b[i];
-      if (c <= ' ' || c >= 127 || "\"(),/:;<=>?@[\\]{}".indexOf(c) >= 0) return false;
-    }
-    return true;
-  }
-
-  /** Whether [from, from+len) is {@code lower}, ignoring ASCII case. */
-  private static boolean is(byte[] b, int from, int len, byte[] lower) {
-    if (len != lower.length) return false;
-    for (int i = 0; i < len; i++) {
-      byte c = b[from + i];
-      if (c >= 'A' && c <= 'Z') c += 32;
-      if (c != lower[i]) return false;
-    }
-    return true;
-  }
-
-  private static boolean contains(byte[] b, int from, int to, byte[] lower) {
-    for (int i = from; i + lower.length <= to; i++) {
-      if (is(b, i, lower.length, lower)) return true;
-    }
-    return false;
-  }
-
-  private static boolean endsWithChunked(byte[] b, int from, int to) {
-    return to - from >= CHUNKED.length && is(b, to - CHUNKED.length, CHUNKED.length, CHUNKED);
-  }
-
-  private static boolean ascii(byte[] b, int from, String s) {
-    for (int i = 0; i < s.length(); i++) {
-      if (b[from + i] != s.charAt(i)) return false;
-    }
-    return true;
-  }
-
-  private static long digits(byte[] b, int from, int to) throws Malformed {
-    if (from >= to || to - from > 18) throw new Malformed(400, "Malformed number");
-    long v = 0;
-    for (int i = from; i < to; i++) {
-      byte c = b[i];
-      if (c < '0' || c > '9') throw new Malformed(400, "Malformed number");
-      v = v * 10 + (c - '0');
-    }
-    return v;
-  }
-
-  private static byte[] lower(String s) {
-    return s.getBytes(StandardCharsets.US_ASCII);
-  }
 }

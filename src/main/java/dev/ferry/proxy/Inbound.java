@@ -2,15 +2,11 @@ package dev.ferry.proxy;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.ByteToMessageDecoder;
-import io.vertx.core.json.JsonObject;
 
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 
 /**
  * A client's connection to the proxy. Reads each request's head (routing is per request, by its
@@ -20,36 +16,10 @@ import java.nio.charset.StandardCharsets;
  * waits in {@link #pending} until the response before it is done. A protocol switch (WebSocket)
  * turns the connection into a tunnel.
  */
-final class Inbound extends ChannelInboundHandlerAdapter {
-
-  private final Lane lane;
-  private Channel channel;
-  private String client = "unknown";
-  /** Bytes read but not yet handled: an incomplete head, or a pipelined request waiting its turn. */
-  private ByteBuf pending;
-  /** The request in flight, if any. */
-  Exchange exchange;
-  /** Waiting for a service on its way (restored, restarted, woken). */
-  private boolean held;
-  /** The connection closes once the current answer is out. */
-  private boolean closing;
-  private String lastHost;
-  private String lastService;
-  /** Gives back this connection's place in its client's count (the connection guard's). */
-  private Runnable release;
-  /** The client is one of {@code server.trustedProxies}: its X-Forwarded-* are kept. */
-  private boolean trusted;
-  /** Since when a request head has been awaited (the connection opened, or its next request's first byte came); 0: none awaited. */
-  long headSince;
-  /** Since when nothing has been in flight on this kept-alive connection; 0: something is. */
-  long quietSince;
+final class Inbound extends ClientConnection {
 
   Inbound(Lane lane) {
-    this.lane = lane;
-  }
-
-  Channel channel() {
-    return channel;
+    super(lane);
   }
 
   @Override
@@ -208,7 +178,7 @@ final class Inbound extends ChannelInboundHandlerAdapter {
     // a kept connection first, so what follows is written to it at once
     Outbound o = lane.idle(backend);
     if (o != null) e.attached(o);
-    ByteBuf head = forwardHead(h);
+    ByteBuf head = ForwardedHeaders.head(pending, channel.alloc(), h, client, trusted);
     pending.skipBytes(h.length);
     e.replay = head.retainedDuplicate();
     e.send(head);
@@ -228,36 +198,6 @@ final class Inbound extends ChannelInboundHandlerAdapter {
     }
     if (o != null) o.channel().flush();
     else lane.connect(e);
-  }
-
-  /** The request head as the backend gets it: less the headers the proxy sets or that are hop-by-hop, plus X-Forwarded-*. */
-  private ByteBuf forwardHead(Http1.RequestHead h) {
-    int start = pending.readerIndex();
-    ByteBuf out = channel.alloc().directBuffer(h.length + ForwardedHeaders.size(h, client));
-    int from = start;
-    for (int i = 0; i < h.drops; i += 2) {
-      out.writeBytes(pending, from, start + h.drop[i] - from);
-      from = start + h.drop[i + 1];
-    }
-    // all but the blank line, which comes after the forwarded headers
-    out.writeBytes(pending, from, start + h.length - 2 - from);
-    ForwardedHeaders.write(h, client, trusted, false, out);
-    out.writeByte('\r').writeByte('\n');
-    return out;
-  }
-
-  /** The service {@code host} names (lowercase), or null if it names none. */
-  String serviceOf(String host) {
-    if (host.equals(lastHost)) return lastService;
-    String name = lane.serviceOf(host);
-    lastHost = host;
-    lastService = name;
-    return name;
-  }
-
-  static String hostOnly(String host) {
-    int colon = host.lastIndexOf(':');
-    return colon > 0 && host.indexOf(']') < colon ? host.substring(0, colon) : host;
   }
 
   // ---- responses ---------------------------------------------------------------------------------
@@ -348,47 +288,5 @@ final class Inbound extends ChannelInboundHandlerAdapter {
       e.finish(lane.meters(), 101);
     }
     channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
-  }
-
-  /**
-   * Answers a request the proxy did not forward: JSON {@code {"error","message"}}. The request's
-   * head is consumed; with a body it cannot skip, the connection closes after the answer.
-   */
-  private void answer(Http1.RequestHead h, int status, String code, String message, String retryAfter) {
-    if (h != null && pending != null) pending.skipBytes(h.length);
-    reply(h, status, code, message, retryAfter, h == null || h.hasBody());
-  }
-
-  private void reply(Http1.RequestHead h, int status, String code, String message, String retryAfter, boolean close) {
-    close |= h == null || h.close;
-    byte[] body = new JsonObject().put("error", code).put("message", message).encode().getBytes(StandardCharsets.UTF_8);
-    StringBuilder sb = new StringBuilder(160).append(h != null && h.http10 ? "HTTP/1.0 " : "HTTP/1.1 ").append(status).append(' ')
-        .append(reason(status)).append("\r\ncontent-type: application/json\r\ncontent-length: ").append(body.length).append("\r\n");
-    if (retryAfter != null) sb.append("retry-after: ").append(retryAfter).append("\r\n");
-    if (close) sb.append("connection: close\r\n");
-    sb.append("\r\n");
-    ByteBuf out = channel.alloc().buffer(sb.length() + body.length);
-    out.writeCharSequence(sb, StandardCharsets.US_ASCII);
-    out.writeBytes(body);
-    if (close) {
-      closing = true;
-      channel.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
-    } else {
-      channel.writeAndFlush(out, channel.voidPromise());
-    }
-  }
-
-  private static String reason(int status) {
-    return switch (status) {
-      case 400 -> "Bad Request";
-      case 404 -> "Not Found";
-      case 431 -> "Request Header Fields Too Large";
-      case 501 -> "Not Implemented";
-      case 502 -> "Bad Gateway";
-      case 503 -> "Service Unavailable";
-      case 504 -> "Gateway Timeout";
-      case 505 -> "HTTP Version Not Supported";
-      default -> "Error";
-    };
   }
 }

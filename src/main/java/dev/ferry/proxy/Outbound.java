@@ -23,7 +23,7 @@ final class Outbound extends ChannelInboundHandlerAdapter {
   private ByteBuf partial;
   private int state = HEAD;
   private long left;
-  private Http1.Chunked chunks;
+  private Chunked chunks;
   private boolean untilClose;
   /** It served an exchange before: a failure before any answer may be a close that raced the reuse. */
   boolean reused;
@@ -109,7 +109,7 @@ final class Outbound extends ChannelInboundHandlerAdapter {
         chunks = null;
         left = 0;
         if (e.head.isHead || status == 204 || status == 304) left = 0;
-        else if (h.chunked) chunks = new Http1.Chunked();
+        else if (h.chunked) chunks = new Chunked();
         else if (h.contentLength >= 0) left = h.contentLength;
         else untilClose = true;
         state = BODY;

@@ -1,5 +1,6 @@
 package dev.ferry.proxy;
 
+import dev.ferry.common.VertxInternals;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -8,10 +9,7 @@ import io.netty.util.concurrent.EventExecutor;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.internal.ContextInternal;
-import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.net.NetServerOptions;
-import io.vertx.core.net.impl.VertxEventLoopGroup;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -67,24 +65,22 @@ public final class Proxy extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    VertxInternal vx = (VertxInternal) vertx;
     meters = new ProxyMeters(dev.ferry.Meters.registry(vertx), routes);
-    VertxEventLoopGroup workers = new VertxEventLoopGroup();
-    for (EventLoop loop : loops(vx)) {
-      workers.addWorker(loop);
-      Lane lane = new Lane(this, loop, vx.transport());
+    List<EventLoop> mine = loops();
+    for (EventLoop loop : mine) {
+      Lane lane = new Lane(this, loop, VertxInternals.transport(vertx));
       lane.start(Math.max(10, Math.min(1_000, Math.min(timeoutMs, Math.min(guard.headerTimeoutMs(), guard.idleTimeoutMs())) / 10)));
       lanes.add(lane);
     }
-    ServerBootstrap bootstrap = new ServerBootstrap().group(vx.acceptorEventLoopGroup(), workers)
-        .channelFactory(vx.transport().serverChannelFactory(false))
+    ServerBootstrap bootstrap = new ServerBootstrap().group(VertxInternals.acceptorLoops(vertx), VertxInternals.group(mine))
+        .channelFactory(VertxInternals.transport(vertx).serverChannelFactory(false))
         .childHandler(new ChannelInitializer<Channel>() {
           @Override
           protected void initChannel(Channel ch) {
             ch.pipeline().addLast(new Inbound(laneOf(ch.eventLoop())));
           }
         });
-    vx.transport().configure(new NetServerOptions().setTcpNoDelay(true).setReuseAddress(true), false, bootstrap);
+    VertxInternals.transport(vertx).configure(new NetServerOptions().setTcpNoDelay(true).setReuseAddress(true), false, bootstrap);
     Promise<Void> bound = Promise.promise();
     bootstrap.bind(host, port).addListener((io.netty.channel.ChannelFuture f) -> {
       if (f.isSuccess()) {
@@ -99,10 +95,10 @@ public final class Proxy extends VerticleBase {
   }
 
   /** {@code loops} of the platform's event loops, starting with this verticle's own. */
-  private List<EventLoop> loops(VertxInternal vx) {
+  private List<EventLoop> loops() {
     List<EventLoop> all = new ArrayList<>();
-    for (EventExecutor e : vx.nettyEventLoopGroup()) all.add((EventLoop) e);
-    int first = Math.max(0, all.indexOf(((ContextInternal) context).nettyEventLoop()));
+    for (EventExecutor e : VertxInternals.eventLoops(vertx)) all.add((EventLoop) e);
+    int first = Math.max(0, all.indexOf(VertxInternals.eventLoop(context)));
     List<EventLoop> mine = new ArrayList<>();
     for (int i = 0; i < Math.min(loops, all.size()); i++) mine.add(all.get((first + i) % all.size()));
     return mine;

@@ -3,7 +3,6 @@ package dev.ferry.run;
 import dev.ferry.deployment.DeploymentState.Deployed;
 import dev.ferry.deployment.DeploymentState.Sleeping;
 import dev.ferry.proxy.Routes;
-import dev.ferry.run.ServiceRuntime.Running;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

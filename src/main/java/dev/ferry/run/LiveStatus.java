@@ -1,5 +1,6 @@
 package dev.ferry.run;
 
+import dev.ferry.deployment.LiveView;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -13,7 +14,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * stopped deployments left running in a shared runner (a runner of its own exits, its threads with
  * it), which keep their classloader alive until that runner ends.
  */
-public final class LiveStatus {
+public final class LiveStatus implements LiveView {
 
   private record Leak(String service, String runner, List<String> threads) {
   }
@@ -43,6 +44,7 @@ public final class LiveStatus {
   }
 
   /** {@code status} with {@code restarts}, {@code lastCrash} and {@code leaks} of deployment {@code id} added where there are any. */
+  @Override
   public JsonObject addTo(JsonObject status, String id) {
     Restarts r = restarts.get(id);
     if (r != null) status.put("restarts", r.count).put("lastCrash", r.lastCause);
@@ -52,6 +54,7 @@ public final class LiveStatus {
   }
 
   /** {@code status} (a service's) with {@code leaks}: {@code [{"deployment": id, "threads": [names]}]}, where there are any. */
+  @Override
   public JsonObject addToService(JsonObject status, String service) {
     JsonArray out = new JsonArray();
     leaks.forEach((id, leak) -> {

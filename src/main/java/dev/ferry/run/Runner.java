@@ -220,6 +220,35 @@ public final class Runner {
     }
   }
 
+  /** Why a runner ended, from its exit status (unknown for one adopted after a restart) and its JVM's last words. */
+  static String cause(Integer status, String tail) {
+    String what;
+    if (status == null) what = "exited";
+    else if (status == 0) what = "exited normally";
+    else if (status == 3) what = "ran out of memory (exit status 3, -XX:+ExitOnOutOfMemoryError)";
+    else if (status == 70) what = "stopped: the service undeployed its verticle or closed its Vert.x";
+    else if (status == 71) what = "exited: no control plane adopted it in time";
+    else if (status > 128) what = "was killed by signal " + (status - 128) + signalName(status - 128);
+    else what = "exited with status " + status + " (the service called System.exit or Runtime.halt, or the JVM failed)";
+    String last = tail.lines().filter(l -> !l.isBlank()).reduce((a, b) -> b).orElse("");
+    for (String l : tail.lines().toList()) {
+      if (l.contains("OutOfMemoryError") || l.contains("fatal error") || l.contains("SIGSEGV")) last = l.strip();
+    }
+    return last.isEmpty() ? what : what + ": " + last;
+  }
+
+  private static String signalName(int sig) {
+    return switch (sig) {
+      case 9 -> " (SIGKILL)";
+      case 15 -> " (SIGTERM)";
+      case 6 -> " (SIGABRT)";
+      case 11 -> " (SIGSEGV)";
+      case 2 -> " (SIGINT)";
+      case 1 -> " (SIGHUP)";
+      default -> "";
+    };
+  }
+
   @Override
   public String toString() {
     return "runner " + id + " (pid " + pid + ")";

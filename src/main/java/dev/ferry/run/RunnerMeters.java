@@ -61,7 +61,7 @@ final class RunnerMeters {
   }
 
   private long pidOf(String service) {
-    for (ServiceRuntime.Running r : runtime.running().values()) {
+    for (Running r : runtime.running().values()) {
       if (r.serving && r.deployment.service().equals(service) && r.runner != null) return r.runner.pid();
     }
     return -1;

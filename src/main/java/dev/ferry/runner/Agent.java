@@ -1,34 +1,24 @@
 package dev.ferry.runner;
 
 import io.vertx.core.ThreadingModel;
-import io.vertx.core.Vertx;
-import io.vertx.core.VertxOptions;
-import io.vertx.core.internal.VertxBootstrap;
-import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
-import java.util.ArrayDeque;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.WeakHashMap;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -64,22 +54,16 @@ final class Agent {
   static final int EXIT_GONE = 70;
   static final int EXIT_ORPHANED = 71;
 
-  private static final int MAX_FRAME = 8 * 1024 * 1024;
-  private static final long WARMUP_TIMEOUT_MS = 10_000;
-  private static final int OUTBOX = 10_000;
-  private static final int BACKLOG = 1_000;
 
   private final String id;
   private final Path socket;
   private final byte[] secretDigest;
   private final long orphanGraceMs;
   private final boolean shared;
-  private final int eventLoops;
   private final Map<String, ServiceHost> hosts = new ConcurrentHashMap<>();
   private final Map<String, Integer> ports = new ConcurrentHashMap<>();
   private final Set<ServiceClassLoader> loaders = Collections.synchronizedSet(Collections.newSetFromMap(new WeakHashMap<>()));
-  private final BlockingQueue<JsonObject> outbox = new ArrayBlockingQueue<>(OUTBOX);
-  private final AtomicLong dropped = new AtomicLong();
+  private final Outbox outbox = new Outbox();
   private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(daemon("ferry-runner-timer"));
   private final ExecutorService pool = Executors.newCachedThreadPool(daemon("ferry-runner-work"));
   /**
@@ -96,37 +80,30 @@ final class Agent {
     }
   });
   private final AtomicBoolean exiting = new AtomicBoolean();
-  private volatile SocketChannel current;
   private ScheduledFuture<?> orphan;
-  private CompletableFuture<Prepared> spare;
+  private CompletableFuture<ServiceVertx.Prepared> spare;
   private Output output;
-  private VertxInternal runnerVertx;
   /** A service is waiting for the Vert.x the warm-up ends with. */
   private volatile boolean serviceWaiting;
-  /** How long a service's worker thread may stay unused before it ends. */
-  static final long IDLE_THREAD_SECONDS = 30;
-
-  /** A Vert.x made ahead for the next service, and the port map it binds through. */
-  private record Prepared(Vertx vertx, PortMap ports) {
-  }
+  private final ServiceVertx vertxes;
 
   Agent(String id, Path socket, String secret, long orphanGraceMs, boolean shared, int eventLoops) {
     this.id = id;
     this.socket = socket;
-    this.secretDigest = sha256(secret);
+    this.secretDigest = Frames.sha256(secret);
     this.orphanGraceMs = orphanGraceMs;
     this.shared = shared;
-    this.eventLoops = eventLoops;
+    this.vertxes = new ServiceVertx(shared, eventLoops, () -> output);
   }
 
   /** Binds the socket and serves until the runner exits. */
   void serve() throws IOException {
-    output = Output.install(this::line, () -> hosts.size() == 1 ? hosts.keySet().iterator().next() : null);
+    output = Output.install(outbox::line, () -> hosts.size() == 1 ? hosts.keySet().iterator().next() : null);
     Files.deleteIfExists(socket);
     ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
     server.bind(UnixDomainSocketAddress.of(socket));
     Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-------"));
-    Thread sender = daemon("ferry-runner-send").newThread(this::send);
+    Thread sender = daemon("ferry-runner-send").newThread(outbox::send);
     sender.start();
     armOrphanTimer();
     spare = CompletableFuture.supplyAsync(this::prepare, work);
@@ -142,86 +119,38 @@ final class Agent {
    * warm (the control plane takes warm runners first). A service given to a runner still warming
    * up stops the warm-up at its next step.
    */
-  private Prepared prepare() {
-    try {
-      Warmup.run(WARMUP_TIMEOUT_MS, () -> serviceWaiting);
-    } catch (Exception e) {
-      output.runner("warn", "Warm-up failed: " + e);
-    }
-    Prepared p = newServiceVertx();
+  private ServiceVertx.Prepared prepare() {
+    ServiceVertx.Prepared p = vertxes.warmedUp(() -> serviceWaiting);
     // the control plane prefers a warm runner for the next service
-    event(new JsonObject().put("ev", "warm"));
+    outbox.event(new JsonObject().put("ev", "warm"));
     return p;
-  }
-
-  /**
-   * A Vert.x of its own for the next service. Its worker threads end after {@link #IDLE_THREAD_SECONDS}
-   * unused. In a shared runner it runs on the runner's event loops (see {@link #runnerVertx}): an
-   * idle service holds no thread.
-   */
-  private Prepared newServiceVertx() {
-    PortMap map = shared ? new PortMap(runnerVertx().nettyEventLoopGroup(), runnerVertx().acceptorEventLoopGroup()) : new PortMap();
-    Vertx vertx = VertxBootstrap.create().options(new VertxOptions().setEventLoopPoolSize(eventLoops)).transport(map)
-        .executorServiceFactory(Agent::shrinkingPool).init().vertx();
-    // its loops are the runner's, watched by the runner's own checker: its own would be a thread per service
-    if (shared) ((VertxInternal) vertx).blockedThreadChecker().close();
-    return new Prepared(vertx, map);
-  }
-
-  /** A worker pool whose threads are started when needed and end when idle: an idle service keeps none. */
-  private static java.util.concurrent.ExecutorService shrinkingPool(java.util.concurrent.ThreadFactory factory, Integer concurrency,
-                                                                    Integer max) {
-    int n = max == null || max <= 0 ? 20 : max;
-    java.util.concurrent.ThreadPoolExecutor pool = new java.util.concurrent.ThreadPoolExecutor(n, n, IDLE_THREAD_SECONDS, TimeUnit.SECONDS,
-        new java.util.concurrent.LinkedBlockingQueue<>(), factory);
-    pool.allowCoreThreadTimeOut(true);
-    return pool;
-  }
-
-  /**
-   * The shared runner's own Vert.x: its event loops and acceptor are the ones every service of the
-   * runner runs on, and its checker reports a blocked loop in the log of the deployment whose code
-   * blocked it.
-   */
-  private synchronized VertxInternal runnerVertx() {
-    if (runnerVertx == null) {
-      runnerVertx = (VertxInternal) Vertx.builder().with(new VertxOptions().setEventLoopPoolSize(eventLoops))
-          .withTransport(io.vertx.core.transport.Transport.NIO).build();
-      runnerVertx.blockedThreadChecker().setThreadBlockedHandler(e -> output.blocked(e.thread(), e.duration(), e.maxExecTime(),
-          e.duration() > e.warningExceptionTime()));
-      // started now, from the runner's code: a thread started lazily under a service's code would keep
-      // that service's classloader as its context loader, and alive, for as long as the runner runs
-      for (io.netty.util.concurrent.EventExecutor loop : runnerVertx.nettyEventLoopGroup()) loop.submit(() -> { }).syncUninterruptibly();
-      for (io.netty.util.concurrent.EventExecutor loop : runnerVertx.acceptorEventLoopGroup()) loop.submit(() -> { }).syncUninterruptibly();
-    }
-    return runnerVertx;
   }
 
   // ---- the connection ------------------------------------------------------------------------
 
   private void connection(SocketChannel ch) {
     Frames in = new Frames(ch);
-    ScheduledFuture<?> deadline = timer.schedule(() -> closeQuietly(ch), 5, TimeUnit.SECONDS);
+    ScheduledFuture<?> deadline = timer.schedule(() -> Frames.closeQuietly(ch), 5, TimeUnit.SECONDS);
     try {
       JsonObject hello = in.next();
       deadline.cancel(false);
-      if (hello == null || !"hello".equals(hello.getString("op")) || !MessageDigest.isEqual(sha256(hello.getString("secret", "")), secretDigest)) {
-        closeQuietly(ch);
+      if (hello == null || !"hello".equals(hello.getString("op")) || !MessageDigest.isEqual(Frames.sha256(hello.getString("secret", "")), secretDigest)) {
+        Frames.closeQuietly(ch);
         return;
       }
-      SocketChannel old = current;
-      current = ch;
-      if (old != null) closeQuietly(old);
+      SocketChannel old = outbox.current;
+      outbox.current = ch;
+      if (old != null) Frames.closeQuietly(old);
       cancelOrphanTimer();
-      reply(hello, helloAnswer());
+      outbox.reply(hello, helloAnswer());
       JsonObject frame;
       while ((frame = in.next()) != null) dispatch(frame);
     } catch (IOException | RuntimeException e) {
       // the control plane went away or spoke nonsense: wait for the next one
     } finally {
-      closeQuietly(ch);
-      if (current == ch) {
-        current = null;
+      Frames.closeQuietly(ch);
+      if (outbox.current == ch) {
+        outbox.current = null;
         armOrphanTimer();
       }
     }
@@ -237,16 +166,16 @@ final class Agent {
   private void dispatch(JsonObject f) {
     String op = f.getString("op", "");
     switch (op) {
-      case "hello" -> reply(f, helloAnswer());
+      case "hello" -> outbox.reply(f, helloAnswer());
       case "load" -> work.execute(() -> load(f));
       case "start" -> work.execute(() -> start(f));
       case "stop" -> work.execute(() -> stop(f));
-      case "stats" -> work.execute(() -> reply(f, stats(f.getBoolean("gc", false))));
+      case "stats" -> work.execute(() -> outbox.reply(f, ServiceVertx.stats(f.getBoolean("gc", false), loaders, hosts.size())));
       case "exit" -> {
-        reply(f, new JsonObject());
+        outbox.reply(f, new JsonObject());
         work.execute(() -> exit(EXIT_ASKED, "asked to exit"));
       }
-      default -> reply(f, new JsonObject().put("error", "unknown op " + op));
+      default -> outbox.reply(f, new JsonObject().put("error", "unknown op " + op));
     }
   }
 
@@ -257,11 +186,11 @@ final class Agent {
       ServiceHost host = ServiceHost.load(deployment, f.getString("service"), jars, Optional.ofNullable(f.getString("entry")));
       hosts.put(deployment, host);
       loaders.add(host.loader());
-      reply(f, new JsonObject().put("entry", host.entry));
+      outbox.reply(f, new JsonObject().put("entry", host.entry));
     } catch (EntryFinder.LoadFailure e) {
-      reply(f, new JsonObject().put("error", e.getMessage()));
+      outbox.reply(f, new JsonObject().put("error", e.getMessage()));
     } catch (RuntimeException | LinkageError e) {
-      reply(f, new JsonObject().put("error", "Cannot load the service: " + e));
+      outbox.reply(f, new JsonObject().put("error", "Cannot load the service: " + e));
     }
   }
 
@@ -269,44 +198,37 @@ final class Agent {
     String deployment = f.getString("deployment");
     ServiceHost host = hosts.get(deployment);
     if (host == null) {
-      reply(f, new JsonObject().put("error", "Deployment " + deployment + " is not loaded in runner " + id));
+      outbox.reply(f, new JsonObject().put("error", "Deployment " + deployment + " is not loaded in runner " + id));
       return;
     }
-    Prepared p;
+    ServiceVertx.Prepared p;
     try {
-      CompletableFuture<Prepared> mine = takeSpare();
+      CompletableFuture<ServiceVertx.Prepared> mine = takeSpare();
       // a service waits: the warm-up stops at its next step
       if (!mine.isDone()) serviceWaiting = true;
       p = mine.join();
     } catch (RuntimeException e) {
-      reply(f, new JsonObject().put("error", "The runner could not make a Vert.x for the service: " + e));
+      outbox.reply(f, new JsonObject().put("error", "The runner could not make a Vert.x for the service: " + e));
       return;
     }
     int port = f.getInteger("port");
     ports.put(deployment, port);
-    p.ports().assign(port, f.getInteger("routedRequest"), (requested, actual, failure) -> event(new JsonObject()
+    p.ports().assign(port, f.getInteger("routedRequest"), (requested, actual, failure) -> outbox.event(new JsonObject()
         .put("ev", "bound").put("deployment", deployment).put("requested", requested).put("port", actual).put("failure", failure)));
     ThreadingModel threading = "worker".equals(f.getString("threading")) ? ThreadingModel.WORKER : ThreadingModel.EVENT_LOOP;
-    host.start(p.vertx(), f.getJsonObject("config", new JsonObject()), threading).onComplete(ar -> reply(f, ar.succeeded()
-        ? new JsonObject() : new JsonObject().put("error", startFailure(host, ar.cause()))));
+    host.start(p.vertx(), f.getJsonObject("config", new JsonObject()), threading).onComplete(ar -> outbox.reply(f, ar.succeeded()
+        ? new JsonObject() : new JsonObject().put("error", host.startFailure(ar.cause()))));
   }
 
   /**
    * The Vert.x made ahead, for one service alone: starts that arrive together (a shared runner) each
    * get their own. Shared runners keep the next one coming; a process runner hosts only this one.
    */
-  private synchronized CompletableFuture<Prepared> takeSpare() {
-    CompletableFuture<Prepared> mine = spare;
-    spare = shared ? CompletableFuture.supplyAsync(this::newServiceVertx, work) : CompletableFuture.failedFuture(
+  private synchronized CompletableFuture<ServiceVertx.Prepared> takeSpare() {
+    CompletableFuture<ServiceVertx.Prepared> mine = spare;
+    spare = shared ? CompletableFuture.supplyAsync(vertxes::newServiceVertx, work) : CompletableFuture.failedFuture(
         new IllegalStateException("runner " + id + " already hosts a service"));
     return mine;
-  }
-
-  private static String startFailure(ServiceHost host, Throwable e) {
-    Throwable root = e;
-    while (root.getCause() != null && root.getCause() != root) root = root.getCause();
-    String what = root == e ? e.toString() : e + " (caused by " + root + ")";
-    return "The verticle " + host.entry + " failed to start: " + what;
   }
 
   private void stop(JsonObject f) {
@@ -315,36 +237,7 @@ final class Agent {
     List<String> leaks = host == null ? List.of() : host.stop(f.getLong("timeoutMs", 5_000L));
     hosts.remove(deployment);
     ports.remove(deployment);
-    reply(f, new JsonObject().put("leaks", new JsonArray(leaks)));
-  }
-
-  private JsonObject stats(boolean gc) {
-    if (gc) {
-      for (int i = 0; i < 5; i++) {
-        System.gc();
-        try {
-          Thread.sleep(20);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      }
-    }
-    Runtime rt = Runtime.getRuntime();
-    List<ServiceClassLoader> alive;
-    synchronized (loaders) {
-      alive = List.copyOf(loaders);
-    }
-    // which threads still have a live service loader as their context loader (what keeps it, usually)
-    JsonObject holders = new JsonObject();
-    for (Thread t : Thread.getAllStackTraces().keySet()) {
-      if (t.getContextClassLoader() instanceof ServiceClassLoader s && alive.contains(s)) {
-        holders.put(t.getName(), s.service() + " " + s.deployment());
-      }
-    }
-    JsonArray names = new JsonArray();
-    alive.forEach(l -> names.add(l.service() + " " + l.deployment()));
-    return new JsonObject().put("loaders", alive.size()).put("alive", names).put("heldBy", holders).put("hosts", hosts.size())
-        .put("threads", Thread.activeCount()).put("heapUsed", rt.totalMemory() - rt.freeMemory());
+    outbox.reply(f, new JsonObject().put("leaks", new JsonArray(leaks)));
   }
 
   /** Every half second: a service that stopped serving by itself ends its runner (or its slot in a shared one). */
@@ -354,7 +247,7 @@ final class Agent {
       hosts.remove(h.deployment);
       ports.remove(h.deployment);
       String cause = "The service stopped itself: it undeployed its verticle or closed its Vert.x";
-      event(new JsonObject().put("ev", "gone").put("deployment", h.deployment).put("cause", cause));
+      outbox.event(new JsonObject().put("ev", "gone").put("deployment", h.deployment).put("cause", cause));
       if (!shared) work.execute(() -> exit(EXIT_GONE, cause));
       else work.execute(() -> h.stop(1_000));
     }
@@ -380,7 +273,7 @@ final class Agent {
     timer.schedule(() -> Runtime.getRuntime().halt(code), 3, TimeUnit.SECONDS);
     for (ServiceHost h : List.copyOf(hosts.values())) h.stop(1_000);
     long until = System.currentTimeMillis() + 500;
-    while (!outbox.isEmpty() && current != null && System.currentTimeMillis() < until) {
+    while (!outbox.isEmpty() && outbox.current != null && System.currentTimeMillis() < until) {
       try {
         Thread.sleep(5);
       } catch (InterruptedException e) {
@@ -393,112 +286,6 @@ final class Agent {
       // gone with the runner's dir
     }
     System.exit(code);
-  }
-
-  // ---- sending -------------------------------------------------------------------------------
-
-  private void line(String deployment, String level, String stage, String message) {
-    event(new JsonObject().put("ev", "log").put("deployment", deployment).put("level", level).put("stage", stage).put("message", message));
-  }
-
-  /** Queues an event; when the control plane reads too slowly, events are dropped (and counted). */
-  private void event(JsonObject e) {
-    if (!outbox.offer(e)) dropped.incrementAndGet();
-  }
-
-  private void reply(JsonObject request, JsonObject answer) {
-    answer.put("re", request.getValue("id"));
-    try {
-      outbox.put(answer);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-  }
-
-  /** The sender thread: writes queued frames to the connected control plane; keeps recent log lines while none is. */
-  private void send() {
-    ArrayDeque<JsonObject> backlog = new ArrayDeque<>();
-    while (true) {
-      JsonObject frame;
-      try {
-        frame = outbox.take();
-      } catch (InterruptedException e) {
-        return;
-      }
-      long lost = dropped.getAndSet(0);
-      SocketChannel ch = current;
-      if (ch == null) {
-        if (!frame.containsKey("re")) {
-          if (backlog.size() >= BACKLOG) backlog.poll();
-          backlog.add(frame);
-        }
-        continue;
-      }
-      try {
-        while (!backlog.isEmpty()) write(ch, backlog.poll());
-        if (lost > 0) {
-          write(ch, new JsonObject().put("ev", "log").put("level", "warn").put("stage", "runner")
-              .put("message", lost + " lines dropped: the service writes faster than the platform reads"));
-        }
-        write(ch, frame);
-      } catch (IOException e) {
-        closeQuietly(ch);
-      }
-    }
-  }
-
-  private static void write(SocketChannel ch, JsonObject frame) throws IOException {
-    ByteBuffer buf = ByteBuffer.wrap((frame.encode() + "\n").getBytes(StandardCharsets.UTF_8));
-    while (buf.hasRemaining()) ch.write(buf);
-  }
-
-  /** Reads one JSON object per line from a blocking channel. */
-  private static final class Frames {
-    private final SocketChannel ch;
-    private final ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
-    private final ByteArrayOutputStream line = new ByteArrayOutputStream();
-
-    Frames(SocketChannel ch) {
-      this.ch = ch;
-      buf.flip();
-    }
-
-    /** The next frame, or null at the end of the stream. */
-    JsonObject next() throws IOException {
-      while (true) {
-        while (buf.hasRemaining()) {
-          byte b = buf.get();
-          if (b == '\n') {
-            String s = line.toString(StandardCharsets.UTF_8);
-            line.reset();
-            if (!s.isBlank()) return new JsonObject(s);
-          } else {
-            if (line.size() >= MAX_FRAME) throw new IOException("frame too long");
-            line.write(b);
-          }
-        }
-        buf.clear();
-        int n = ch.read(buf);
-        buf.flip();
-        if (n < 0) return null;
-      }
-    }
-  }
-
-  private static byte[] sha256(String s) {
-    try {
-      return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  private static void closeQuietly(SocketChannel ch) {
-    try {
-      ch.close();
-    } catch (IOException ignored) {
-      // already closed
-    }
   }
 
   private static java.util.concurrent.ThreadFactory daemon(String name) {

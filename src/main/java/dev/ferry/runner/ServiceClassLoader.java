@@ -1,5 +1,6 @@
 package dev.ferry.runner;
 
+import dev.ferry.common.Shared;
 import java.io.IOException;
 import java.io.InputStream;
 import java.security.CodeSigner;
@@ -13,8 +14,8 @@ import java.util.Enumeration;
 import java.util.List;
 
 /**
- * One service's classes. The packages the platform shares (Vert.x, Netty, Jackson core, Ferry's
- * SDK) come from the platform, parent-first, so the service and the platform speak the same
+ * One service's classes. The packages the platform shares ({@link Shared}: Vert.x, Netty, Jackson
+ * core, Ferry's SDK) come from the platform, parent-first, so the service and the platform speak the same
  * types; a class of those packages the platform lacks (a Vert.x module it does not carry) is the
  * service's own. Everything else is child-first from the service's own jars, then the JDK. Ferry's
  * internals and the platform's other libraries are not visible at all.
@@ -24,9 +25,6 @@ public final class ServiceClassLoader extends URLClassLoader {
   static {
     ClassLoader.registerAsParallelCapable();
   }
-
-  /** Class-name prefixes loaded from the platform. */
-  static final List<String> SHARED = List.of("io.vertx.", "io.netty.", "com.fasterxml.jackson.core.", "dev.ferry.sdk.");
 
   private final ClassLoader platform;
   private final String service;
@@ -48,22 +46,9 @@ public final class ServiceClassLoader extends URLClassLoader {
     return deployment;
   }
 
-  static boolean isShared(String className) {
-    for (String p : SHARED) {
-      if (className.startsWith(p)) return true;
-    }
-    return false;
-  }
-
-  private static boolean isSharedResource(String path) {
-    String asName = path.replace('/', '.');
-    return isShared(asName) || path.startsWith("META-INF/services/io.vertx.") || path.startsWith("META-INF/services/io.netty.")
-        || path.startsWith("META-INF/vertx/") || path.startsWith("webroot/vertx-web-");
-  }
-
   @Override
   protected Class<?> loadClass(String name, boolean resolve) throws ClassNotFoundException {
-    if (isShared(name)) {
+    if (Shared.isSharedClass(name)) {
       try {
         return platform.loadClass(name);
       } catch (ClassNotFoundException notOnPlatform) {
@@ -126,7 +111,7 @@ public final class ServiceClassLoader extends URLClassLoader {
   public URL getResource(String name) {
     URL u = findResource(name);
     if (u == null) u = getParent().getResource(name);
-    if (u == null && isSharedResource(name)) u = platform.getResource(name);
+    if (u == null && Shared.isSharedResource(name)) u = platform.getResource(name);
     return u;
   }
 
@@ -134,7 +119,7 @@ public final class ServiceClassLoader extends URLClassLoader {
   public Enumeration<URL> getResources(String name) throws IOException {
     List<URL> all = new ArrayList<>(Collections.list(findResources(name)));
     all.addAll(Collections.list(getParent().getResources(name)));
-    if (isSharedResource(name)) all.addAll(Collections.list(platform.getResources(name)));
+    if (Shared.isSharedResource(name)) all.addAll(Collections.list(platform.getResources(name)));
     return Collections.enumeration(all);
   }
 

@@ -117,4 +117,12 @@ final class ServiceHost {
       // the jars are read-only; nothing is lost
     }
   }
+
+  /** Why its verticle failed to start: {@code e}, and its root cause. */
+  String startFailure(Throwable e) {
+    Throwable root = e;
+    while (root.getCause() != null && root.getCause() != root) root = root.getCause();
+    String what = root == e ? e.toString() : e + " (caused by " + root + ")";
+    return "The verticle " + entry + " failed to start: " + what;
+  }
 }

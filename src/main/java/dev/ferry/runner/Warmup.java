@@ -9,7 +9,7 @@ import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.PoolOptions;
-import io.vertx.core.internal.VertxBootstrap;
+import dev.ferry.common.VertxInternals;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.NetClient;
 import org.objectweb.asm.ClassWriter;
@@ -130,7 +130,7 @@ final class Warmup {
   private static void loadAndStart(Path jar, long timeoutMs) throws Exception {
     ServiceHost host = ServiceHost.load("warmup", "warmup", List.of(jar), Optional.empty());
     PortMap map = new PortMap();
-    Vertx vertx = VertxBootstrap.create().options(new VertxOptions().setEventLoopPoolSize(1)).transport(map).init().vertx();
+    Vertx vertx = VertxInternals.create(new VertxOptions().setEventLoopPoolSize(1), map, null);
     CompletableFuture<Integer> bound = new CompletableFuture<>();
     map.assign(0, null, (requested, actual, failure) -> bound.complete(actual));
     try {

@@ -10,6 +10,7 @@
  *                ◄═ log lines (stdout, stderr, JUL), bound ports, gone ═══
  * </pre>
  *
- * This package depends on nothing of Ferry but the SDK: it is what the runner's classpath holds.
+ * This package depends on nothing of Ferry but the SDK and {@code dev.ferry.common}: with them, it is
+ * what the runner's classpath holds.
  */
 package dev.ferry.runner;

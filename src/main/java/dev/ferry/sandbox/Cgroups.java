@@ -83,13 +83,13 @@ abstract class Cgroups {
       List<String> mountinfo = Files.readAllLines(Path.of("/proc/self/mountinfo"));
       List<String> own = Files.readAllLines(Path.of("/proc/self/cgroup"));
       Map<String, String> why = new LinkedHashMap<>();
-      V1 v1 = V1.detect(mountinfo, own, why);
+      CgroupsV1 v1 = CgroupsV1.detect(mountinfo, own, why);
       if (!v1.dirs.isEmpty()) {
         for (String c : CONTROLLERS) if (!v1.has(c) && !why.containsKey(c)) why.put(c, "no cgroup v1 hierarchy for " + c);
         v1.why.putAll(why);
         return v1;
       }
-      V2 v2 = V2.detect(mountinfo, why);
+      CgroupsV2 v2 = CgroupsV2.detect(mountinfo, why);
       if (v2 != null) return v2;
       return new None(why.isEmpty() ? "no writable cgroup hierarchy" : String.join("; ", new java.util.LinkedHashSet<>(why.values())));
     } catch (IOException | RuntimeException e) {
@@ -124,7 +124,7 @@ abstract class Cgroups {
     return out;
   }
 
-  private static String unescape(String s) {
+  static String unescape(String s) {
     return s.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\");
   }
 
@@ -158,205 +158,6 @@ abstract class Cgroups {
       }
     }
     if (Files.isDirectory(dir)) log.debug("Could not remove cgroup {}", dir);
-  }
-
-  // ---- v1 ------------------------------------------------------------------------------------
-
-  private static final class V1 extends Cgroups {
-    /** The writable base group of each controller this host gives. */
-    final Map<String, Path> dirs = new HashMap<>();
-    final Map<String, String> why = new LinkedHashMap<>();
-
-    static V1 detect(List<String> mountinfo, List<String> own, Map<String, String> why) {
-      V1 v1 = new V1();
-      Map<String, String> ownPaths = new HashMap<>();
-      for (String line : own) {
-        String[] f = line.split(":", 3);
-        if (f.length == 3 && !f[1].isEmpty()) for (String c : f[1].split(",")) ownPaths.put(c, f[2]);
-      }
-      for (Mount m : mounts(mountinfo, "cgroup")) {
-        for (String c : CONTROLLERS) {
-          if (!m.options.contains(c) || v1.dirs.containsKey(c)) continue;
-          Path base = onDisk(m, ownPaths.getOrDefault(c, "/"));
-          Optional<String> refused = probe(base, c);
-          if (refused.isEmpty()) v1.dirs.put(c, base);
-          else why.put(c, "cgroup v1 " + c + " is not writable here (" + refused.get() + ")");
-        }
-      }
-      return v1;
-    }
-
-    /** Makes {@code base} and a group under it, sets a limit, removes the group. */
-    private static Optional<String> probe(Path base, String controller) {
-      Path p = base.resolve(group("probe-" + ProcessHandle.current().pid() + "-" + System.nanoTime()));
-      try {
-        Files.createDirectories(p);
-        switch (controller) {
-          case MEMORY -> write(p.resolve("memory.limit_in_bytes"), "-1");
-          case PIDS -> write(p.resolve("pids.max"), "max");
-          default -> write(p.resolve("cpu.shares"), "1024");
-        }
-        return Optional.empty();
-      } catch (IOException | RuntimeException e) {
-        return Optional.of(e.toString());
-      } finally {
-        removeDir(p);
-      }
-    }
-
-    @Override String version() { return "v1"; }
-    @Override boolean has(String controller) { return dirs.containsKey(controller); }
-    @Override Map<String, String> missing() { return why; }
-
-    @Override
-    List<Path> create(String name, Limits limits) throws IOException {
-      List<Path> procs = new ArrayList<>();
-      for (Map.Entry<String, Path> e : dirs.entrySet()) {
-        Path g = e.getValue().resolve(group(name));
-        Files.createDirectories(g);
-        switch (e.getKey()) {
-          case MEMORY -> {
-            long bytes = limits.rssMb() * 1024L * 1024L;
-            write(g.resolve("memory.limit_in_bytes"), String.valueOf(bytes));
-            // where swap is accounted, no swap beyond it either
-            Path memsw = g.resolve("memory.memsw.limit_in_bytes");
-            if (Files.exists(memsw)) write(memsw, String.valueOf(bytes));
-          }
-          case PIDS -> write(g.resolve("pids.max"), String.valueOf(limits.maxProcesses()));
-          default -> write(g.resolve("cpu.shares"), String.valueOf(limits.cpuShares()));
-        }
-        procs.add(g.resolve("cgroup.procs"));
-      }
-      return procs;
-    }
-
-    @Override
-    void remove(String name) {
-      dirs.values().forEach(d -> removeDir(d.resolve(group(name))));
-    }
-
-    @Override
-    List<Path> bases() {
-      return List.copyOf(dirs.values());
-    }
-
-    @Override
-    boolean oomKilled(String name) {
-      Path base = dirs.get(MEMORY);
-      if (base == null) return false;
-      try {
-        for (String line : Files.readAllLines(base.resolve(group(name)).resolve("memory.oom_control"))) {
-          if (line.startsWith("oom_kill ") && Long.parseLong(line.substring(9).trim()) > 0) return true;
-        }
-        // kernels before 4.13 have no oom_kill count: the limit was hit
-        return Long.parseLong(Files.readString(base.resolve(group(name)).resolve("memory.failcnt")).trim()) > 0
-            && Files.readAllLines(base.resolve(group(name)).resolve("memory.oom_control")).stream().noneMatch(l -> l.startsWith("oom_kill "));
-      } catch (IOException | RuntimeException e) {
-        return false;
-      }
-    }
-
-    @Override
-    long pidsCurrent(String name) {
-      Path base = dirs.get(PIDS);
-      if (base == null) return -1;
-      try {
-        return Long.parseLong(Files.readString(base.resolve(group(name)).resolve("pids.current")).trim());
-      } catch (IOException | RuntimeException e) {
-        return -1;
-      }
-    }
-  }
-
-  // ---- v2 ------------------------------------------------------------------------------------
-
-  private static final class V2 extends Cgroups {
-    final Path base;
-    final List<String> controllers;
-    final Map<String, String> why = new LinkedHashMap<>();
-
-    private V2(Path base, List<String> controllers) {
-      this.base = base;
-      this.controllers = controllers;
-    }
-
-    /** The unified hierarchy's {@code ferry} group with the controllers it can delegate, or null. */
-    static V2 detect(List<String> mountinfo, Map<String, String> why) {
-      for (Mount m : mounts(mountinfo, "cgroup2")) {
-        try {
-          List<String> available = List.of(Files.readString(m.point.resolve("cgroup.controllers")).trim().split("\\s+"));
-          List<String> usable = CONTROLLERS.stream().filter(available::contains).toList();
-          if (usable.isEmpty()) continue;
-          Path base = m.point;
-          StringBuilder enable = new StringBuilder();
-          for (String c : usable) enable.append('+').append(c).append(' ');
-          // the root hands the controllers down to its children (the root alone may have processes beside them)
-          write(m.point.resolve("cgroup.subtree_control"), enable.toString().trim());
-          Path probe = base.resolve(group("probe-" + ProcessHandle.current().pid() + "-" + System.nanoTime()));
-          try {
-            Files.createDirectories(probe);
-          } finally {
-            removeDir(probe);
-          }
-          V2 v2 = new V2(base, usable);
-          for (String c : CONTROLLERS) if (!usable.contains(c)) v2.why.put(c, "cgroup v2 has no " + c + " controller here");
-          return v2;
-        } catch (IOException | RuntimeException e) {
-          for (String c : CONTROLLERS) why.putIfAbsent(c, "cgroup v2 at " + m.point + " is not writable here (" + e + ")");
-        }
-      }
-      return null;
-    }
-
-    @Override String version() { return "v2"; }
-    @Override boolean has(String controller) { return controllers.contains(controller); }
-    @Override Map<String, String> missing() { return why; }
-
-    @Override
-    List<Path> create(String name, Limits limits) throws IOException {
-      Path g = base.resolve(group(name));
-      Files.createDirectories(g);
-      if (has(MEMORY)) {
-        write(g.resolve("memory.max"), String.valueOf(limits.rssMb() * 1024L * 1024L));
-        Path swap = g.resolve("memory.swap.max");
-        if (Files.exists(swap)) write(swap, "0");
-      }
-      if (has(PIDS)) write(g.resolve("pids.max"), String.valueOf(limits.maxProcesses()));
-      // v1's shares (1024 the default) in v2's weights (100 the default, 1-10000)
-      if (has(CPU)) write(g.resolve("cpu.weight"), String.valueOf(Math.max(1, Math.min(10_000, limits.cpuShares() * 100 / 1024))));
-      return List.of(g.resolve("cgroup.procs"));
-    }
-
-    @Override
-    void remove(String name) {
-      removeDir(base.resolve(group(name)));
-    }
-
-    @Override
-    List<Path> bases() {
-      return List.of(base);
-    }
-
-    @Override
-    boolean oomKilled(String name) {
-      try {
-        for (String line : Files.readAllLines(base.resolve(group(name)).resolve("memory.events"))) {
-          if (line.startsWith("oom_kill ") && Long.parseLong(line.substring(9).trim()) > 0) return true;
-        }
-      } catch (IOException | RuntimeException e) {
-        // no memory controller, or gone
-      }
-      return false;
-    }
-
-    @Override
-    long pidsCurrent(String name) {
-      try {
-        return Long.parseLong(Files.readString(base.resolve(group(name)).resolve("pids.current")).trim());
-      } catch (IOException | RuntimeException e) {
-        return -1;
-      }
-    }
   }
 
   // ---- none ----------------------------------------------------------------------------------

@@ -33,13 +33,13 @@ class SandboxTest {
   @Test
   void as_root_a_sandboxed_process_runs_as_nobody_without_capabilities_and_sees_only_the_system_and_its_files() throws Exception {
     assumeBwrap();
-    assumeTrue(Sandbox.platformUid() == 0, "the platform does not run as root here");
+    assumeTrue(Host.platformUid() == 0, "the platform does not run as root here");
     Path data = Files.createTempDirectory("sandbox-data");
     Path mine = Files.writeString(Files.createTempFile("visible", ".txt"), "mine");
     Files.setPosixFilePermissions(mine, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
     try {
       Sandbox sandbox = Sandbox.open("bwrap", data, Cgroups.none("not in this test"), 0);
-      Sandbox.Launch l = sandbox.launch("t-" + System.nanoTime(), LIMITS);
+      Launch l = sandbox.launch("t-" + System.nanoTime(), LIMITS);
       String inside = l.readOnly(mine, "files");
       String out = run(l.command(List.of("/bin/sh", "-c", "id -u; id -G; grep -E 'CapEff|NoNewPrivs' /proc/self/status; ls /; cat " + inside
           + "; ls " + data + " 2>&1; echo x > " + inside + " 2>&1; ulimit -n")));
@@ -62,12 +62,12 @@ class SandboxTest {
   @Test
   void an_unprivileged_platform_gets_a_user_namespace_that_cannot_make_another() throws Exception {
     assumeBwrap();
-    assumeTrue(Sandbox.platformUid() == 0, "setpriv needs root to play an unprivileged platform here");
+    assumeTrue(Host.platformUid() == 0, "setpriv needs root to play an unprivileged platform here");
     Path data = Files.createTempDirectory("sandbox-data");
     try {
       // as a platform running as nobody would: bubblewrap itself unprivileged
       Sandbox sandbox = Sandbox.open("bwrap", data, Cgroups.none("not in this test"), 65534);
-      Sandbox.Launch l = sandbox.launch("t-" + System.nanoTime(), LIMITS);
+      Launch l = sandbox.launch("t-" + System.nanoTime(), LIMITS);
       List<String> cmd = new ArrayList<>(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"));
       cmd.addAll(l.command(List.of("/bin/sh", "-c", "id -u; unshare -U true 2>&1 && echo nested || echo refused; sleep 2")));
       Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
@@ -93,9 +93,9 @@ class SandboxTest {
         "this host does not let the platform write memory, pids and cpu cgroups: " + cgroups.missing());
     Path data = Files.createTempDirectory("sandbox-data");
     String name = "t-" + System.nanoTime();
-    Sandbox sandbox = Sandbox.open(Sandbox.bwrapInstalled() ? "bwrap" : "none", data, cgroups, Sandbox.platformUid());
+    Sandbox sandbox = Sandbox.open(Sandbox.bwrapInstalled() ? "bwrap" : "none", data, cgroups, Host.platformUid());
     try {
-      Sandbox.Launch l = sandbox.launch(name, LIMITS);
+      Launch l = sandbox.launch(name, LIMITS);
       Process p = new ProcessBuilder(l.command(List.of("/bin/sh", "-c", "ulimit -n; grep 'Max file size' /proc/self/limits; sleep 3")))
           .redirectErrorStream(true).start();
       p.getOutputStream().close();
@@ -174,7 +174,7 @@ class SandboxTest {
     seen.start();
     logger.addAppender(seen);
     try {
-      Sandbox sandbox = Sandbox.open("bwrap", data, Cgroups.none("no cgroup hierarchy is writable here"), Sandbox.platformUid());
+      Sandbox sandbox = Sandbox.open("bwrap", data, Cgroups.none("no cgroup hierarchy is writable here"), Host.platformUid());
       sandbox.logReport();
       JsonObject report = sandbox.report();
       JsonObject unenforced = report.getJsonObject("unenforced");
@@ -196,7 +196,7 @@ class SandboxTest {
   void without_a_sandbox_the_report_says_the_file_system_and_user_are_not_confined() throws Exception {
     Path data = Files.createTempDirectory("sandbox-data");
     try {
-      JsonObject report = Sandbox.open("none", data, Cgroups.none("off"), Sandbox.platformUid()).report();
+      JsonObject report = Sandbox.open("none", data, Cgroups.none("off"), Host.platformUid()).report();
       assertEquals("none", report.getString("sandbox"));
       for (String limit : List.of("fileSystem", "user", "tmp")) {
         assertTrue(report.getJsonObject("unenforced").containsKey(limit), report.encodePrettily());
@@ -210,7 +210,7 @@ class SandboxTest {
   void a_data_dir_that_every_sandbox_would_show_is_refused() {
     assumeBwrap();
     IllegalStateException e = assertThrows(IllegalStateException.class,
-        () -> Sandbox.open("bwrap", Path.of("/usr/local/ferry-data"), Cgroups.none("off"), Sandbox.platformUid()));
+        () -> Sandbox.open("bwrap", Path.of("/usr/local/ferry-data"), Cgroups.none("off"), Host.platformUid()));
     assertTrue(e.getMessage().contains("inside /usr"), e.getMessage());
   }
 
