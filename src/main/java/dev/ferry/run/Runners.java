@@ -1,9 +1,9 @@
 package dev.ferry.run;
 
-import dev.ferry.Config;
 import dev.ferry.deployment.RunSettings;
 import dev.ferry.sandbox.Limits;
 import dev.ferry.sandbox.Sandbox;
+import dev.ferry.settings.RunConfig;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -65,7 +65,8 @@ public final class Runners {
   private static final String SANDBOXED_SOCKET = "/tmp/ferry-runner.sock";
 
   private final Vertx vertx;
-  private final Config config;
+  private final RunConfig config;
+  private final Path cacheDir;
   private final Path root;
   private final List<Path> classpath;
   private final Sandbox sandbox;
@@ -82,10 +83,14 @@ public final class Runners {
   private Future<Void> archiveReady = Future.succeededFuture();
   private boolean poolStarted;
 
-  /** {@code classpath}: the runner's jars (see SharedClasspath#runnerClasspath); every runner is launched through {@code sandbox}. */
-  public Runners(Vertx vertx, Config config, Path root, List<Path> classpath, Sandbox sandbox) {
+  /**
+   * {@code cacheDir}: where the class-data-sharing archive is kept; {@code classpath}: the runner's
+   * jars (see SharedClasspath#runnerClasspath); every runner is launched through {@code sandbox}.
+   */
+  public Runners(Vertx vertx, RunConfig config, Path cacheDir, Path root, List<Path> classpath, Sandbox sandbox) {
     this.vertx = vertx;
     this.config = config;
+    this.cacheDir = cacheDir;
     this.root = root.toAbsolutePath();
     this.classpath = List.copyOf(classpath);
     this.sandbox = sandbox;
@@ -527,7 +532,7 @@ public final class Runners {
   private Future<Void> prepareArchive() {
     Path jsa;
     try {
-      jsa = config.cacheDir().resolve("runner-" + fingerprint() + ".jsa");
+      jsa = cacheDir.resolve("runner-" + fingerprint() + ".jsa");
     } catch (IOException e) {
       log.warn("No class-data-sharing archive for runners: {}", e.toString());
       return Future.succeededFuture();

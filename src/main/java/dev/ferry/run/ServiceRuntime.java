@@ -1,6 +1,5 @@
 package dev.ferry.run;
 
-import dev.ferry.Config;
 import dev.ferry.deployment.Addresses;
 import dev.ferry.deployment.Artifact;
 import dev.ferry.deployment.Deployment;
@@ -12,6 +11,7 @@ import dev.ferry.deployment.DeploymentState.Sleeping;
 import dev.ferry.deployment.Transitions;
 import dev.ferry.proxy.Routes;
 import dev.ferry.resources.Resources;
+import dev.ferry.settings.RunConfig;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
@@ -57,7 +57,7 @@ public final class ServiceRuntime extends VerticleBase {
   private final Transitions transitions;
   private final DeploymentLog deploymentLog;
   private final Routes routes;
-  private final Config config;
+  private final RunConfig config;
   private final Retention retention;
   private final LiveStatus live;
   private final Runners runners;
@@ -73,7 +73,7 @@ public final class ServiceRuntime extends VerticleBase {
   private Crashes crashes;
   private RunnerMeters meters;
 
-  public ServiceRuntime(Transitions transitions, DeploymentLog deploymentLog, Routes routes, Config config, Retention retention,
+  public ServiceRuntime(Transitions transitions, DeploymentLog deploymentLog, Routes routes, RunConfig config, Retention retention,
                         LiveStatus live, Runners runners, Resources resources) {
     this.resources = resources;
     this.transitions = transitions;
@@ -83,7 +83,7 @@ public final class ServiceRuntime extends VerticleBase {
     this.retention = retention;
     this.live = live;
     this.runners = runners;
-    this.ports = PortRange.parse(config.portRange());
+    this.ports = new PortRange(config.ports()[0], config.ports()[1]);
   }
 
   @Override
@@ -93,8 +93,8 @@ public final class ServiceRuntime extends VerticleBase {
     readiness = new Readiness(vertx, config.startTimeoutMs());
     crashes = new Crashes(this);
     meters = new RunnerMeters(dev.ferry.Meters.registry(vertx), this);
-    if (config.sleepAfterMs() > 0) {
-      long every = Math.max(50, Math.min(30_000, config.sleepAfterMs() / 4));
+    if (config.idleTimeoutMs() > 0) {
+      long every = Math.max(50, Math.min(30_000, config.idleTimeoutMs() / 4));
       vertx.setPeriodic(every, every, t -> sleepIdle());
     }
     return runners.start().compose(x -> Future.all(
@@ -366,7 +366,7 @@ public final class ServiceRuntime extends VerticleBase {
 
   /** Puts to sleep every serving deployment whose backend had no request in flight for {@code run.idleTimeoutMs}. */
   private void sleepIdle() {
-    long now = System.nanoTime(), limit = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(config.sleepAfterMs());
+    long now = System.nanoTime(), limit = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(config.idleTimeoutMs());
     for (Running r : List.copyOf(running.values())) {
       if (!r.serving || r.stopping || r.restarting || r.asleep) continue;
       Routes.Backend b = routes.get(r.deployment.service());
@@ -390,10 +390,10 @@ public final class ServiceRuntime extends VerticleBase {
     r.sleeping = drain(b).compose(x -> stopIn(r, runner)).transform(ar -> {
       r.runner = null;
       if (!r.stopping && r.deployment.state() instanceof Deployed deployed) {
-        deploymentLog.info(d.id(), "sleep", "No request for " + config.sleepAfterMs() + " ms (run.idleTimeoutMs): asleep; the next request wakes it");
+        deploymentLog.info(d.id(), "sleep", "No request for " + config.idleTimeoutMs() + " ms (run.idleTimeoutMs): asleep; the next request wakes it");
         r.deployment = transitions.publish(r.deployment, deployed.sleeping());
         RunnerMeters.slept(this, d.service());
-        log.info("{} {} is asleep (idle for {} ms)", d.service(), d.id(), config.sleepAfterMs());
+        log.info("{} {} is asleep (idle for {} ms)", d.service(), d.id(), config.idleTimeoutMs());
       }
       return Future.<Void>succeededFuture();
     });
@@ -627,7 +627,7 @@ public final class ServiceRuntime extends VerticleBase {
       for (JsonObject row : byId.values()) {
         if (provisional.containsKey(row.getString("id"))) routes.remove(row.getString("service"), row.getString("id"));
       }
-      if (config.sleepAfterMs() <= 0) return List.copyOf(byId.values());
+      if (config.idleTimeoutMs() <= 0) return List.copyOf(byId.values());
       byId.values().forEach(row -> restoreAsleep(row, false));
       return List.<JsonObject>of();
     });
@@ -672,7 +672,7 @@ public final class ServiceRuntime extends VerticleBase {
   public Runners runners() { return runners; }
   Resources resources() { return resources; }
   Routes routes() { return routes; }
-  Config settings() { return config; }
+  RunConfig settings() { return config; }
   io.vertx.core.Vertx vertx() { return vertx; }
   Transitions transitions() { return transitions; }
   DeploymentLog deploymentLog() { return deploymentLog; }

@@ -1,6 +1,6 @@
 package dev.ferry.sandbox;
 
-import dev.ferry.Config;
+import dev.ferry.settings.RunConfig;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -84,7 +84,7 @@ public final class Sandbox {
    * fails, saying what to do, when it asks for bubblewrap and this host cannot run it, or when the
    * data dir lies where every sandbox can see it. Logs, once, what it enforces and what it cannot.
    */
-  public static Sandbox open(Config config, Path dataDir) {
+  public static Sandbox open(RunConfig config, Path dataDir) {
     Sandbox s = open(config.sandbox(), dataDir, Cgroups.detect(), platformUid());
     s.logReport();
     s.sweep();
