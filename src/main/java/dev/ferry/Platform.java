@@ -140,13 +140,13 @@ public final class Platform {
         .compose(compiler -> {
           recorder = new Recorder(ledger);
           Runners runners = new Runners(vertx, config.run(), config.cacheDir(), dataDir.runners(), runnerClasspath.get(), sandbox);
-          runtime = new ServiceRuntime(transitions, deploymentLog, routes, config.run(), new Retention(dataDir, config.artifacts().keep()), live,
-              runners, resources);
+          runtime = new ServiceRuntime(transitions, deploymentLog, routes, config.run(), new Retention(dataDir, config.artifacts().keep()),
+              live, runners, resources);
           reactivator = new Reactivator(vertx, ledger, transitions, dataDir);
           api = new Api(config, dataDir, recorder, transitions, reactivator, token, live, buildQueue, resources, info());
           return deploy(recorder)
-              .compose(x -> deploy(new Builder(dataDir, transitions, deploymentLog, new SafeExtractor(config.extract()), compiler, resolver(),
-                  config.build().concurrency(), buildQueue)
+              .compose(x -> deploy(new Builder(dataDir, transitions, deploymentLog, new SafeExtractor(config.extract()), compiler,
+                  resolver(), config.build().concurrency(), buildQueue)
                   .withCache(new BuildCache(ledger))))
               .compose(x -> deploy(runtime))
               .compose(x -> deploy(new Loader(transitions, deploymentLog, new dev.ferry.load.BytecodePolicy(config.load().forbiddenCalls()),
@@ -177,7 +177,8 @@ public final class Platform {
         .put("limits", new io.vertx.core.json.JsonObject()
             .put("runner", dev.ferry.sandbox.Limits.runner(config.run(), settings).toJson())
             .put("sharedRunner", dev.ferry.sandbox.Limits.sharedRunner(config.run()).toJson())
-            .put("build", dev.ferry.sandbox.Limits.build(config.build(), config.run()).toJson().put("timeoutMs", config.build().timeoutMs())))
+            .put("build", dev.ferry.sandbox.Limits.build(config.build(), config.run()).toJson()
+                .put("timeoutMs", config.build().timeoutMs())))
         .put("server", new io.vertx.core.json.JsonObject().put("headerTimeoutMs", config.server().headerTimeoutMs())
             .put("idleTimeoutMs", config.server().idleTimeoutMs()).put("maxConnectionsPerClient", config.server().maxConnectionsPerClient())
             .put("uploadStallTimeoutMs", config.upload().stallTimeoutMs()));

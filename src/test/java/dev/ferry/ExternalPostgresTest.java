@@ -101,7 +101,8 @@ class ExternalPostgresTest {
       }
 
       try (TestPlatform ferry = TestPlatform.start(c -> c.with("maven.remoteRepositories", List.of(FileRepository.mavenLocalRepositoryUrl()))
-          .with("resources.postgres.url", "postgresql://127.0.0.1:" + port + "/postgres?sslmode=disable").with("resources.postgres.user", "ferry_admin")
+          .with("resources.postgres.url", "postgresql://127.0.0.1:" + port + "/postgres?sslmode=disable")
+          .with("resources.postgres.user", "ferry_admin")
           .with("resources.postgres.password", ADMIN_PASSWORD))) {
         JsonObject one = ferry.deploy("pg-notes", "one");
         assertEquals("deployed", one.getString("state"), one.encodePrettily());

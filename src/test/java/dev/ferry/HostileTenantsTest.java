@@ -60,7 +60,8 @@ class HostileTenantsTest {
     Path token = data.resolve("token");
     Files.writeString(token, TestPlatform.TOKEN + "\n");
     Files.setPosixFilePermissions(token, PosixFilePermissions.fromString("rw-------"));
-    ferry = TestPlatform.start(c -> c.with("dataDir", data).with("token", null).with("server.headerTimeoutMs", HEADER_MS).with("upload.stallTimeoutMs", STALL_MS)
+    ferry = TestPlatform.start(c -> c.with("dataDir", data).with("token", null).with("server.headerTimeoutMs", HEADER_MS)
+        .with("upload.stallTimeoutMs", STALL_MS)
         .with("build.timeoutMs", BUILD_TIMEOUT_MS).with("build.memoryMb", BUILD_MEMORY_MB)
         .with("maven.remoteRepositories", List.of(repoDir.toUri().toString(), FileRepository.mavenLocalRepositoryUrl())));
     assertEquals("deployed", ferry.deploy("hello", "bystander").getString("state"));

@@ -38,7 +38,8 @@ class ServerHardeningTest {
 
   @BeforeAll
   static void start() {
-    ferry = TestPlatform.start(c -> c.with("server.headerTimeoutMs", HEADER_MS).with("server.idleTimeoutMs", IDLE_MS).with("server.maxConnectionsPerClient", PER_CLIENT)
+    ferry = TestPlatform.start(c -> c.with("server.headerTimeoutMs", HEADER_MS).with("server.idleTimeoutMs", IDLE_MS)
+        .with("server.maxConnectionsPerClient", PER_CLIENT)
         .with("upload.stallTimeoutMs", STALL_MS).with("server.trustedProxies", List.of("127.0.0.3")));
     assertEquals("deployed", ferry.deploy("hello", "echo").getString("state"));
   }

@@ -80,7 +80,8 @@ public final class Api extends VerticleBase {
     // every API call, the upload's before a byte of its body is read, needs the token
     router.route("/api/*").handler(token::check);
     // the local repository is Ferry's setting, else settings.xml's (Maven's default), else <dataDir>/maven
-    view = new PublicView(dataDir.root(), dataDir.root().resolve(config.maven().localRepository() == null ? "maven" : config.maven().localRepository()),
+    String repository = config.maven().localRepository();
+    view = new PublicView(dataDir.root(), dataDir.root().resolve(repository == null ? "maven" : repository),
         java.nio.file.Path.of(System.getProperty("user.home"), ".m2", "repository"));
     Observability observability = new Observability(vertx, config, ledger, token, view).withInfo(info);
     observability.mount(router);

@@ -54,7 +54,8 @@ public final class Proxy extends VerticleBase {
    * service on its way (restored, restarted, woken) waits for it before 503; {@code guard}: the
    * proxy port's connection rules.
    */
-  public Proxy(Routes routes, String domain, String host, dev.ferry.settings.ProxyConfig config, long waitMs, dev.ferry.ConnectionGuard guard) {
+  public Proxy(Routes routes, String domain, String host, dev.ferry.settings.ProxyConfig config, long waitMs,
+      dev.ferry.ConnectionGuard guard) {
     this.routes = routes;
     this.guard = guard;
     this.waitMs = waitMs;

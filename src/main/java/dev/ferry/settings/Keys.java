@@ -80,7 +80,7 @@ public final class Keys {
       if (next == null) at.put(path[i], next = new JsonObject());
       at = next;
     }
-    at.put(path[path.length - 1], value instanceof Path p ? p.toString() : value instanceof List<?> l ? new JsonArray(new ArrayList<>(l)) : value);
+    at.put(path[path.length - 1], json(value));
   }
 
   /** The JSON of a record of settings, nested as its components are. */
@@ -93,10 +93,13 @@ public final class Keys {
       } catch (ReflectiveOperationException e) {
         throw new IllegalStateException(e);
       }
-      json.put(c.getName(), v instanceof Record nested ? toJson(nested) : v instanceof Path p ? p.toString()
-          : v instanceof List<?> l ? new JsonArray(new ArrayList<>(l)) : v);
+      json.put(c.getName(), v instanceof Record nested ? toJson(nested) : json(v));
     }
     return json;
+  }
+
+  private static Object json(Object value) {
+    return value instanceof Path p ? p.toString() : value instanceof List<?> l ? new JsonArray(new ArrayList<>(l)) : value;
   }
 
   /** A record of {@code type} from {@code json}, which has every key (defaults merged in); {@code prefix} names its keys in errors. */
@@ -129,7 +132,9 @@ public final class Keys {
 
   private static Object value(String key, Object raw, Class<?> t) {
     if (t == int.class || t == long.class) {
-      if (!(raw instanceof Number n) || n.doubleValue() != n.longValue()) throw new IllegalArgumentException(key + " must be a whole number, not " + raw);
+      if (!(raw instanceof Number n) || n.doubleValue() != n.longValue()) {
+        throw new IllegalArgumentException(key + " must be a whole number, not " + raw);
+      }
       if (t == long.class) return n.longValue();
       if (n.longValue() != n.intValue()) throw new IllegalArgumentException(key + " is out of range: " + raw);
       return n.intValue();
