@@ -57,10 +57,10 @@ public final class ConnectionGuard {
     this.trusted = Set.copyOf(trusted);
   }
 
-  /** The guard {@code config}'s {@code server} section describes, for the server called {@code name} (for its log lines). */
-  public static ConnectionGuard of(String name, Config config) {
-    return new ConnectionGuard(name, config.headerTimeoutMs(), config.idleTimeoutMs(), config.maxConnectionsPerClient(),
-        Set.copyOf(config.trustedProxies()));
+  /** The guard the {@code server} section describes, for the server called {@code name} (for its log lines). */
+  public static ConnectionGuard of(String name, dev.ferry.settings.ServerConfig server) {
+    return new ConnectionGuard(name, server.headerTimeoutMs(), server.idleTimeoutMs(), server.maxConnectionsPerClient(),
+        Set.copyOf(server.trustedProxies()));
   }
 
   /** {@code options} with the idle timeout; HTTP/1 only (no cleartext HTTP/2, whose connections this guard does not read). */

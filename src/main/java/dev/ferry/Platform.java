@@ -125,30 +125,31 @@ public final class Platform {
     return vertx.executeBlocking(() -> {
           dataDir.create();
           // tenant code runs only where the OS confines it: refuse to start where that cannot be
-          sandbox = dev.ferry.sandbox.Sandbox.open(config, dataDir.root());
+          sandbox = dev.ferry.sandbox.Sandbox.open(config.run(), dataDir.root());
           ledger = SqliteLedger.open(dataDir.ledger());
           token = ApiToken.resolve(config.token(), dataDir.token());
-          buildQueue = new BuildQueue(config.buildQueueCapacity());
+          buildQueue = new BuildQueue(config.build().queueCapacity());
           // services the ledger says serve are expected from the first request on: the proxy holds, never 404s them
           for (var row : ledger.reader().inState(dev.ferry.deployment.StateName.LIVE)) routes.expect(row.service(), ServiceRuntime.RESTORE_EXPECTED_MS);
           runnerClasspath.set(SharedClasspath.runnerClasspath(config.cacheDir()));
-          resources = Resources.open(config, dataDir);
+          resources = Resources.open(config.resources(), dataDir);
           // builds that run annotation processors compile in a sandboxed process, from the runner's jar
-          return new ServiceCompiler(SharedClasspath.create(dataDir.sdk())).isolating(sandbox, runnerClasspath.get().get(0), config);
+          return new ServiceCompiler(SharedClasspath.create(dataDir.sdk())).isolating(sandbox, runnerClasspath.get().get(0), config.build(),
+              config.extract(), dev.ferry.sandbox.Limits.build(config.build(), config.run()));
         })
         .compose(compiler -> {
           recorder = new Recorder(ledger.writer(), ledger.reader());
-          Runners runners = new Runners(vertx, config, dataDir.runners(), runnerClasspath.get(), sandbox);
-          runtime = new ServiceRuntime(transitions, deploymentLog, routes, config, new Retention(dataDir, config.keepArtifacts()), live,
-              runners, resources);
+          Runners runners = new Runners(vertx, config.run(), config.cacheDir(), dataDir.runners(), runnerClasspath.get(), sandbox);
+          runtime = new ServiceRuntime(transitions, deploymentLog, routes, config.run(), new Retention(dataDir, config.artifacts().keep()),
+              live, runners, resources);
           api = new Api(config, dataDir, ledger.reader(), transitions, token, live, resources, info());
           return deploy(recorder)
-              .compose(x -> deploy(new Builder(dataDir, transitions, deploymentLog, new SafeExtractor(config.extractMaxBytes(),
-                  config.extractMaxEntries(), config.extractMaxNameLength()), compiler, resolver(), config.buildConcurrency(), buildQueue)
+              .compose(x -> deploy(new Builder(dataDir, transitions, deploymentLog, new SafeExtractor(config.extract()), compiler,
+                  resolver(), config.build().concurrency(), buildQueue)
                   .withCache(new BuildCache(ledger.reader()))))
               .compose(x -> deploy(runtime))
-              .compose(x -> deploy(new Loader(transitions, deploymentLog, new dev.ferry.load.BytecodePolicy(config.forbiddenCalls()),
-                  runners, resources, config.startTimeoutMs())))
+              .compose(x -> deploy(new Loader(transitions, deploymentLog, new dev.ferry.load.BytecodePolicy(config.load().forbiddenCalls()),
+                  runners, resources, config.run().startTimeoutMs())))
               .compose(x -> deploy(new Reactivator(ledger.reader(), transitions, dataDir)))
               .compose(x -> deployProxies())
               // the services of the ledger are restored while the API starts
@@ -174,23 +175,24 @@ public final class Platform {
     return new io.vertx.core.json.JsonObject()
         .put("sandbox", sandbox.report())
         .put("limits", new io.vertx.core.json.JsonObject()
-            .put("runner", dev.ferry.sandbox.Limits.runner(config, settings).toJson())
-            .put("sharedRunner", dev.ferry.sandbox.Limits.sharedRunner(config).toJson())
-            .put("build", dev.ferry.sandbox.Limits.build(config).toJson().put("timeoutMs", config.buildTimeoutMs())))
-        .put("server", new io.vertx.core.json.JsonObject().put("headerTimeoutMs", config.headerTimeoutMs())
-            .put("idleTimeoutMs", config.idleTimeoutMs()).put("maxConnectionsPerClient", config.maxConnectionsPerClient())
-            .put("uploadStallTimeoutMs", config.uploadStallTimeoutMs()));
+            .put("runner", dev.ferry.sandbox.Limits.runner(config.run(), settings).toJson())
+            .put("sharedRunner", dev.ferry.sandbox.Limits.sharedRunner(config.run()).toJson())
+            .put("build", dev.ferry.sandbox.Limits.build(config.build(), config.run()).toJson()
+                .put("timeoutMs", config.build().timeoutMs())))
+        .put("server", new io.vertx.core.json.JsonObject().put("headerTimeoutMs", config.server().headerTimeoutMs())
+            .put("idleTimeoutMs", config.server().idleTimeoutMs()).put("maxConnectionsPerClient", config.server().maxConnectionsPerClient())
+            .put("uploadStallTimeoutMs", config.upload().stallTimeoutMs()));
   }
 
   /** The proxy, on {@code proxy.instances} event loops sharing the proxy port. */
   private Future<String> deployProxies() {
-    proxy = new Proxy(routes, config.domain(), config.host(), config.proxyPort(), config.proxyTimeoutMs(), config.startTimeoutMs(),
-        config.effectiveProxyInstances(), dev.ferry.ConnectionGuard.of("proxy", config));
+    proxy = new Proxy(routes, config.domain(), config.host(), config.proxy(), config.run().startTimeoutMs(),
+        dev.ferry.ConnectionGuard.of("proxy", config.server()));
     return deploy(proxy);
   }
 
   private DependencyResolver resolver() {
-    return new DependencyResolver(MavenSetup.from(config, dataDir.root(), System.getenv()), dataDir.resolutions());
+    return new DependencyResolver(MavenSetup.from(config.maven(), dataDir.root(), System.getenv()), dataDir.resolutions());
   }
 
   private Future<String> deploy(Deployable verticle) {

@@ -26,7 +26,7 @@ class ArtifactFilesTest {
 
   @BeforeAll
   static void start() {
-    ferry = TestPlatform.start(c -> c.setKeepArtifacts(2));
+    ferry = TestPlatform.start(c -> c.with("artifacts.keep", 2));
   }
 
   @AfterAll

@@ -127,7 +127,7 @@ class AuthTest {
 
   @Test
   void metrics_need_the_token_when_not_public() {
-    try (TestPlatform closed = TestPlatform.start(c -> c.setMetricsPublic(false))) {
+    try (TestPlatform closed = TestPlatform.start(c -> c.with("api.metricsPublic", false))) {
       assertEquals(401, closed.anonymous.get(closed.apiPort(), "127.0.0.1", "/metrics").send().await().statusCode());
       assertEquals(200, closed.api(HttpMethod.GET, "/metrics").statusCode());
     }
@@ -138,7 +138,7 @@ class AuthTest {
     Path data = Files.createTempDirectory("ferry-token");
     try (LogCapture log = LogCapture.of(ApiToken.class)) {
       String generated;
-      try (TestPlatform first = TestPlatform.start(c -> c.setToken(null).setDataDir(data))) {
+      try (TestPlatform first = TestPlatform.start(c -> c.with("token", null).with("dataDir", data))) {
         Path file = data.resolve("token");
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
         generated = Files.readString(file).trim();
@@ -149,14 +149,14 @@ class AuthTest {
         assertEquals(200, first.anonymous.get(first.apiPort(), "127.0.0.1", "/api/v1/services")
             .bearerTokenAuthentication(generated).send().await().statusCode());
       }
-      try (TestPlatform second = TestPlatform.start(c -> c.setToken(null).setDataDir(data))) {
+      try (TestPlatform second = TestPlatform.start(c -> c.with("token", null).with("dataDir", data))) {
         assertEquals(generated, Files.readString(data.resolve("token")).trim());
         assertEquals(1, log.count(null, generated), "not printed again: " + log);
         assertEquals(200, second.anonymous.get(second.apiPort(), "127.0.0.1", "/api/v1/services")
             .bearerTokenAuthentication(generated).send().await().statusCode());
       }
       // a configured token wins over the stored one
-      try (TestPlatform third = TestPlatform.start(c -> c.setDataDir(data))) {
+      try (TestPlatform third = TestPlatform.start(c -> c.with("dataDir", data))) {
         assertEquals(401, third.anonymous.get(third.apiPort(), "127.0.0.1", "/api/v1/services")
             .bearerTokenAuthentication(generated).send().await().statusCode());
         assertEquals(200, third.api(HttpMethod.GET, "/api/v1/services").statusCode());

@@ -39,7 +39,7 @@ class BridgesTest {
     try (ServerSocket s = new ServerSocket(0)) {
       tcpPort = s.getLocalPort();
     }
-    ferry = TestPlatform.start(c -> c.setTcpBridgeEnabled(true).setTcpBridgePort(tcpPort));
+    ferry = TestPlatform.start(c -> c.with("tcpBridge.enabled", true).with("tcpBridge.port", tcpPort));
   }
 
   @AfterAll

@@ -21,7 +21,7 @@ class BuildQueueTest {
 
   @Test
   void with_concurrency_one_builds_never_overlap_and_the_rest_wait_queued() {
-    try (TestPlatform ferry = TestPlatform.start(c -> c.setBuildConcurrency(1))) {
+    try (TestPlatform ferry = TestPlatform.start(c -> c.with("build.concurrency", 1))) {
       List<String> ids = new ArrayList<>();
       List<io.vertx.core.Future<HttpResponse<Buffer>>> uploads = new ArrayList<>();
       for (int i = 0; i < 3; i++) {
@@ -98,7 +98,7 @@ class BuildQueueTest {
 
   @Test
   void over_the_queue_capacity_uploads_answer_503_with_retry_after_and_every_accepted_one_finishes() throws Exception {
-    try (TestPlatform ferry = TestPlatform.start(c -> c.setBuildConcurrency(1).setBuildQueueCapacity(2))) {
+    try (TestPlatform ferry = TestPlatform.start(c -> c.with("build.concurrency", 1).with("build.queueCapacity", 2))) {
       int n = 6;
       List<byte[]> bodies = new ArrayList<>();
       for (int i = 0; i < n; i++) bodies.add(java.nio.file.Files.readAllBytes(slowService(i)));
@@ -141,7 +141,7 @@ class BuildQueueTest {
 
   @Test
   void two_deploys_of_one_service_at_once_end_with_the_later_serving_and_the_earlier_stopped() {
-    try (TestPlatform ferry = TestPlatform.start(c -> c.setBuildConcurrency(2))) {
+    try (TestPlatform ferry = TestPlatform.start(c -> c.with("build.concurrency", 2))) {
       java.nio.file.Path[] fixtures = {TestPlatform.pack("hello"), TestPlatform.pack("slow-ready")};
       for (int round = 0; round < 4; round++) {
         java.nio.file.Path first = fixtures[round % 2], second = fixtures[(round + 1) % 2];

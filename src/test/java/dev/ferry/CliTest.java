@@ -172,7 +172,7 @@ class CliTest {
 
   @Test
   void deploy_over_the_upload_limit_is_refused_before_sending() throws IOException {
-    try (TestPlatform small = TestPlatform.start(c -> c.setUploadMaxBytes(4096))) {
+    try (TestPlatform small = TestPlatform.start(c -> c.with("upload.maxBytes", 4096))) {
       Path dir = copyFixture("hello", "cli-too-big");
       byte[] noise = new byte[64 * 1024];
       new java.util.Random(7).nextBytes(noise);

@@ -31,7 +31,7 @@ class CrashesTest {
   @BeforeAll
   static void start() throws Exception {
     data = Files.createTempDirectory("ferry-crashes");
-    ferry = TestPlatform.start(c -> c.setDataDir(data));
+    ferry = TestPlatform.start(c -> c.with("dataDir", data));
     assertEquals("deployed", ferry.deploy("hello", "bystander").getString("state"));
   }
 
@@ -101,7 +101,7 @@ class CrashesTest {
 
     // a platform started again on the same data dir leaves it crashed
     ferry.close();
-    ferry = TestPlatform.start(c -> c.setDataDir(data));
+    ferry = TestPlatform.start(c -> c.with("dataDir", data));
     ferry.platform.restored().await();
     load.stop();
     load = new SteadyLoad(ferry, "bystander");
@@ -130,7 +130,7 @@ class CrashesTest {
     }
     // three crashes, then the platform restarts: the deployment is restored...
     ferry.close();
-    ferry = TestPlatform.start(c -> c.setDataDir(data));
+    ferry = TestPlatform.start(c -> c.with("dataDir", data));
     ferry.platform.restored().await();
     load.stop();
     load = new SteadyLoad(ferry, "bystander");
@@ -147,7 +147,7 @@ class CrashesTest {
 
     // a platform restarted now leaves it crashed
     ferry.close();
-    ferry = TestPlatform.start(c -> c.setDataDir(data));
+    ferry = TestPlatform.start(c -> c.with("dataDir", data));
     ferry.platform.restored().await();
     load.stop();
     load = new SteadyLoad(ferry, "bystander");

@@ -55,7 +55,7 @@ class DependenciesTest {
           }
         }
         """), Map.of("META-INF/services/javax.annotation.processing.Processor", "fixture.proc.BannerProcessor\n"));
-    ferry = TestPlatform.start(c -> c.setMavenRemoteRepositories(List.of(repo.url(), FileRepository.mavenLocalRepositoryUrl())));
+    ferry = TestPlatform.start(c -> c.with("maven.remoteRepositories", List.of(repo.url(), FileRepository.mavenLocalRepositoryUrl())));
   }
 
   @AfterAll

@@ -31,7 +31,7 @@ class DependencyBuildBench {
     List<Long> first = new ArrayList<>(), cached = new ArrayList<>();
     try {
       for (int run = 0; run < 5; run++) {
-        try (TestPlatform ferry = TestPlatform.start(c -> c.setMavenRemoteRepositories(List.of(repo.url(), FileRepository.mavenLocalRepositoryUrl())))) {
+        try (TestPlatform ferry = TestPlatform.start(c -> c.with("maven.remoteRepositories", List.of(repo.url(), FileRepository.mavenLocalRepositoryUrl())))) {
           // warm the compiler and the resolver with services of their own
           ferry.deploy("hello", "warm");
           ferry.deploy("greeter-v2", "warm-deps");

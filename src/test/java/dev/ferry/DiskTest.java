@@ -27,7 +27,7 @@ class DiskTest {
     Path file = Files.createTempFile("ferry-not-a-dir", "");
     Vertx vertx = Vertx.vertx();
     try {
-      Config config = new Config().setApiPort(0).setProxyPort(0).setDataDir(file);
+      Config config = Config.DEFAULTS.with("api.port", 0).with("proxy.port", 0).with("dataDir", file);
       Exception e = assertThrows(Exception.class, () -> Platform.start(vertx, config).await());
       assertTrue(e.getMessage().contains("Data dir " + file.toAbsolutePath() + " is not writable"), e.getMessage());
     } finally {
@@ -42,7 +42,7 @@ class DiskTest {
     Files.createDirectories(new DataDir(dir).ledger());
     Vertx vertx = Vertx.vertx();
     try {
-      Config config = new Config().setApiPort(0).setProxyPort(0).setDataDir(dir);
+      Config config = Config.DEFAULTS.with("api.port", 0).with("proxy.port", 0).with("dataDir", dir);
       Exception e = assertThrows(Exception.class, () -> Platform.start(vertx, config).await());
       assertTrue(e.getMessage().contains("Cannot open the ledger"), e.getMessage());
     } finally {
@@ -58,7 +58,7 @@ class DiskTest {
     Process p = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", mount.toString()).redirectErrorStream(true).start();
     boolean mounted = p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
     assumeTrue(mounted, "cannot mount a tmpfs here");
-    try (TestPlatform ferry = TestPlatform.start(c -> c.setDataDir(mount.resolve("data")))) {
+    try (TestPlatform ferry = TestPlatform.start(c -> c.with("dataDir", mount.resolve("data")))) {
       String before = ferry.deploy("hello", "full").getString("id");
       Path filler = mount.resolve("filler");
       try (OutputStream out = Files.newOutputStream(filler)) {

@@ -100,9 +100,10 @@ class ExternalPostgresTest {
         s.execute("CREATE ROLE ferry_admin LOGIN CREATEDB CREATEROLE PASSWORD '" + ADMIN_PASSWORD + "'");
       }
 
-      try (TestPlatform ferry = TestPlatform.start(c -> c.setMavenRemoteRepositories(List.of(FileRepository.mavenLocalRepositoryUrl()))
-          .setPostgresUrl("postgresql://127.0.0.1:" + port + "/postgres?sslmode=disable").setPostgresUser("ferry_admin")
-          .setPostgresPassword(ADMIN_PASSWORD))) {
+      try (TestPlatform ferry = TestPlatform.start(c -> c.with("maven.remoteRepositories", List.of(FileRepository.mavenLocalRepositoryUrl()))
+          .with("resources.postgres.url", "postgresql://127.0.0.1:" + port + "/postgres?sslmode=disable")
+          .with("resources.postgres.user", "ferry_admin")
+          .with("resources.postgres.password", ADMIN_PASSWORD))) {
         JsonObject one = ferry.deploy("pg-notes", "one");
         assertEquals("deployed", one.getString("state"), one.encodePrettily());
         assertEquals("deployed", ferry.deploy("pg-notes", "two").getString("state"));

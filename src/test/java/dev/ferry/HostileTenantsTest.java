@@ -41,7 +41,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 class HostileTenantsTest {
 
-  static final long HEADER_MS = Config.DEFAULT_HEADER_TIMEOUT_MS, STALL_MS = 2_000, BUILD_TIMEOUT_MS = 8_000;
+  static final long HEADER_MS = Config.DEFAULTS.server().headerTimeoutMs(), STALL_MS = 2_000, BUILD_TIMEOUT_MS = 8_000;
   static final int BUILD_MEMORY_MB = 96;
   static TestPlatform ferry;
   static Path data;
@@ -60,9 +60,10 @@ class HostileTenantsTest {
     Path token = data.resolve("token");
     Files.writeString(token, TestPlatform.TOKEN + "\n");
     Files.setPosixFilePermissions(token, PosixFilePermissions.fromString("rw-------"));
-    ferry = TestPlatform.start(c -> c.setDataDir(data).setToken(null).setHeaderTimeoutMs(HEADER_MS).setUploadStallTimeoutMs(STALL_MS)
-        .setBuildTimeoutMs(BUILD_TIMEOUT_MS).setBuildMemoryMb(BUILD_MEMORY_MB)
-        .setMavenRemoteRepositories(List.of(repoDir.toUri().toString(), FileRepository.mavenLocalRepositoryUrl())));
+    ferry = TestPlatform.start(c -> c.with("dataDir", data).with("token", null).with("server.headerTimeoutMs", HEADER_MS)
+        .with("upload.stallTimeoutMs", STALL_MS)
+        .with("build.timeoutMs", BUILD_TIMEOUT_MS).with("build.memoryMb", BUILD_MEMORY_MB)
+        .with("maven.remoteRepositories", List.of(repoDir.toUri().toString(), FileRepository.mavenLocalRepositoryUrl())));
     assertEquals("deployed", ferry.deploy("hello", "bystander").getString("state"));
     victim = ferry.deploy("hello", "victim");
     assertEquals("deployed", victim.getString("state"));
@@ -189,7 +190,7 @@ class HostileTenantsTest {
     try {
       JsonObject r = ferry.viaProxy("spawner", "/threads?n=10000").bodyAsJsonObject();
       assertTrue(r.getBoolean("ok"), r.encodePrettily());
-      int max = ferry.platform.config().maxProcesses();
+      int max = ferry.platform.config().run().maxProcesses();
       assertTrue(r.getInteger("started") < max, "stopped by its limit of " + max + " processes and threads: " + r);
       assertTrue(r.getString("error").contains("unable to create native thread"), r.encodePrettily());
       long inGroup = ferry.platform.sandbox().processes(runnerId);
@@ -207,7 +208,7 @@ class HostileTenantsTest {
   void opening_every_file_descriptor_stops_at_the_runners_own_limit() {
     JsonObject r = ferry.viaProxy("intruder", "/files?n=100000").bodyAsJsonObject();
     assertTrue(r.getBoolean("ok"), r.encodePrettily());
-    int max = ferry.platform.config().maxOpenFiles();
+    int max = ferry.platform.config().run().maxOpenFiles();
     assertTrue(r.getInteger("opened") < max, "stopped by its limit of " + max + " open files: " + r);
     assertTrue(r.getString("error").contains("Too many open files"), r.encodePrettily());
     // the platform opens connections as before
@@ -219,7 +220,7 @@ class HostileTenantsTest {
     long freeBefore = Files.getFileStore(data).getUsableSpace();
     JsonObject r = ferry.viaProxy("intruder", "/fill?mb=512").bodyAsJsonObject();
     assertTrue(r.getBoolean("ok"), r.encodePrettily());
-    long limit = ferry.platform.config().tmpMb() * 1024L * 1024L;
+    long limit = ferry.platform.config().run().tmpMb() * 1024L * 1024L;
     assertTrue(r.getLong("written") <= limit, "no more than run.tmpMb: " + r);
     assertTrue(r.getLong("written") >= limit / 2, "it wrote until /tmp was full: " + r);
     assertTrue(r.getString("error").contains("No space left on device"), r.encodePrettily());
@@ -367,7 +368,7 @@ class HostileTenantsTest {
       for (int i = 0; i < 2_000; i++) {
         idle.add(ServerHardeningTest.connect("127.0.0." + (2 + i % 8), i % 2 == 0 ? ferry.apiPort() : ferry.proxyPort()));
       }
-      int capacity = ferry.platform.config().buildQueueCapacity();
+      int capacity = ferry.platform.config().build().queueCapacity();
       for (int i = 0; i < capacity; i++) {
         Socket s = ServerHardeningTest.connect("127.0.0.10", ferry.apiPort());
         s.getOutputStream().write(("POST /api/v1/services/stall" + i + "/deployments HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "

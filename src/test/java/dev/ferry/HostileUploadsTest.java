@@ -47,8 +47,8 @@ class HostileUploadsTest {
     sandbox = Files.createTempDirectory("ferry-hostile");
     outside = Files.createDirectories(sandbox.resolve("outside"));
     Files.writeString(outside.resolve("canary"), "untouched");
-    ferry = TestPlatform.start(c -> c.setDataDir(sandbox.resolve("data")).setUploadMaxBytes(64 * 1024)
-        .setExtractMaxBytes(MAX_EXTRACTED).setExtractMaxEntries(MAX_ENTRIES).setExtractMaxNameLength(MAX_NAME));
+    ferry = TestPlatform.start(c -> c.with("dataDir", sandbox.resolve("data")).with("upload.maxBytes", 64 * 1024)
+        .with("extract.maxBytes", MAX_EXTRACTED).with("extract.maxEntries", MAX_ENTRIES).with("extract.maxNameLength", MAX_NAME));
   }
 
   @AfterAll

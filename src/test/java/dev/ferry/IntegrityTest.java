@@ -26,7 +26,7 @@ class IntegrityTest {
   @Test
   void a_changed_artifact_is_refused_at_a_crash_restart_a_rollback_and_a_platform_restart_naming_the_file() throws Exception {
     Path data = Files.createTempDirectory("ferry-integrity");
-    TestPlatform ferry = TestPlatform.start(c -> c.setDataDir(data));
+    TestPlatform ferry = TestPlatform.start(c -> c.with("dataDir", data));
     try {
       assertEquals("deployed", ferry.deploy("hello", "bystander").getString("state"));
       SteadyLoad load = new SteadyLoad(ferry, "bystander");
@@ -70,7 +70,7 @@ class IntegrityTest {
         assertEquals(0, r.failed(), "the bystander failed requests: " + r);
       }
       ferry.close();
-      ferry = TestPlatform.start(c -> c.setDataDir(data));
+      ferry = TestPlatform.start(c -> c.with("dataDir", data));
       ferry.platform.restored().await();
       JsonObject after = ferry.awaitState(restored, "error");
       assertEquals("error", after.getString("state"), after.encodePrettily());

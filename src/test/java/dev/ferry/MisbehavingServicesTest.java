@@ -49,7 +49,7 @@ class MisbehavingServicesTest {
 
   @BeforeAll
   static void start() {
-    ferry = TestPlatform.start(c -> c.setStartTimeoutMs(START_TIMEOUT_MS).setProxyTimeoutMs(PROXY_TIMEOUT_MS));
+    ferry = TestPlatform.start(c -> c.with("run.startTimeoutMs", START_TIMEOUT_MS).with("proxy.timeoutMs", PROXY_TIMEOUT_MS));
     assertEquals("deployed", ferry.deploy("hello", "bystander").getString("state"));
   }
 

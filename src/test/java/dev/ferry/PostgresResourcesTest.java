@@ -39,7 +39,7 @@ class PostgresResourcesTest {
   @BeforeAll
   static void start() {
     logs = LogCapture.ofAll();
-    ferry = TestPlatform.start(c -> c.setMavenRemoteRepositories(List.of(FileRepository.mavenLocalRepositoryUrl())));
+    ferry = TestPlatform.start(c -> c.with("maven.remoteRepositories", List.of(FileRepository.mavenLocalRepositoryUrl())));
   }
 
   @AfterAll

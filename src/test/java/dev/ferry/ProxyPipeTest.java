@@ -182,7 +182,7 @@ class ProxyPipeTest {
     for (int i = 0; i < 50; i++) assertEquals(200, ferry.viaProxy("pipe", "/").statusCode());
     long after = ferry.viaProxy("pipe", "/headers").bodyAsJsonObject().getLong("connections");
     // sequential requests, each on a new client connection: the proxy's side stays open (one per proxy event loop at most)
-    assertTrue(after - before <= ferry.platform.config().effectiveProxyInstances(), before + " → " + after);
+    assertTrue(after - before <= ferry.platform.config().proxy().effectiveInstances(), before + " → " + after);
   }
 
   @Test

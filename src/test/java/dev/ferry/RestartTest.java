@@ -62,7 +62,7 @@ class RestartTest {
       Path config = dataDir.resolveSibling("ferry.json");
       Files.writeString(config, new JsonObject().put("run", new JsonObject().put("cacheDir", TestPlatform.RUNNER_CACHE.toString())
           .put("sandbox", TestPlatform.SANDBOX ? "bwrap" : "none")
-          .put("orphanGraceMs", Config.DEFAULT_ORPHAN_GRACE_MS).mergeIn(run)).encode());
+          .put("orphanGraceMs", Config.DEFAULTS.run().orphanGraceMs()).mergeIn(run)).encode());
       String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
       ProcessBuilder builder = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), "dev.ferry.Main", "server",
           "--host", "127.0.0.1", "--api-port", String.valueOf(apiPort), "--proxy-port", String.valueOf(proxyPort),
@@ -336,7 +336,7 @@ class RestartTest {
           .put("timeline", new JsonObject().put("queued", t.toString()).put("built", t.toString()))
           .put("artifact", new JsonObject().put("path", data.resolve("artifacts/api/000000002bbbb.jar").toString()).put("sha256", "x"))));
     }
-    try (TestPlatform ferry = TestPlatform.start(c -> c.setDataDir(data))) {
+    try (TestPlatform ferry = TestPlatform.start(c -> c.with("dataDir", data))) {
       ferry.platform.restored().await();
       JsonObject web = ferry.awaitFinal("000000001aaaa");
       assertEquals("error", web.getString("state"));

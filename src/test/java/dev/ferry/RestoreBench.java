@@ -24,7 +24,7 @@ public final class RestoreBench {
     Path data = Files.createTempDirectory("ferry-bench");
     try {
       List<String> services = new ArrayList<>();
-      try (TestPlatform ferry = TestPlatform.start(c -> c.setDataDir(data))) {
+      try (TestPlatform ferry = TestPlatform.start(c -> c.with("dataDir", data))) {
         for (int i = 0; i < n; i++) {
           String s = "svc" + i;
           if (!"deployed".equals(ferry.deploy("hello", s).getString("state"))) throw new AssertionError(s);
@@ -32,7 +32,7 @@ public final class RestoreBench {
         }
       }
       long t0 = System.nanoTime();
-      try (TestPlatform ferry = TestPlatform.start(c -> c.setDataDir(data))) {
+      try (TestPlatform ferry = TestPlatform.start(c -> c.with("dataDir", data))) {
         long up = System.nanoTime();
         List<String> waiting = new ArrayList<>(services);
         while (!waiting.isEmpty()) {

@@ -31,7 +31,7 @@ class RunnersTest {
   @BeforeAll
   static void start() {
     // the launcher fixture's vertx-launcher-application comes from the local repository the build filled
-    ferry = TestPlatform.start(c -> c.setMavenRemoteRepositories(List.of(FileRepository.mavenLocalRepositoryUrl())));
+    ferry = TestPlatform.start(c -> c.with("maven.remoteRepositories", List.of(FileRepository.mavenLocalRepositoryUrl())));
     assertEquals("deployed", ferry.deploy("hello", "bystander").getString("state"));
   }
 

@@ -28,20 +28,20 @@ class SecretsKeyTest {
   void a_generated_key_and_the_store_are_0600_and_a_changed_key_fails_deploys_naming_the_cause() throws Exception {
     Path data = Files.createTempDirectory("ferry-secrets-key");
     try {
-      try (TestPlatform ferry = TestPlatform.start(c -> c.setDataDir(data))) {
+      try (TestPlatform ferry = TestPlatform.start(c -> c.with("dataDir", data))) {
         assertEquals(200, put(ferry, "keys", new JsonObject().put("GREETING", "hi").put("API_KEY", "k")).statusCode());
       }
       assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(data.resolve("secrets.key"))));
       assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(data.resolve("resources.db"))));
 
       // the same data dir, another key (FERRY_SECRETS_KEY): the values cannot be read, and the deploy says why
-      try (TestPlatform ferry = TestPlatform.start(c -> c.setDataDir(data).setSecretsKey(key()))) {
+      try (TestPlatform ferry = TestPlatform.start(c -> c.with("dataDir", data).with("resources.secretsKey", key()))) {
         JsonObject d = ferry.deploy("secrets", "keys");
         assertEquals("error", d.getString("state"), d.encodePrettily());
         assertTrue(d.getString("error").contains("does not decrypt with the current secrets key"), d.getString("error"));
       }
       // the generated key again: they can
-      try (TestPlatform ferry = TestPlatform.start(c -> c.setDataDir(data))) {
+      try (TestPlatform ferry = TestPlatform.start(c -> c.with("dataDir", data))) {
         assertEquals("deployed", ferry.deploy("secrets", "keys").getString("state"));
       }
     } finally {
@@ -54,7 +54,7 @@ class SecretsKeyTest {
     Path data = Files.createTempDirectory("ferry-secrets-key");
     try {
       String k = key();
-      try (TestPlatform ferry = TestPlatform.start(c -> c.setDataDir(data).setSecretsKey(k))) {
+      try (TestPlatform ferry = TestPlatform.start(c -> c.with("dataDir", data).with("resources.secretsKey", k))) {
         assertEquals(200, put(ferry, "keys", new JsonObject().put("GREETING", "hi").put("API_KEY", "k")).statusCode());
         assertEquals("deployed", ferry.deploy("secrets", "keys").getString("state"));
       }
@@ -62,8 +62,8 @@ class SecretsKeyTest {
       // a key that is not 32 bytes of base64 stops the start, saying what a key is
       io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
       try {
-        Exception bad = assertThrows(Exception.class, () -> Platform.start(vertx, new Config().setHost("127.0.0.1").setApiPort(0)
-            .setProxyPort(0).setDataDir(data).setSecretsKey("short")).await());
+        Exception bad = assertThrows(Exception.class, () -> Platform.start(vertx, Config.DEFAULTS.with("host", "127.0.0.1").with("api.port", 0)
+            .with("proxy.port", 0).with("dataDir", data).with("resources.secretsKey", "short")).await());
         assertTrue(String.valueOf(bad.getMessage()).contains("32 random bytes in base64"), String.valueOf(bad));
       } finally {
         vertx.close().await();

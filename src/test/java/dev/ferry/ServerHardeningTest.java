@@ -38,8 +38,9 @@ class ServerHardeningTest {
 
   @BeforeAll
   static void start() {
-    ferry = TestPlatform.start(c -> c.setHeaderTimeoutMs(HEADER_MS).setIdleTimeoutMs(IDLE_MS).setMaxConnectionsPerClient(PER_CLIENT)
-        .setUploadStallTimeoutMs(STALL_MS).setTrustedProxies(List.of("127.0.0.3")));
+    ferry = TestPlatform.start(c -> c.with("server.headerTimeoutMs", HEADER_MS).with("server.idleTimeoutMs", IDLE_MS)
+        .with("server.maxConnectionsPerClient", PER_CLIENT)
+        .with("upload.stallTimeoutMs", STALL_MS).with("server.trustedProxies", List.of("127.0.0.3")));
     assertEquals("deployed", ferry.deploy("hello", "echo").getString("state"));
   }
 
@@ -200,9 +201,9 @@ class ServerHardeningTest {
     }
     assertEquals(ferry.platform.sandbox().report(), sandbox);
     JsonObject runner = info.getJsonObject("limits").getJsonObject("runner");
-    assertEquals(Config.DEFAULT_MAX_PROCESSES, runner.getInteger("maxProcesses"));
-    assertEquals(Config.DEFAULT_TMP_MB, runner.getInteger("tmpMb"));
-    assertEquals(2 * Config.DEFAULT_MEMORY_MB + Config.DEFAULT_TMP_MB + 128, runner.getInteger("rssMb"), "run.rssMb 0: derived");
+    assertEquals(Config.DEFAULTS.run().maxProcesses(), runner.getInteger("maxProcesses"));
+    assertEquals(Config.DEFAULTS.run().tmpMb(), runner.getInteger("tmpMb"));
+    assertEquals(2 * Config.DEFAULTS.run().memoryMb() + Config.DEFAULTS.run().tmpMb() + 128, runner.getInteger("rssMb"), "run.rssMb 0: derived");
     assertEquals(HEADER_MS, info.getJsonObject("server").getLong("headerTimeoutMs"));
     assertEquals(STALL_MS, info.getJsonObject("server").getLong("uploadStallTimeoutMs"));
   }

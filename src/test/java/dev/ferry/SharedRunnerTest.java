@@ -27,7 +27,7 @@ class SharedRunnerTest {
 
   @BeforeAll
   static void start() {
-    ferry = TestPlatform.start(c -> c.setIsolation("shared"));
+    ferry = TestPlatform.start(c -> c.with("run.isolation", "shared"));
   }
 
   @AfterAll

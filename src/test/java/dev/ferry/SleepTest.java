@@ -36,7 +36,7 @@ class SleepTest {
 
   @BeforeAll
   static void start() {
-    ferry = TestPlatform.start(c -> c.setSleepAfterMs(IDLE_MS));
+    ferry = TestPlatform.start(c -> c.with("run.idleTimeoutMs", IDLE_MS));
   }
 
   @AfterAll
@@ -89,7 +89,7 @@ class SleepTest {
     // the platform's view of the pid: in the sandbox a service sees its own pid namespace
     long woken = runnerPid(id);
     assertNotEquals(pid, woken, "in a new runner");
-    assertTrue(wakeMs < ferry.platform.config().startTimeoutMs(), "answered after " + wakeMs + " ms");
+    assertTrue(wakeMs < ferry.platform.config().run().startTimeoutMs(), "answered after " + wakeMs + " ms");
     JsonObject d = ferry.api(HttpMethod.GET, "/api/v1/deployments/" + id).bodyAsJsonObject();
     assertEquals("deployed", d.getString("state"));
     assertTrue(d.getJsonObject("timeline").containsKey("sleeping"), d.encodePrettily());
@@ -179,7 +179,7 @@ class SleepTest {
 
   @Test
   void in_a_shared_runner_sleep_undeploys_the_verticle_and_the_runner_stays() {
-    try (TestPlatform shared = TestPlatform.start(c -> c.setSleepAfterMs(IDLE_MS).setIsolation("shared"))) {
+    try (TestPlatform shared = TestPlatform.start(c -> c.with("run.idleTimeoutMs", IDLE_MS).with("run.isolation", "shared"))) {
       String id = shared.deploy("hello", "drowsy").getString("id");
       Runner runner = shared.platform.runtime().runnerOf(id).orElseThrow();
       assertEquals(1, runner.stats(true).await().getInteger("hosts"));
@@ -201,7 +201,7 @@ class SleepTest {
 
   @Test
   void with_idle_timeout_zero_nothing_sleeps() {
-    try (TestPlatform never = TestPlatform.start(c -> c.setSleepAfterMs(0))) {
+    try (TestPlatform never = TestPlatform.start(c -> c.with("run.idleTimeoutMs", 0))) {
       String id = never.deploy("hello", "insomniac").getString("id");
       long pid = never.platform.runtime().runnerOf(id).orElseThrow().pid();
       TestPlatform.sleep(3 * IDLE_MS);

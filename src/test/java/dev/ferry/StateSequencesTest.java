@@ -124,7 +124,7 @@ class StateSequencesTest {
 
   @Test
   void sleep_and_wake() {
-    try (TestPlatform napping = TestPlatform.start(c -> c.setSleepAfterMs(1_500))) {
+    try (TestPlatform napping = TestPlatform.start(c -> c.with("run.idleTimeoutMs", 1_500))) {
       List<String> states = new CopyOnWriteArrayList<>();
       napping.vertx.eventBus().<JsonObject>consumer(Addresses.EVENTS, m -> {
         if ("seq-sleep".equals(m.body().getString("service"))) states.add(m.body().getString("state"));

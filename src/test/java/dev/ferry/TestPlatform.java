@@ -17,7 +17,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.Set;
-import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 
 /**
@@ -65,19 +65,19 @@ public final class TestPlatform implements AutoCloseable {
   }
 
   public static TestPlatform start() {
-    return start(c -> { });
+    return start(c -> c);
   }
 
-  /** Starts a platform; {@code tweak} may change the config before it starts. */
-  public static TestPlatform start(Consumer<Config> tweak) {
+  /** Starts a platform on the config {@code tweak} makes of the tests' (say {@code c -> c.with("run.memoryMb", 128)}). */
+  public static TestPlatform start(UnaryOperator<Config> tweak) {
     try {
       Path dir = Files.createTempDirectory("ferry-test");
-      Config config = new Config().setHost("127.0.0.1").setApiPort(0).setProxyPort(0).setDataDir(dir)
-          .setStartTimeoutMs(10_000).setDrainTimeoutMs(2_000).setToken(TOKEN)
+      Config config = Config.DEFAULTS.with("host", "127.0.0.1").with("api.port", 0).with("proxy.port", 0).with("dataDir", dir)
+          .with("run.startTimeoutMs", 10_000).with("run.drainTimeoutMs", 2_000).with("token", TOKEN)
           // one runner jar and class-data-sharing archive for the whole suite, made by the first platform
-          .setCacheDir(RUNNER_CACHE).setOrphanGraceMs(20_000);
-      if (!SANDBOX) config.setSandbox("none");
-      tweak.accept(config);
+          .with("run.cacheDir", RUNNER_CACHE).with("run.orphanGraceMs", 20_000);
+      if (!SANDBOX) config = config.with("run.sandbox", "none");
+      config = tweak.apply(config);
       Vertx vertx = Platform.newVertx();
       Platform p = Platform.start(vertx, config).await();
       return new TestPlatform(vertx, p, dir);

@@ -29,7 +29,7 @@ class TokenRotationTest {
     Path data = Files.createTempDirectory("ferry-rotate");
     try {
       String rotated;
-      try (TestPlatform ferry = TestPlatform.start(c -> c.setToken(null).setDataDir(data))) {
+      try (TestPlatform ferry = TestPlatform.start(c -> c.with("token", null).with("dataDir", data))) {
         String old = Files.readString(data.resolve("token")).trim();
         HttpResponse<Buffer> r = post(ferry, old);
         assertEquals(200, r.statusCode(), r.bodyAsString());
@@ -44,7 +44,7 @@ class TokenRotationTest {
         assertEquals(rotated, Files.readString(file).trim());
         assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
       }
-      try (TestPlatform again = TestPlatform.start(c -> c.setToken(null).setDataDir(data))) {
+      try (TestPlatform again = TestPlatform.start(c -> c.with("token", null).with("dataDir", data))) {
         assertEquals(200, get(again, rotated).statusCode(), "the new token after a restart");
       }
     } finally {
@@ -66,7 +66,7 @@ class TokenRotationTest {
   void ferry_token_rotate_prints_the_new_token_and_stores_it_where_ferry_login_had_stored_the_old_one() throws Exception {
     Path data = Files.createTempDirectory("ferry-rotate-cli");
     Path config = Files.createTempDirectory("ferry-cli-config");
-    try (TestPlatform ferry = TestPlatform.start(c -> c.setToken(null).setDataDir(data))) {
+    try (TestPlatform ferry = TestPlatform.start(c -> c.with("token", null).with("dataDir", data))) {
       String server = "http://127.0.0.1:" + ferry.apiPort();
       Map<String, String> env = Map.of("XDG_CONFIG_HOME", config.toString(), "FERRY_DATA_DIR", config.resolve("no-data").toString());
       StringWriter out = new StringWriter(), err = new StringWriter();

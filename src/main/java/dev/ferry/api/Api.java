@@ -68,7 +68,7 @@ public final class Api extends VerticleBase {
     // every API call, the upload's before a byte of its body is read, needs the token
     router.route("/api/*").handler(token::check);
     // the local repository is Ferry's setting, else settings.xml's (Maven's default), else <dataDir>/maven
-    view = new PublicView(dataDir.root(), dataDir.root().resolve(config.mavenLocalRepository() == null ? "maven" : config.mavenLocalRepository()),
+    view = new PublicView(dataDir.root(), dataDir.root().resolve(config.maven().localRepository() == null ? "maven" : config.maven().localRepository()),
         java.nio.file.Path.of(System.getProperty("user.home"), ".m2", "repository"));
     Observability observability = new Observability(vertx, config, ledger, token, view).withInfo(info);
     observability.mount(router);
@@ -87,10 +87,10 @@ public final class Api extends VerticleBase {
       log.error("API failure on {}", ctx.request().path(), ctx.failure());
       error(ctx, 500, "internal", view.scrub("Internal error: " + ctx.failure()));
     });
-    dev.ferry.ConnectionGuard guard = dev.ferry.ConnectionGuard.of("API", config);
+    dev.ferry.ConnectionGuard guard = dev.ferry.ConnectionGuard.of("API", config.server());
     return guard.guard(vertx.createHttpServer(guard.options(new io.vertx.core.http.HttpServerOptions())))
-        .requestHandler(router).listen(config.apiPort(), config.host())
-        .recover(e -> Future.failedFuture(new IllegalStateException("cannot listen on " + config.host() + ":" + config.apiPort()
+        .requestHandler(router).listen(config.api().port(), config.host())
+        .recover(e -> Future.failedFuture(new IllegalStateException("cannot listen on " + config.host() + ":" + config.api().port()
             + " for the API: " + e.getMessage(), e)))
         .onSuccess(s -> server = s)
         .compose(s -> observability.start());

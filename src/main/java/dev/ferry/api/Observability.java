@@ -64,9 +64,9 @@ public final class Observability {
     LogStream logs = new LogStream(vertx, ledger, LogStream.DEFAULT_MAX_PENDING, view);
     router.get("/api/v1/deployments/:id/logs").handler(logs::handle);
     router.get("/api/v1/services/:name/logs").handler(logs::handleService);
-    router.get("/api/v1/info").handler(ctx -> ctx.json(info.copy().put("uploadMaxBytes", config.uploadMaxBytes())
+    router.get("/api/v1/info").handler(ctx -> ctx.json(info.copy().put("uploadMaxBytes", config.upload().maxBytes())
         .put("domain", config.domain())));
-    if (!config.metricsPublic()) router.get("/metrics").handler(token::check);
+    if (!config.api().metricsPublic()) router.get("/metrics").handler(token::check);
     router.get("/metrics").handler(PrometheusScrapingHandler.create(Meters.registry(vertx)));
     router.route("/eventbus/*").handler(token::check);
     // no inbound address is permitted: a send or publish is answered access_denied
@@ -80,15 +80,15 @@ public final class Observability {
   /** Starts the event meters and, when enabled, the TCP bridge; call it from the API's start. */
   public Future<Void> start() {
     countDeployments(Meters.registry(vertx));
-    if (!config.tcpBridgeEnabled()) return Future.succeededFuture();
+    if (!config.tcpBridge().enabled()) return Future.succeededFuture();
     TcpEventBusBridge tcpBridge = TcpEventBusBridge.create(vertx, bridgeOptions(new BridgeOptions()), new NetServerOptions(), event -> {
       JsonObject raw = event.getRawMessage();
       JsonObject headers = raw == null ? null : raw.getJsonObject("headers");
       // each registration carries the token in its headers; sends meet the (empty) inbound permissions
       event.complete(event.type() != BridgeEventType.REGISTER || token.matches(headers == null ? null : headers.getString("token")));
     });
-    return tcpBridge.listen(config.tcpBridgePort(), config.host())
-        .onSuccess(b -> log.info("TCP event-bus bridge on {}:{}", config.host(), config.tcpBridgePort()))
+    return tcpBridge.listen(config.tcpBridge().port(), config.host())
+        .onSuccess(b -> log.info("TCP event-bus bridge on {}:{}", config.host(), config.tcpBridge().port()))
         .mapEmpty();
   }
 

@@ -56,7 +56,7 @@ final class Uploads {
       Api.refuse(ctx, 415, "unsupported_media_type", "Upload a tar.gz with Content-Type: application/gzip (got " + type + ")");
       return;
     }
-    long max = config.uploadMaxBytes();
+    long max = config.upload().maxBytes();
     String length = req.getHeader(HttpHeaders.CONTENT_LENGTH);
     if (length != null) {
       long declared;
@@ -101,7 +101,7 @@ final class Uploads {
     long[] received = {0};
     boolean[] failed = {false};
     // a body that stalls holds a build-queue place and a file: it is cut after upload.stallTimeoutMs without a byte
-    long stallMs = config.uploadStallTimeoutMs();
+    long stallMs = config.upload().stallTimeoutMs();
     long[] lastByte = {System.nanoTime()};
     long[] stallTimer = {-1};
     Runnable discard = () -> {

@@ -1,10 +1,11 @@
 package dev.ferry.build;
 
-import dev.ferry.Config;
 import dev.ferry.deployment.StageException;
 import dev.ferry.sandbox.Launch;
 import dev.ferry.sandbox.Limits;
 import dev.ferry.sandbox.Sandbox;
+import dev.ferry.settings.BuildConfig;
+import dev.ferry.settings.ExtractConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -56,15 +57,18 @@ final class IsolatedCompiler {
   private final int maxEntries;
   private final int maxNameLength;
 
-  /** {@code mainJar}: the jar holding {@code CompilerMain} (the runner's, which needs nothing but the JDK). */
-  IsolatedCompiler(Sandbox sandbox, Path mainJar, Config config) {
+  /**
+   * {@code mainJar}: the jar holding {@code CompilerMain} (the runner's, which needs nothing but the
+   * JDK); {@code limits}: the compiler process's; {@code extract}: what its result may hold.
+   */
+  IsolatedCompiler(Sandbox sandbox, Path mainJar, BuildConfig build, ExtractConfig extract, Limits limits) {
     this.sandbox = sandbox;
     this.mainJar = mainJar;
-    this.limits = Limits.build(config);
-    this.timeoutMs = config.buildTimeoutMs();
-    this.maxBytes = config.extractMaxBytes();
-    this.maxEntries = config.extractMaxEntries();
-    this.maxNameLength = config.extractMaxNameLength();
+    this.limits = limits;
+    this.timeoutMs = build.timeoutMs();
+    this.maxBytes = extract.maxBytes();
+    this.maxEntries = extract.maxEntries();
+    this.maxNameLength = extract.maxNameLength();
   }
 
   /** The result of one compile: whether it succeeded, and its diagnostics. */

@@ -1,6 +1,6 @@
 package dev.ferry.build;
 
-import dev.ferry.Config;
+import dev.ferry.settings.MavenConfig;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,18 +31,18 @@ public record MavenSetup(Path localRepository, Path defaultLocalRepository, List
    * settings are {@code maven.settings} (which must exist) else {@code ~/.m2/settings.xml}; the global
    * ones {@code $MAVEN_HOME/conf/settings.xml} when {@code env} has {@code MAVEN_HOME}.
    */
-  public static MavenSetup from(Config config, Path dataDir, Map<String, String> env) {
+  public static MavenSetup from(MavenConfig config, Path dataDir, Map<String, String> env) {
     Path user;
-    if (config.mavenSettings() != null) {
-      user = Path.of(config.mavenSettings()).toAbsolutePath();
+    if (config.settings() != null) {
+      user = Path.of(config.settings()).toAbsolutePath();
       if (!Files.isRegularFile(user)) throw new IllegalArgumentException("maven.settings: no such file: " + user);
     } else {
       user = Path.of(System.getProperty("user.home"), ".m2", "settings.xml");
     }
     String mavenHome = env.get("MAVEN_HOME");
     Path global = mavenHome == null || mavenHome.isBlank() ? null : Path.of(mavenHome, "conf", "settings.xml");
-    Path local = config.mavenLocalRepository() == null ? null : dataDir.resolve(config.mavenLocalRepository()).toAbsolutePath();
-    return new MavenSetup(local, dataDir.resolve("maven").toAbsolutePath(), config.mavenRemoteRepositories(), config.mavenOffline(),
+    Path local = config.localRepository() == null ? null : dataDir.resolve(config.localRepository()).toAbsolutePath();
+    return new MavenSetup(local, dataDir.resolve("maven").toAbsolutePath(), config.remoteRepositories(), config.offline(),
         user, global);
   }
 }

@@ -26,13 +26,10 @@ public final class SafeExtractor {
   private final int maxEntries;
   private final int maxNameLength;
 
-  public SafeExtractor(long maxBytes, int maxEntries, int maxNameLength) {
-    if (maxBytes <= 0 || maxEntries <= 0 || maxNameLength <= 0) {
-      throw new IllegalArgumentException("Limits must be positive");
-    }
-    this.maxBytes = maxBytes;
-    this.maxEntries = maxEntries;
-    this.maxNameLength = maxNameLength;
+  public SafeExtractor(dev.ferry.settings.ExtractConfig limits) {
+    this.maxBytes = limits.maxBytes();
+    this.maxEntries = limits.maxEntries();
+    this.maxNameLength = limits.maxNameLength();
   }
 
   /** Extracts {@code archive} into {@code target} (created if absent); returns the bytes written. */

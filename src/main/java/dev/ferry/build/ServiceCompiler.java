@@ -47,9 +47,13 @@ public final class ServiceCompiler {
     this.fileManagers = ThreadLocal.withInitial(() -> compiler.getStandardFileManager(null, Locale.ROOT, StandardCharsets.UTF_8));
   }
 
-  /** Compiles builds that run annotation processors in a compiler process {@code sandbox} launches; {@code mainJar} holds its main. */
-  public ServiceCompiler isolating(dev.ferry.sandbox.Sandbox sandbox, Path mainJar, dev.ferry.Config config) {
-    this.isolated = new IsolatedCompiler(sandbox, mainJar, config);
+  /**
+   * Compiles builds that run annotation processors in a compiler process {@code sandbox} launches
+   * with {@code limits}; {@code mainJar} holds its main.
+   */
+  public ServiceCompiler isolating(dev.ferry.sandbox.Sandbox sandbox, Path mainJar, dev.ferry.settings.BuildConfig build,
+      dev.ferry.settings.ExtractConfig extract, dev.ferry.sandbox.Limits limits) {
+    this.isolated = new IsolatedCompiler(sandbox, mainJar, build, extract, limits);
     return this;
   }
 

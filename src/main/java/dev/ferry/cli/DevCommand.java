@@ -89,16 +89,16 @@ final class DevCommand implements Callable<Integer> {
         apiToken = token != null ? token : ClientOptions.tokenOf(env, api);
       } else {
         Config config = platformOptions.config();
-        String local = "http://" + ServerCommand.hostForClients(config.host()) + ":" + config.apiPort();
-        if (config.apiPort() != 0 && answers(local)) {
+        String local = "http://" + ServerCommand.hostForClients(config.host()) + ":" + config.api().port();
+        if (config.api().port() != 0 && answers(local)) {
           api = local;
           apiToken = token != null ? token : ClientOptions.tokenOf(env, api);
           out.println("Using the platform at " + api);
         } else {
           if (platformOptions.dataDir == null && env.get("FERRY_DATA_DIR") == null
-              && config.dataDir().equals(Path.of(Config.DEFAULT_DATA_DIR))) {
+              && config.dataDir().equals(Config.DEFAULTS.dataDir())) {
             // beside the build output: never packed, ignored by git, gone with mvn clean
-            config.setDataDir(root.resolve("target/ferry-dev"));
+            config = config.with("dataDir", root.resolve("target/ferry-dev"));
           }
           Platform platform = ServerCommand.start(config);
           api = ServerCommand.apiUrl(config, platform);

@@ -40,7 +40,8 @@ final class InitCommand implements Callable<Integer> {
     Path src = dir.resolve("src/main/java/" + pkg.replace('.', '/'));
     Files.createDirectories(src);
     Files.writeString(dir.resolve("pom.xml"), POM.replace("@NAME@", name).replace("@MAIN@", pkg + ".MainVerticle")
-        .replace("@SDK@", SdkCommand.VERSION));
+        .replace("@SDK@", SdkCommand.VERSION).replace("@VERTX@", BuildVersions.VERTX)
+        .replace("@COMPILER_PLUGIN@", BuildVersions.COMPILER_PLUGIN).replace("@EXEC_PLUGIN@", BuildVersions.EXEC_PLUGIN));
     Files.writeString(src.resolve("MainVerticle.java"), VERTICLE.replace("@PACKAGE@", pkg).replace("@NAME@", name));
     Files.writeString(dir.resolve("config.json"), "{\n  \"http.port\": 8080,\n  \"http.host\": \"127.0.0.1\"\n}\n");
     Files.writeString(dir.resolve(".gitignore"), "target/\n*.class\n.idea/\n");
@@ -77,7 +78,7 @@ final class InitCommand implements Callable<Integer> {
           <dependency>
             <groupId>io.vertx</groupId>
             <artifactId>vertx-core</artifactId>
-            <version>5.0.7</version>
+            <version>@VERTX@</version>
           </dependency>
           <!-- @Postgres, @Secret: the platform provides it; for local builds, once: ferry sdk install -->
           <dependency>
@@ -93,14 +94,14 @@ final class InitCommand implements Callable<Integer> {
             <plugin>
               <groupId>org.apache.maven.plugins</groupId>
               <artifactId>maven-compiler-plugin</artifactId>
-              <version>3.13.0</version>
+              <version>@COMPILER_PLUGIN@</version>
               <configuration><release>17</release></configuration>
             </plugin>
             <!-- mvn -q compile exec:java runs it locally, with config.json as its config() -->
             <plugin>
               <groupId>org.codehaus.mojo</groupId>
               <artifactId>exec-maven-plugin</artifactId>
-              <version>3.5.0</version>
+              <version>@EXEC_PLUGIN@</version>
               <configuration><mainClass>@MAIN@</mainClass></configuration>
             </plugin>
           </plugins>

@@ -110,12 +110,12 @@ final class SdkCommand implements Callable<Integer> {
             <dependency>
               <groupId>io.vertx</groupId>
               <artifactId>vertx-core</artifactId>
-              <version>5.0.7</version>
+              <version>%s</version>
               <scope>provided</scope>
             </dependency>
           </dependencies>
         </project>
-        """.formatted(GROUP, ARTIFACT, VERSION);
+        """.formatted(GROUP, ARTIFACT, VERSION, BuildVersions.VERTX);
   }
 
   private static Path codeSource() {

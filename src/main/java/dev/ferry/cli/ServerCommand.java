@@ -39,11 +39,11 @@ public final class ServerCommand implements Callable<Integer> {
         throw new IllegalArgumentException("Config file not found: " + configFile);
       }
       Config c = Config.load(file, System.getenv());
-      if (host != null) c.setHost(host);
-      if (apiPort != null) c.setApiPort(apiPort);
-      if (proxyPort != null) c.setProxyPort(proxyPort);
-      if (dataDir != null) c.setDataDir(dataDir);
-      if (domain != null) c.setDomain(domain);
+      if (host != null) c = c.with("host", host);
+      if (apiPort != null) c = c.with("api.port", apiPort);
+      if (proxyPort != null) c = c.with("proxy.port", proxyPort);
+      if (dataDir != null) c = c.with("dataDir", dataDir);
+      if (domain != null) c = c.with("domain", domain);
       return c;
     }
   }

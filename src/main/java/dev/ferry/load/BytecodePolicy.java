@@ -28,10 +28,6 @@ import java.util.jar.JarFile;
  */
 public final class BytecodePolicy {
 
-  /** The default forbidden calls, as {@code fully.qualified.Class#method}. */
-  public static final List<String> DEFAULT_FORBIDDEN = List.of("java.lang.System#exit", "java.lang.Runtime#exit",
-      "java.lang.Runtime#halt", "java.lang.Runtime#exec", "java.lang.ProcessBuilder#start");
-
   private final Set<String> forbidden = new LinkedHashSet<>();
 
   /** {@code forbiddenCalls} as {@code fully.qualified.Class#method}; empty allows everything. */

@@ -48,19 +48,20 @@ public final class Proxy extends VerticleBase {
   private ProxyMeters meters;
 
   /**
-   * {@code waitMs}: how long a request for a service on its way (restored, restarted, woken) waits
-   * for it before 503; {@code loops}: how many event loops serve the port; {@code guard}: the
+   * {@code config}: its port, timeout and event loops; {@code waitMs}: how long a request for a
+   * service on its way (restored, restarted, woken) waits for it before 503; {@code guard}: the
    * proxy port's connection rules.
    */
-  public Proxy(Routes routes, String domain, String host, int port, long timeoutMs, long waitMs, int loops, dev.ferry.ConnectionGuard guard) {
+  public Proxy(Routes routes, String domain, String host, dev.ferry.settings.ProxyConfig config, long waitMs,
+      dev.ferry.ConnectionGuard guard) {
     this.routes = routes;
     this.guard = guard;
     this.waitMs = waitMs;
     this.domainSuffix = "." + domain.toLowerCase(Locale.ROOT);
     this.host = host;
-    this.port = port;
-    this.timeoutMs = timeoutMs;
-    this.loops = Math.max(1, loops);
+    this.port = config.port();
+    this.timeoutMs = config.timeoutMs();
+    this.loops = config.effectiveInstances();
   }
 
   @Override

@@ -1,8 +1,9 @@
 package dev.ferry.resources;
 
-import dev.ferry.Config;
 import dev.ferry.DataDir;
 import dev.ferry.deployment.StageException;
+import dev.ferry.settings.PostgresConfig;
+import dev.ferry.settings.ResourcesConfig;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
@@ -40,12 +41,13 @@ public final class Resources implements AutoCloseable {
   }
 
   /** Opens the store (creating the secrets key if needed); starts no server. */
-  public static Resources open(Config config, DataDir dataDir) throws IOException {
+  public static Resources open(ResourcesConfig config, DataDir dataDir) throws IOException {
     Vault vault = Vault.open(config.secretsKey(), dataDir.secretsKey());
     ResourceStore store = ResourceStore.open(dataDir.resources(), vault);
-    PostgresServer server = config.postgresUrl() == null
-        ? new EmbeddedPostgres(dataDir.postgres(), store, config.postgresPort())
-        : new ExternalPostgres(config.postgresUrl(), config.postgresUser(), config.postgresPassword());
+    PostgresConfig pg = config.postgres();
+    PostgresServer server = pg.url() == null
+        ? new EmbeddedPostgres(dataDir.postgres(), store, pg.port())
+        : new ExternalPostgres(pg.url(), pg.user(), pg.password());
     return new Resources(store, new Databases(server, store));
   }
 

@@ -1,6 +1,6 @@
 package dev.ferry.run;
 
-import dev.ferry.Config;
+import dev.ferry.settings.RunConfig;
 import dev.ferry.deployment.Deployment;
 import dev.ferry.deployment.DeploymentLog;
 import dev.ferry.deployment.DeploymentRow;
@@ -31,7 +31,7 @@ final class Adoption {
   private final ServiceRuntime runtime;
   private final DeploymentLog deploymentLog;
   private final Routes routes;
-  private final Config config;
+  private final RunConfig config;
   private final Runners runners;
   private final PortRange ports;
   private final Resources resources;
@@ -117,7 +117,7 @@ final class Adoption {
       for (DeploymentRow row : byId.values()) {
         if (provisional.containsKey(row.id())) routes.remove(row.service(), row.id());
       }
-      if (config.sleepAfterMs() <= 0) return List.copyOf(byId.values());
+      if (config.idleTimeoutMs() <= 0) return List.copyOf(byId.values());
       byId.values().forEach(row -> runtime.sleeps().restoreAsleep(row, false));
       return List.<DeploymentRow>of();
     });

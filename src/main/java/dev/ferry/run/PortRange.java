@@ -38,17 +38,6 @@ public final class PortRange {
     this.next = first + java.util.concurrent.ThreadLocalRandom.current().nextInt(last - first + 1);
   }
 
-  /** Parses {@code "20000-29999"}. */
-  public static PortRange parse(String spec) {
-    String[] parts = spec.trim().split("\\s*-\\s*");
-    try {
-      if (parts.length == 2) return new PortRange(Integer.parseInt(parts[0]), Integer.parseInt(parts[1]));
-    } catch (NumberFormatException e) {
-      // below
-    }
-    throw new IllegalArgumentException("run.portRange must look like 20000-29999, not " + spec);
-  }
-
   /** Warns once when the range overlaps the kernel's ephemeral ports (a service's outgoing connection could hold one). */
   public void checkAgainstEphemeral() {
     Path file = Path.of("/proc/sys/net/ipv4/ip_local_port_range");

@@ -1,6 +1,6 @@
 package dev.ferry.run;
 
-import dev.ferry.Config;
+import dev.ferry.settings.RunConfig;
 import dev.ferry.deployment.RunSettings;
 import dev.ferry.sandbox.Launch;
 import dev.ferry.sandbox.Limits;
@@ -34,14 +34,17 @@ final class RunnerArchive {
   private static final Logger log = LoggerFactory.getLogger(Runners.class);
 
   private final Vertx vertx;
-  private final Config config;
+  private final RunConfig config;
+  /** Where the archive is kept ({@code run.cacheDir}). */
+  private final Path cacheDir;
   private final List<Path> classpath;
   private final Sandbox sandbox;
   private final RunnerLauncher launcher;
 
-  RunnerArchive(Vertx vertx, Config config, List<Path> classpath, Sandbox sandbox, RunnerLauncher launcher) {
+  RunnerArchive(Vertx vertx, RunConfig config, Path cacheDir, List<Path> classpath, Sandbox sandbox, RunnerLauncher launcher) {
     this.vertx = vertx;
     this.config = config;
+    this.cacheDir = cacheDir;
     this.classpath = classpath;
     this.sandbox = sandbox;
     this.launcher = launcher;
@@ -51,7 +54,7 @@ final class RunnerArchive {
   Future<Path> prepare() {
     Path jsa;
     try {
-      jsa = config.cacheDir().resolve("runner-" + fingerprint() + ".jsa");
+      jsa = cacheDir.resolve("runner-" + fingerprint() + ".jsa");
     } catch (IOException e) {
       log.warn("No class-data-sharing archive for runners: {}", e.toString());
       return Future.succeededFuture(null);

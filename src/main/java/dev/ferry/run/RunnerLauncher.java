@@ -1,6 +1,6 @@
 package dev.ferry.run;
 
-import dev.ferry.Config;
+import dev.ferry.settings.RunConfig;
 import dev.ferry.sandbox.Launch;
 import dev.ferry.sandbox.Limits;
 import dev.ferry.sandbox.Sandbox;
@@ -50,7 +50,7 @@ final class RunnerLauncher {
   private static final String SANDBOXED_SOCKET = "/tmp/ferry-runner.sock";
 
   private final Vertx vertx;
-  private final Config config;
+  private final RunConfig config;
   private final Path root;
   private final List<Path> classpath;
   private final Sandbox sandbox;
@@ -61,7 +61,7 @@ final class RunnerLauncher {
   /** The class-data-sharing archive runners start from, once made. */
   Path archive;
 
-  RunnerLauncher(Vertx vertx, Config config, Path root, List<Path> classpath, Sandbox sandbox, Map<String, Runner> all,
+  RunnerLauncher(Vertx vertx, RunConfig config, Path root, List<Path> classpath, Sandbox sandbox, Map<String, Runner> all,
                  java.util.Set<String> launched) {
     this.vertx = vertx;
     this.config = config;

@@ -1,6 +1,6 @@
 package dev.ferry.run;
 
-import dev.ferry.Config;
+import dev.ferry.settings.RunConfig;
 import dev.ferry.deployment.RunSettings;
 import dev.ferry.sandbox.Limits;
 import dev.ferry.sandbox.Sandbox;
@@ -48,7 +48,7 @@ public final class Runners {
   static final String OUT_LOG = "out.log";
 
   private final Vertx vertx;
-  private final Config config;
+  private final RunConfig config;
   private final Path root;
   private final List<Path> classpath;
   private final Sandbox sandbox;
@@ -64,10 +64,16 @@ public final class Runners {
   private boolean closed;
   private Future<Void> archiveReady = Future.succeededFuture();
   private boolean poolStarted;
+  /** Where the runners' class-data-sharing archive is kept. */
+  private final Path cacheDir;
 
-  /** {@code classpath}: the runner's jars (see SharedClasspath#runnerClasspath); every runner is launched through {@code sandbox}. */
-  public Runners(Vertx vertx, Config config, Path root, List<Path> classpath, Sandbox sandbox) {
+  /**
+   * {@code cacheDir}: where the class-data-sharing archive is kept; {@code classpath}: the runner's
+   * jars (see SharedClasspath#runnerClasspath); every runner is launched through {@code sandbox}.
+   */
+  public Runners(Vertx vertx, RunConfig config, Path cacheDir, Path root, List<Path> classpath, Sandbox sandbox) {
     this.vertx = vertx;
+    this.cacheDir = cacheDir;
     this.config = config;
     this.root = root.toAbsolutePath();
     this.classpath = List.copyOf(classpath);
@@ -89,7 +95,7 @@ public final class Runners {
       Files.createDirectories(root);
       Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwx------"));
       return null;
-    }).onSuccess(x -> (config.cds() ? new RunnerArchive(vertx, config, classpath, sandbox, launcher).prepare().map(p -> launcher.archive = p)
+    }).onSuccess(x -> (config.cds() ? new RunnerArchive(vertx, config, cacheDir, classpath, sandbox, launcher).prepare().map(p -> launcher.archive = p)
         : Future.<Path>succeededFuture()).onComplete(ar -> prepared.complete()))
         .onFailure(prepared::tryFail).mapEmpty();
   }

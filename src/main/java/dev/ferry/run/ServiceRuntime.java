@@ -1,6 +1,6 @@
 package dev.ferry.run;
 
-import dev.ferry.Config;
+import dev.ferry.settings.RunConfig;
 import dev.ferry.deployment.Addresses;
 import dev.ferry.deployment.Deployment;
 import dev.ferry.deployment.DeploymentLog;
@@ -55,7 +55,7 @@ public final class ServiceRuntime extends VerticleBase {
   private final Transitions transitions;
   private final DeploymentLog deploymentLog;
   private final Routes routes;
-  private final Config config;
+  private final RunConfig config;
   private final Retention retention;
   private final LiveStatus live;
   private final Runners runners;
@@ -72,7 +72,7 @@ public final class ServiceRuntime extends VerticleBase {
   private RunnerEvents events;
   private Adoption adoption;
 
-  public ServiceRuntime(Transitions transitions, DeploymentLog deploymentLog, Routes routes, Config config, Retention retention,
+  public ServiceRuntime(Transitions transitions, DeploymentLog deploymentLog, Routes routes, RunConfig config, Retention retention,
                         LiveStatus live, Runners runners, Resources resources) {
     this.resources = resources;
     this.transitions = transitions;
@@ -82,7 +82,7 @@ public final class ServiceRuntime extends VerticleBase {
     this.retention = retention;
     this.live = live;
     this.runners = runners;
-    this.ports = PortRange.parse(config.portRange());
+    this.ports = new PortRange(config.ports()[0], config.ports()[1]);
   }
 
   @Override
@@ -96,8 +96,8 @@ public final class ServiceRuntime extends VerticleBase {
     sleeps = new Sleeps(this);
     events = new RunnerEvents(this);
     adoption = new Adoption(this);
-    if (config.sleepAfterMs() > 0) {
-      long every = Math.max(50, Math.min(30_000, config.sleepAfterMs() / 4));
+    if (config.idleTimeoutMs() > 0) {
+      long every = Math.max(50, Math.min(30_000, config.idleTimeoutMs() / 4));
       vertx.setPeriodic(every, every, t -> sleeps.sleepIdle());
     }
     return runners.start().compose(x -> Future.all(
@@ -220,7 +220,7 @@ public final class ServiceRuntime extends VerticleBase {
   public Runners runners() { return runners; }
   Resources resources() { return resources; }
   Routes routes() { return routes; }
-  Config settings() { return config; }
+  RunConfig settings() { return config; }
   io.vertx.core.Vertx vertx() { return vertx; }
   Transitions transitions() { return transitions; }
   DeploymentLog deploymentLog() { return deploymentLog; }

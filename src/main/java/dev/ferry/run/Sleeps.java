@@ -1,6 +1,6 @@
 package dev.ferry.run;
 
-import dev.ferry.Config;
+import dev.ferry.settings.RunConfig;
 import dev.ferry.deployment.Deployment;
 import dev.ferry.deployment.DeploymentLog;
 import dev.ferry.deployment.DeploymentRow;
@@ -30,7 +30,7 @@ final class Sleeps {
   private final Transitions transitions;
   private final DeploymentLog deploymentLog;
   private final Routes routes;
-  private final Config config;
+  private final RunConfig config;
   private final Runners runners;
   private final PortRange ports;
   private final Map<String, Running> running;
@@ -55,7 +55,7 @@ final class Sleeps {
 
   /** Puts to sleep every serving deployment whose backend had no request in flight for {@code run.idleTimeoutMs}. */
   void sleepIdle() {
-    long now = System.nanoTime(), limit = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(config.sleepAfterMs());
+    long now = System.nanoTime(), limit = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(config.idleTimeoutMs());
     for (Running r : List.copyOf(running.values())) {
       if (!r.serving || r.stopping || r.restarting || r.asleep) continue;
       Routes.Backend b = routes.get(r.deployment.service());
@@ -79,10 +79,10 @@ final class Sleeps {
     r.sleeping = runtime.drain(b).compose(x -> runtime.stopIn(r, runner)).transform(ar -> {
       r.runner = null;
       if (!r.stopping && r.deployment.state() instanceof Deployed deployed) {
-        deploymentLog.info(d.id(), "sleep", "No request for " + config.sleepAfterMs() + " ms (run.idleTimeoutMs): asleep; the next request wakes it");
+        deploymentLog.info(d.id(), "sleep", "No request for " + config.idleTimeoutMs() + " ms (run.idleTimeoutMs): asleep; the next request wakes it");
         r.deployment = transitions.publish(r.deployment, deployed.sleeping());
         RunnerMeters.slept(runtime, d.service());
-        log.info("{} {} is asleep (idle for {} ms)", d.service(), d.id(), config.sleepAfterMs());
+        log.info("{} {} is asleep (idle for {} ms)", d.service(), d.id(), config.idleTimeoutMs());
       }
       return Future.<Void>succeededFuture();
     });

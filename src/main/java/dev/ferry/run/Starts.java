@@ -1,6 +1,6 @@
 package dev.ferry.run;
 
-import dev.ferry.Config;
+import dev.ferry.settings.RunConfig;
 import dev.ferry.deployment.Deployment;
 import dev.ferry.deployment.DeploymentLog;
 import dev.ferry.deployment.DeploymentState.Deployed;
@@ -38,7 +38,7 @@ final class Starts {
   private final Transitions transitions;
   private final DeploymentLog deploymentLog;
   private final Routes routes;
-  private final Config config;
+  private final RunConfig config;
   private final Retention retention;
   private final Runners runners;
   private final PortRange ports;

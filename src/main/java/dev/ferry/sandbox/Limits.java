@@ -1,7 +1,8 @@
 package dev.ferry.sandbox;
 
-import dev.ferry.Config;
 import dev.ferry.deployment.RunSettings;
+import dev.ferry.settings.BuildConfig;
+import dev.ferry.settings.RunConfig;
 import io.vertx.core.json.JsonObject;
 
 /**
@@ -21,7 +22,7 @@ public record Limits(int heapMb, int rssMb, int tmpMb, int maxProcesses, int max
   }
 
   /** The limits of a runner of its own for a service that asks for {@code settings}: the config's, where it asks nothing. */
-  public static Limits runner(Config config, RunSettings settings) {
+  public static Limits runner(RunConfig config, RunSettings settings) {
     int heap = settings.memoryMb().orElse(config.memoryMb());
     int tmp = settings.tmpMb().orElse(config.tmpMb());
     int rss = settings.rssMb().orElse(config.rssMb());
@@ -30,16 +31,16 @@ public record Limits(int heapMb, int rssMb, int tmpMb, int maxProcesses, int max
   }
 
   /** The shared runner's: its heap is {@code run.sharedMemoryMb}; the rest are the config's. */
-  public static Limits sharedRunner(Config config) {
+  public static Limits sharedRunner(RunConfig config) {
     int heap = config.sharedMemoryMb();
     return new Limits(heap, config.rssMb() > 0 ? Math.max(config.rssMb(), derivedRss(heap, config.tmpMb())) : derivedRss(heap, config.tmpMb()),
         config.tmpMb(), config.maxProcesses(), config.maxOpenFiles(), config.cpuShares());
   }
 
   /** The compiler process of a build that runs annotation processors. */
-  public static Limits build(Config config) {
-    return new Limits(config.buildMemoryMb(), derivedRss(config.buildMemoryMb(), config.buildTmpMb()), config.buildTmpMb(),
-        config.maxProcesses(), config.maxOpenFiles(), config.cpuShares());
+  public static Limits build(BuildConfig build, RunConfig run) {
+    return new Limits(build.memoryMb(), derivedRss(build.memoryMb(), build.tmpMb()), build.tmpMb(),
+        run.maxProcesses(), run.maxOpenFiles(), run.cpuShares());
   }
 
   static int derivedRss(int heapMb, int tmpMb) {

@@ -1,6 +1,5 @@
 package dev.ferry.sandbox;
 
-import dev.ferry.Config;
 import io.vertx.core.json.JsonObject;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -72,7 +71,7 @@ public final class Sandbox {
    * fails, saying what to do, when it asks for bubblewrap and this host cannot run it, or when the
    * data dir lies where every sandbox can see it. Logs, once, what it enforces and what it cannot.
    */
-  public static Sandbox open(Config config, Path dataDir) {
+  public static Sandbox open(dev.ferry.settings.RunConfig config, Path dataDir) {
     Sandbox s = open(config.sandbox(), dataDir, Cgroups.detect(), Host.platformUid());
     s.logReport();
     s.sweep();

@@ -84,9 +84,9 @@ public final class Bench {
     // the platform's own Vert.x, metrics and all, as users run it
     vertx = Platform.newVertx();
     try {
-      platform = Platform.start(vertx, new Config().setApiPort(0).setProxyPort(0).setDataDir(dataDir).setToken(TOKEN)
-          .setCacheDir(ChildPlatform.RUNNER_CACHE)
-          .setSandbox(dev.ferry.TestPlatform.SANDBOX ? "bwrap" : "none")).await();
+      platform = Platform.start(vertx, Config.DEFAULTS.with("api.port", 0).with("proxy.port", 0).with("dataDir", dataDir).with("token", TOKEN)
+          .with("run.cacheDir", ChildPlatform.RUNNER_CACHE)
+          .with("run.sandbox", dev.ferry.TestPlatform.SANDBOX ? "bwrap" : "none")).await();
       client = WebClientSession.create(WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1")))
           .addHeader("Authorization", "Bearer " + TOKEN);
       vertx.eventBus().<JsonObject>consumer(Addresses.EVENTS, m -> {
@@ -208,7 +208,7 @@ public final class Bench {
     Stats s = Stats.of(totals);
     row("deploy, warm, edited source (" + how + "): upload → first 200 via proxy", "p50 " + fmt(s.median()) + " / p90 "
         + fmt(s.percentile(90)) + " / max " + fmt(s.max()) + " ms", "n=" + s.count() + ", min " + fmt(s.min())
-        + (poolWarm ? "; before each, the pool's " + platform.config().warmRunners() + " runners warmed up (waited "
+        + (poolWarm ? "; before each, the pool's " + platform.config().run().warmRunners() + " runners warmed up (waited "
             + Stats.of(waits).summary(0) + " ms, not counted)" : "; each deploy right after the one before"));
     StringBuilder sb = new StringBuilder();
     stages.forEach((k, v) -> sb.append(sb.length() == 0 ? "" : ", ").append(k).append(' ').append(fmt(Stats.of(v).median())));
@@ -271,7 +271,7 @@ public final class Bench {
     // end on the same footing as the start: one churn deployment running
     activate("churn", base.deployment);
     awaitRunning(4);
-    Thread.sleep(platform.config().drainTimeoutMs());
+    Thread.sleep(platform.config().run().drainTimeoutMs());
     Mem after = Mem.afterGc();
     int alive = runnersAlive() - runnersBefore;
     row("churn: " + o.churn() + " deploy/undeploy cycles", "runners left behind " + alive,

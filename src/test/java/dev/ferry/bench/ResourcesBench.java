@@ -94,7 +94,7 @@ public final class ResourcesBench {
   }
 
   private static TestPlatform start(Path data, String repo) {
-    return TestPlatform.start(c -> c.setDataDir(data).setMavenRemoteRepositories(List.of(repo)));
+    return TestPlatform.start(c -> c.with("dataDir", data).with("maven.remoteRepositories", List.of(repo)));
   }
 
   private static String row(String what, JsonObject d) {

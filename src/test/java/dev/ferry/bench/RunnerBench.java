@@ -40,13 +40,13 @@ public final class RunnerBench {
     List<Double> deployWith = new ArrayList<>(), deployWithout = new ArrayList<>();
     for (boolean cds : new boolean[] {true, false}) {
       // make the archive once first, so the CDS rounds do not race its training run
-      try (TestPlatform ferry = TestPlatform.start(c -> c.setWarmRunners(0).setCds(cds))) {
+      try (TestPlatform ferry = TestPlatform.start(c -> c.with("run.warmRunners", 0).with("run.cds", cds))) {
         ferry.deploy("hello", "prime");
       }
     }
     for (int i = 0; i < rounds; i++) {
       for (boolean cds : new boolean[] {true, false}) {
-        try (TestPlatform ferry = TestPlatform.start(c -> c.setWarmRunners(0).setCds(cds))) {
+        try (TestPlatform ferry = TestPlatform.start(c -> c.with("run.warmRunners", 0).with("run.cds", cds))) {
           ferry.deploy("hello", "prime"); // the compiler and the platform's own paths, warm
           JsonObject d = ferry.deploy("hello", "cold");
           JsonObject t = d.getJsonObject("timeline");
@@ -65,7 +65,7 @@ public final class RunnerBench {
 
   /** Deploys {@code n} services in runners of their own and reads each runner's RSS and PSS once it idles. */
   static void idleMemory(int n) throws Exception {
-    try (TestPlatform ferry = TestPlatform.start(c -> c.setWarmRunners(0))) {
+    try (TestPlatform ferry = TestPlatform.start(c -> c.with("run.warmRunners", 0))) {
       Set<Long> pids = new LinkedHashSet<>();
       for (int i = 0; i < n; i++) {
         ferry.deploy("hello", "idle" + i);
@@ -88,7 +88,7 @@ public final class RunnerBench {
 
   /** Deploys {@code n} services into one shared runner and reads its RSS and PSS before and after. */
   static void sharedDensity(int n) throws Exception {
-    try (TestPlatform ferry = TestPlatform.start(c -> c.setIsolation("shared").setWarmRunners(0))) {
+    try (TestPlatform ferry = TestPlatform.start(c -> c.with("run.isolation", "shared").with("run.warmRunners", 0))) {
       ferry.deploy("hello", "s0");
       long pid = ferry.runnerPid("s0");
       Thread.sleep(1_000);

@@ -63,7 +63,7 @@ public final class SandboxBench {
 
   /** A deploy on a platform with no warm runner: the runner starts for it. */
   static void runnerStart(String sandbox, Map<String, List<Double>> m) {
-    try (TestPlatform ferry = TestPlatform.start(c -> c.setWarmRunners(0).setSandbox(sandbox))) {
+    try (TestPlatform ferry = TestPlatform.start(c -> c.with("run.warmRunners", 0).with("run.sandbox", sandbox))) {
       ferry.deploy("hello", "prime"); // the compiler and the platform's own paths, warm; the CDS archive made
       JsonObject t = ferry.deploy("hello", "cold").getJsonObject("timeline");
       add(m, "runner start: built → loaded " + sandbox, ms(t.getString("built"), t.getString("loaded")));
@@ -73,7 +73,7 @@ public final class SandboxBench {
 
   /** Twelve edited deploys of hello with the default warm runners; the first four warm the platform up and are not counted. */
   static void warmDeploys(String sandbox, Map<String, List<Double>> m) throws Exception {
-    try (TestPlatform ferry = TestPlatform.start(c -> c.setSandbox(sandbox))) {
+    try (TestPlatform ferry = TestPlatform.start(c -> c.with("run.sandbox", sandbox))) {
       ferry.deploy("hello", "warm");
       for (int i = 0; i < 12; i++) {
         Path tree = edited("hello", "// edit " + i + " " + System.nanoTime());
@@ -98,8 +98,8 @@ public final class SandboxBench {
 
   /** Two builds of the processors fixture (an edited source each): the second, warm, counted. */
   static void processorBuild(String sandbox, Path repoDir, Map<String, List<Double>> m) throws Exception {
-    try (TestPlatform ferry = TestPlatform.start(c -> c.setSandbox(sandbox)
-        .setMavenRemoteRepositories(List.of(repoDir.toUri().toString(), dev.ferry.FileRepository.mavenLocalRepositoryUrl())))) {
+    try (TestPlatform ferry = TestPlatform.start(c -> c.with("run.sandbox", sandbox)
+        .with("maven.remoteRepositories", List.of(repoDir.toUri().toString(), dev.ferry.FileRepository.mavenLocalRepositoryUrl())))) {
       for (int i = 0; i < 2; i++) {
         Path tree = edited("processors", "// edit " + i + " " + System.nanoTime());
         JsonObject d = ferry.awaitFinal(ferry.upload("processed", TestPlatform.packDir(tree)).bodyAsJsonObject().getString("id"));

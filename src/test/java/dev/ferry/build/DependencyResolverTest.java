@@ -104,8 +104,8 @@ class DependencyResolverTest {
         + "<mirrors><mirror><id>corp</id><url>http://127.0.0.1:" + closedPort() + "/maven2/</url><mirrorOf>*</mirrorOf></mirror></mirrors>"
         + "</settings>");
     settings("<localRepository>" + dir.resolve("user-repo") + "</localRepository>");
-    Config config = new Config().setMavenSettings(settings.toString()).setMavenRemoteRepositories(List.of(LOCAL_MAVEN));
-    MavenSetup setup = MavenSetup.from(config, dir.resolve("data"), Map.of("MAVEN_HOME", home.toString()));
+    Config config = Config.DEFAULTS.with("maven.settings", settings.toString()).with("maven.remoteRepositories", List.of(LOCAL_MAVEN));
+    MavenSetup setup = MavenSetup.from(config.maven(), dir.resolve("data"), Map.of("MAVEN_HOME", home.toString()));
     assertEquals(global, setup.globalSettings());
     StageException e = assertThrows(StageException.class,
         () -> new DependencyResolver(setup, dir.resolve("cache")).resolve(TestPlatform.FIXTURES.resolve("jackson"), progress));
@@ -142,7 +142,7 @@ class DependencyResolverTest {
 
   @Test
   void by_default_the_settings_are_the_users_and_the_local_repository_is_in_the_data_dir() {
-    MavenSetup setup = MavenSetup.from(new Config(), dir, Map.of());
+    MavenSetup setup = MavenSetup.from(Config.DEFAULTS.maven(), dir, Map.of());
     assertEquals(Path.of(System.getProperty("user.home"), ".m2", "settings.xml"), setup.userSettings());
     assertEquals(null, setup.globalSettings(), "no MAVEN_HOME, no global settings");
     assertEquals(null, setup.localRepository(), "unset: settings.xml decides, else the default");
@@ -153,7 +153,7 @@ class DependencyResolverTest {
   @Test
   void a_settings_file_that_does_not_exist_is_refused_at_start() {
     var e = assertThrows(IllegalArgumentException.class,
-        () -> MavenSetup.from(new Config().setMavenSettings(dir.resolve("nope.xml").toString()), dir, Map.of()));
+        () -> MavenSetup.from(Config.DEFAULTS.with("maven.settings", dir.resolve("nope.xml").toString()).maven(), dir, Map.of()));
     assertTrue(e.getMessage().contains("maven.settings") && e.getMessage().contains("nope.xml"), e.getMessage());
   }
 

@@ -45,7 +45,7 @@ class SafeExtractorFuzzTest {
       Files.createDirectories(parent.resolve("sibling"));
       Path target = parent.resolve("target");
       Path archive = sandbox.resolve("in.tar.gz");
-      SafeExtractor extractor = new SafeExtractor(64 * 1024, 20, 100);
+      SafeExtractor extractor = new SafeExtractor(new dev.ferry.settings.ExtractConfig(64 * 1024, 20, 100));
       Map<String, String> before = snapshot(parent, target);
       Random random = new Random(SEED);
       int refused = 0;

@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The bytecode check on classes compiled here, one per forbidden call. */
 class BytecodePolicyTest {
 
-  static final BytecodePolicy DEFAULT = new BytecodePolicy(BytecodePolicy.DEFAULT_FORBIDDEN);
+  static final BytecodePolicy DEFAULT = new BytecodePolicy(dev.ferry.settings.LoadConfig.DEFAULTS.forbiddenCalls());
 
   static class Exits { void run() { System.exit(1); } }
   static class ExitsViaRuntime { void run() { Runtime.getRuntime().exit(1); } }
