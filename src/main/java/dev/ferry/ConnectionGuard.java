@@ -102,6 +102,16 @@ public final class ConnectionGuard {
     };
   }
 
+  /**
+   * Why server {@code what} cannot listen on {@code host:port}, said the same whichever transport
+   * failed (the native one says {@code bind(..) failed with error(-98): Address already in use}).
+   */
+  public static IllegalStateException cannotListen(String what, String host, int port, Throwable e) {
+    String why = String.valueOf(e.getMessage());
+    if (e instanceof java.net.BindException || why.contains("Address already in use")) why = "Address already in use";
+    return new IllegalStateException("cannot listen on " + host + ":" + port + " for " + what + ": " + why, e);
+  }
+
   /** Whether {@code hostAddress} (an IP address) is one of {@code server.trustedProxies}. */
   public boolean trusted(String hostAddress) {
     return hostAddress != null && trusted.contains(hostAddress);

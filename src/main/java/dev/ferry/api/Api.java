@@ -90,8 +90,7 @@ public final class Api extends VerticleBase {
     dev.ferry.ConnectionGuard guard = dev.ferry.ConnectionGuard.of("API", config.server());
     return guard.guard(vertx.createHttpServer(guard.options(new io.vertx.core.http.HttpServerOptions())))
         .requestHandler(router).listen(config.api().port(), config.host())
-        .recover(e -> Future.failedFuture(new IllegalStateException("cannot listen on " + config.host() + ":" + config.api().port()
-            + " for the API: " + e.getMessage(), e)))
+        .recover(e -> Future.failedFuture(dev.ferry.ConnectionGuard.cannotListen("the API", config.host(), config.api().port(), e)))
         .onSuccess(s -> server = s)
         .compose(s -> observability.start());
   }

@@ -89,7 +89,7 @@ public final class Proxy extends VerticleBase {
         log.debug("Proxy on {}:{}, {} event loop(s), transport {}", host, actualPort(), lanes.size(), server.getClass().getSimpleName());
         bound.complete();
       } else {
-        bound.fail(f.cause());
+        bound.fail(dev.ferry.ConnectionGuard.cannotListen("the proxy", host, port, f.cause()));
       }
     });
     return bound.future();

@@ -78,6 +78,13 @@ public final class Restorer {
           transitions.publish(current.deployment(resumed), resumed.failed("restart", missing.get()));
           continue;
         }
+        // checked now, not at its first request: a service restored asleep is loaded only then
+        Optional<String> changed = Staging.changed(current.artifact().jar(), current.artifact().jar(), current.id(), current.artifact().sha256());
+        if (changed.isPresent()) {
+          DeploymentState.InProgress resumed = resumed(current);
+          transitions.publish(current.deployment(resumed), resumed.failed("load", changed.get()));
+          continue;
+        }
         // crashes before the restart still count: a restart is no way out of a crash loop
         List<LogLine> crashes = recentCrashes(current.id());
         if (crashes.size() >= Crashes.LIMIT) {

@@ -149,6 +149,8 @@ final class Sleeps {
     Running r = new Running(d, d.artifact(), port, null);
     r.asleep = true;
     r.sleeping = Future.succeededFuture();
+    // crashes before the platform restarted still count when it wakes
+    runtime.adoption().seedCrashes(r);
     running.put(d.id(), r);
     ports.hold(port);
     asleep(d.service());

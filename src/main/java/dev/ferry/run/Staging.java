@@ -64,11 +64,16 @@ final class Staging {
 
   /** Refuses {@code staged} (a link to {@code source}) unless its sha256 is {@code expected}. */
   private static void check(Path staged, Path source, String deployment, String expected) throws IOException {
-    String actual = sha256(staged);
-    if (!actual.equalsIgnoreCase(expected)) {
-      throw new Runner.Refused("The artifact " + source + " of deployment " + deployment + " does not match the sha256 its build "
-          + "recorded (recorded " + expected + ", found " + actual + "): it was changed on disk after the build, and is not loaded");
-    }
+    java.util.Optional<String> changed = changed(staged, source, deployment, expected);
+    if (changed.isPresent()) throw new Runner.Refused(changed.get());
+  }
+
+  /** Why {@code file} (the artifact {@code source} of {@code deployment}) is not to be loaded: its sha256 is not {@code expected}. */
+  static java.util.Optional<String> changed(Path file, Path source, String deployment, String expected) throws IOException {
+    String actual = sha256(file);
+    if (actual.equalsIgnoreCase(expected)) return java.util.Optional.empty();
+    return java.util.Optional.of("The artifact " + source + " of deployment " + deployment + " does not match the sha256 its build "
+        + "recorded (recorded " + expected + ", found " + actual + "): it was changed on disk after the build, and is not loaded");
   }
 
   static String sha256(Path file) throws IOException {
