@@ -4,6 +4,7 @@ import dev.ferry.deployment.Addresses;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
@@ -17,6 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Builds run at most build.concurrency at a time; every transition is published on ferry.events. */
+@Tag("platform")
 class BuildQueueTest {
 
   @Test

@@ -10,6 +10,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -39,6 +40,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * connections and stalled uploads while a deploy goes through. The sandbox (bubblewrap) must be
  * there: CI installs it (.ci/run); elsewhere these are skipped, saying so.
  */
+@Tag("platform")
 class HostileTenantsTest {
 
   static final long HEADER_MS = Config.DEFAULT_HEADER_TIMEOUT_MS, STALL_MS = 2_000, BUILD_TIMEOUT_MS = 8_000;

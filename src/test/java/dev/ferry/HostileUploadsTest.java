@@ -4,7 +4,9 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.client.HttpResponse;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import io.vertx.core.json.JsonObject;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
@@ -33,27 +35,26 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * changes: the test snapshots a sandbox holding the data dir and an {@code outside} dir the
  * archives aim at, before and after.
  */
+@Tag("platform")
 class HostileUploadsTest {
 
   static final long MAX_EXTRACTED = 1024 * 1024;
   static final int MAX_ENTRIES = 50;
   static final int MAX_NAME = 200;
-  static TestPlatform ferry;
-  static Path sandbox;
+  static final Path sandbox = TestPlatform.tempDir("ferry-hostile");
   static Path outside;
+  @RegisterExtension
+  static final TestPlatform ferry = TestPlatform.with(c -> c.setDataDir(sandbox.resolve("data")).setUploadMaxBytes(64 * 1024)
+      .setExtractMaxBytes(MAX_EXTRACTED).setExtractMaxEntries(MAX_ENTRIES).setExtractMaxNameLength(MAX_NAME));
 
   @BeforeAll
   static void start() throws IOException {
-    sandbox = Files.createTempDirectory("ferry-hostile");
     outside = Files.createDirectories(sandbox.resolve("outside"));
     Files.writeString(outside.resolve("canary"), "untouched");
-    ferry = TestPlatform.start(c -> c.setDataDir(sandbox.resolve("data")).setUploadMaxBytes(64 * 1024)
-        .setExtractMaxBytes(MAX_EXTRACTED).setExtractMaxEntries(MAX_ENTRIES).setExtractMaxNameLength(MAX_NAME));
   }
 
   @AfterAll
   static void stop() {
-    ferry.close();
     TestPlatform.deleteTree(sandbox);
   }
 

@@ -9,9 +9,9 @@ import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -29,20 +29,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * stopped), shows as {@code sleeping}, and the next request wakes it and is answered; one in use
  * never sleeps; a sleeping service is redeployed, rolled back and deleted like any other.
  */
+@Tag("platform")
 class SleepTest {
 
   static final long IDLE_MS = 1_500;
-  static TestPlatform ferry;
-
-  @BeforeAll
-  static void start() {
-    ferry = TestPlatform.start(c -> c.setSleepAfterMs(IDLE_MS));
-  }
-
-  @AfterAll
-  static void stop() {
-    ferry.close();
-  }
+  @RegisterExtension
+  static final TestPlatform ferry = TestPlatform.with(c -> c.setSleepAfterMs(IDLE_MS));
 
   private static long runnerPid(String deploymentId) {
     return ferry.platform.runtime().runnerOf(deploymentId).map(Runner::pid).orElse(-1L);
