@@ -159,6 +159,7 @@ class CrashesTest {
 
   /** Waits until {@code service} answers from a runner other than {@code old}; returns its pid. */
   private static long awaitNewPid(String service, long old) {
+    // polled: a runner started again after a crash publishes no state change (the deployment stays deployed)
     long deadline = System.currentTimeMillis() + 30_000;
     while (System.currentTimeMillis() < deadline) {
       var r = ferry.viaProxy(service, "/");

@@ -19,6 +19,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -434,11 +435,7 @@ class HostileTenantsTest {
   }
 
   static void awaitGone(long pid) {
-    long deadline = System.currentTimeMillis() + 20_000;
-    while (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
-      if (System.currentTimeMillis() > deadline) throw new AssertionError("runner " + pid + " still alive");
-      TestPlatform.sleep(20);
-    }
+    if (!TestPlatform.awaitExit(pid, Duration.ofSeconds(20))) throw new AssertionError("runner " + pid + " still alive");
   }
 
   static String sha256(Path f) throws Exception {

@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -76,11 +77,6 @@ class PostgresRestartTest {
   }
 
   static boolean gone(long pid, int seconds) {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-    while (System.nanoTime() < deadline) {
-      if (ProcessHandle.of(pid).map(h -> !h.isAlive()).orElse(true)) return true;
-      TestPlatform.sleep(50);
-    }
-    return false;
+    return TestPlatform.awaitExit(pid, Duration.ofSeconds(seconds));
   }
 }

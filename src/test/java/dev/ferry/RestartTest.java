@@ -93,6 +93,7 @@ class RestartTest {
           .sendBuffer(Buffer.buffer(Files.readAllBytes(TestPlatform.pack(fixture)))).await();
       assertEquals(202, r.statusCode(), r.bodyAsString());
       String id = r.bodyAsJsonObject().getString("id");
+      // a platform in another process: no event bus here to wait on, so its API is polled
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
       while (System.nanoTime() < deadline) {
         JsonObject d = get("/api/v1/deployments/" + id);

@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
@@ -187,11 +188,7 @@ class RunnersTest {
   }
 
   private static void awaitGone(long pid) {
-    long deadline = System.currentTimeMillis() + 10_000;
-    while (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
-      if (System.currentTimeMillis() > deadline) throw new AssertionError("runner " + pid + " still alive");
-      TestPlatform.sleep(20);
-    }
+    if (!TestPlatform.awaitExit(pid, Duration.ofSeconds(10))) throw new AssertionError("runner " + pid + " still alive");
   }
 
   private static String awaitAnswer(String service, String path) {

@@ -46,14 +46,7 @@ class SleepTest {
 
   /** The deployment's state once it is {@code state}, or as it is after 20 s. */
   private static String awaitState(String id, String state) {
-    long deadline = System.currentTimeMillis() + 20_000;
-    String now;
-    do {
-      now = ferry.api(HttpMethod.GET, "/api/v1/deployments/" + id).bodyAsJsonObject().getString("state");
-      if (state.equals(now)) return now;
-      TestPlatform.sleep(50);
-    } while (System.currentTimeMillis() < deadline);
-    return now;
+    return ferry.awaitState(id, state).getString("state");
   }
 
   @Test
@@ -172,12 +165,7 @@ class SleepTest {
       String id = shared.deploy("hello", "drowsy").getString("id");
       Runner runner = shared.platform.runtime().runnerOf(id).orElseThrow();
       assertEquals(1, runner.stats(true).await().getInteger("hosts"));
-      long deadline = System.currentTimeMillis() + 20_000;
-      while (!"sleeping".equals(shared.api(HttpMethod.GET, "/api/v1/deployments/" + id).bodyAsJsonObject().getString("state"))
-          && System.currentTimeMillis() < deadline) {
-        TestPlatform.sleep(50);
-      }
-      assertEquals("sleeping", shared.api(HttpMethod.GET, "/api/v1/deployments/" + id).bodyAsJsonObject().getString("state"));
+      assertEquals("sleeping", shared.awaitState(id, "sleeping").getString("state"));
       assertTrue(alive(runner.pid()), "the shared runner stays");
       JsonObject stats = runner.stats(true).await();
       assertEquals(0, stats.getInteger("hosts"), "its verticle is undeployed: " + stats);

@@ -22,7 +22,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Comparator;
+import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 
@@ -300,9 +304,26 @@ public final class TestPlatform implements AutoCloseable, BeforeAllCallback, Aft
 
   /** A loopback port free now. */
   public static int freePort() {
-    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       return s.getLocalPort();
     } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Waits until process {@code pid} has ended (or was not there); false if it still runs after {@code timeout}. */
+  public static boolean awaitExit(long pid, Duration timeout) {
+    Optional<ProcessHandle> process = ProcessHandle.of(pid);
+    if (process.isEmpty()) return true;
+    try {
+      process.get().onExit().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      return true;
+    } catch (TimeoutException e) {
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    } catch (ExecutionException e) {
       throw new IllegalStateException(e);
     }
   }
