@@ -1,13 +1,14 @@
 package dev.ferry;
 
 import dev.ferry.deployment.Addresses;
+import io.vertx.core.Context;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
@@ -18,10 +19,16 @@ import java.util.function.BooleanSupplier;
 public final class PlatformEvents {
 
   private final List<JsonObject> events = new ArrayList<>();
+  /** Where the consumer gets its messages, in the order they were published. */
+  private Context context;
 
   /** Records what {@code vertx}'s bus carries from now on (registered once this returns). */
   void listen(Vertx vertx) {
-    vertx.eventBus().<JsonObject>consumer(Addresses.EVENTS, m -> add(m.body())).completion().await();
+    context = vertx.getOrCreateContext();
+    Promise<Void> registered = Promise.promise();
+    context.runOnContext(v -> vertx.eventBus().<JsonObject>consumer(Addresses.EVENTS, m -> add(m.body()))
+        .completion().onComplete(registered));
+    registered.future().await();
   }
 
   private synchronized void add(JsonObject event) {
@@ -29,49 +36,49 @@ public final class PlatformEvents {
     notifyAll();
   }
 
-  /** Every event so far. */
-  public synchronized List<JsonObject> all() {
-    return List.copyOf(events);
-  }
-
-  /** The states deployment {@code id} went through, in order (a restarted platform's included). */
-  public synchronized List<String> states(String id) {
-    List<String> states = new ArrayList<>();
-    for (JsonObject e : events) {
-      if (id.equals(e.getString("id"))) states.add(e.getString("state"));
-    }
-    return states;
-  }
-
   /**
-   * Waits until deployment {@code id} is in one of {@code states}: its latest event now, or one that
-   * comes within {@code timeout}. Returns that event, or null.
+   * Returns once every event published before the call is recorded here: a publish queues its
+   * delivery on the consumer's context, so a task queued there now runs after it.
    */
-  public JsonObject await(String id, Set<String> states, Duration timeout) {
-    JsonObject[] found = new JsonObject[1];
-    int from;
+  private void sync() {
+    Promise<Void> done = Promise.promise();
+    context.runOnContext(v -> done.complete());
+    done.future().await();
+  }
+
+  /** Every event so far. */
+  public List<JsonObject> all() {
+    sync();
     synchronized (this) {
-      from = events.size();
-      // from its latest event on: an earlier visit to the state does not count
-      for (int i = events.size() - 1; i >= 0; i--) {
-        if (id.equals(events.get(i).getString("id"))) {
-          from = i;
-          break;
-        }
-      }
+      return List.copyOf(events);
     }
-    int start = from;
-    until(() -> {
-      for (int i = start; i < events.size(); i++) {
-        JsonObject e = events.get(i);
-        if (id.equals(e.getString("id")) && states.contains(e.getString("state"))) {
-          found[0] = e;
-          return true;
-        }
+  }
+
+  /** The states deployment {@code id} went through so far, in order (a restarted platform's included). */
+  public List<String> states(String id) {
+    sync();
+    synchronized (this) {
+      List<String> states = new ArrayList<>();
+      for (JsonObject e : events) {
+        if (id.equals(e.getString("id"))) states.add(e.getString("state"));
+      }
+      return states;
+    }
+  }
+
+  /** How many events have arrived: a mark for {@link #awaitAfter}. */
+  synchronized int mark() {
+    return events.size();
+  }
+
+  /** Waits until an event about deployment {@code id} arrived after {@code mark}; false after {@code timeout}. */
+  boolean awaitAfter(int mark, String id, Duration timeout) {
+    return until(() -> {
+      for (int i = mark; i < events.size(); i++) {
+        if (id.equals(events.get(i).getString("id"))) return true;
       }
       return false;
     }, timeout);
-    return found[0];
   }
 
   /**

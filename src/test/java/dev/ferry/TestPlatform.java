@@ -28,6 +28,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import java.util.stream.Stream;
 
 /**
@@ -189,10 +190,11 @@ public final class TestPlatform implements AutoCloseable, BeforeAllCallback, Aft
 
   /** Waits until a deployment reaches a final state; returns it as the API answers then. */
   public JsonObject awaitFinal(String id) {
-    if (events.await(id, FINAL, Duration.ofSeconds(60)) == null) {
+    JsonObject d = awaitRecorded(id, FINAL::contains, Duration.ofSeconds(60));
+    if (!FINAL.contains(d.getString("state"))) {
       throw new AssertionError("deployment " + id + " did not finish in 60 s: " + events.states(id));
     }
-    return recorded(id);
+    return d;
   }
 
   /** POSTs a rollback of {@code service} to {@code deploymentId} (null: an empty body, the previous one). */
@@ -206,14 +208,26 @@ public final class TestPlatform implements AutoCloseable, BeforeAllCallback, Aft
    * after its drain); returns it as the API answers then, in that state or not.
    */
   public JsonObject awaitState(String id, String state) {
-    events.await(id, Set.of(state), Duration.ofSeconds(30));
-    return recorded(id);
+    return awaitRecorded(id, state::equals, Duration.ofSeconds(30));
   }
 
-  /** Deployment {@code id} as the API answers once the ledger holds every event published so far. */
-  private JsonObject recorded(String id) {
-    vertx.eventBus().request(Addresses.FLUSH, null).await();
-    return api(HttpMethod.GET, "/api/v1/deployments/" + id).bodyAsJsonObject();
+  /**
+   * Deployment {@code id} as the API answers once its state is {@code wanted}, or as it is after
+   * {@code timeout}. The API stays the truth; each event about the deployment says when to read it again.
+   */
+  private JsonObject awaitRecorded(String id, Predicate<String> wanted, Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      int mark = events.mark();
+      // an event that arrived before the mark is in the ledger once the recorder answers this barrier
+      vertx.eventBus().request(Addresses.FLUSH, null).await();
+      JsonObject d = api(HttpMethod.GET, "/api/v1/deployments/" + id).bodyAsJsonObject();
+      if (d == null || wanted.test(d.getString("state"))) return d;
+      long left = deadline - System.nanoTime();
+      if (left <= 0 || !events.awaitAfter(mark, id, Duration.ofNanos(left))) {
+        return api(HttpMethod.GET, "/api/v1/deployments/" + id).bodyAsJsonObject();
+      }
+    }
   }
 
   /** Waits until exactly {@code n} deployments have a runner (a replaced one is stopped after its drain). */
