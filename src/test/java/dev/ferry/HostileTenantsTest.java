@@ -6,12 +6,13 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.net.Socket;
@@ -46,39 +47,41 @@ class HostileTenantsTest {
 
   static final long HEADER_MS = Config.DEFAULT_HEADER_TIMEOUT_MS, STALL_MS = 2_000, BUILD_TIMEOUT_MS = 8_000;
   static final int BUILD_MEMORY_MB = 96;
-  static TestPlatform ferry;
+  // deleted after the platform stopped
+  @TempDir
   static Path data;
+  @TempDir
   static Path repoDir;
+  @RegisterExtension
+  static final TestPlatform ferry = TestPlatform.with(c -> c.setDataDir(withToken(data)).setToken(null).setHeaderTimeoutMs(HEADER_MS)
+      .setUploadStallTimeoutMs(STALL_MS).setBuildTimeoutMs(BUILD_TIMEOUT_MS).setBuildMemoryMb(BUILD_MEMORY_MB)
+      .setMavenRemoteRepositories(List.of(repoDir.toUri().toString(), FileRepository.mavenLocalRepositoryUrl())));
   static String intruder;
   static JsonObject victim;
   SteadyLoad load;
 
+  /** {@code dir} with a generated token stored in it, as a platform that was given none keeps it. */
+  static Path withToken(Path dir) {
+    try {
+      Path token = dir.resolve("token");
+      Files.writeString(token, TestPlatform.TOKEN + "\n");
+      Files.setPosixFilePermissions(token, PosixFilePermissions.fromString("rw-------"));
+      return dir;
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   @BeforeAll
-  static void start() throws Exception {
+  static void deployTenants() throws Exception {
     assumeTrue(TestPlatform.SANDBOX, "bubblewrap (bwrap) is not installed: the sandbox cannot be tested here (CI installs it)");
-    repoDir = Files.createTempDirectory("ferry-hostile-repo");
     installProcessors(new FileRepository(repoDir));
-    data = Files.createTempDirectory("ferry-hostile-tenants");
-    // a generated token, stored in the data dir as a platform that was given none keeps it
-    Path token = data.resolve("token");
-    Files.writeString(token, TestPlatform.TOKEN + "\n");
-    Files.setPosixFilePermissions(token, PosixFilePermissions.fromString("rw-------"));
-    ferry = TestPlatform.start(c -> c.setDataDir(data).setToken(null).setHeaderTimeoutMs(HEADER_MS).setUploadStallTimeoutMs(STALL_MS)
-        .setBuildTimeoutMs(BUILD_TIMEOUT_MS).setBuildMemoryMb(BUILD_MEMORY_MB)
-        .setMavenRemoteRepositories(List.of(repoDir.toUri().toString(), FileRepository.mavenLocalRepositoryUrl())));
     assertEquals("deployed", ferry.deploy("hello", "bystander").getString("state"));
     victim = ferry.deploy("hello", "victim");
     assertEquals("deployed", victim.getString("state"));
     JsonObject d = ferry.deploy("intruder", "intruder");
     assertEquals("deployed", d.getString("state"), d.encodePrettily());
     intruder = d.getString("id");
-  }
-
-  @AfterAll
-  static void stop() {
-    if (ferry != null) ferry.close();
-    if (data != null) TestPlatform.deleteTree(data);
-    if (repoDir != null) TestPlatform.deleteTree(repoDir);
   }
 
   @BeforeEach

@@ -2,11 +2,11 @@ package dev.ferry;
 
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.client.HttpResponse;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 import io.vertx.core.json.JsonObject;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
@@ -41,7 +41,9 @@ class HostileUploadsTest {
   static final long MAX_EXTRACTED = 1024 * 1024;
   static final int MAX_ENTRIES = 50;
   static final int MAX_NAME = 200;
-  static final Path sandbox = TestPlatform.tempDir("ferry-hostile");
+  // deleted after the platform stopped
+  @TempDir
+  static Path sandbox;
   static Path outside;
   @RegisterExtension
   static final TestPlatform ferry = TestPlatform.with(c -> c.setDataDir(sandbox.resolve("data")).setUploadMaxBytes(64 * 1024)
@@ -51,11 +53,6 @@ class HostileUploadsTest {
   static void start() throws IOException {
     outside = Files.createDirectories(sandbox.resolve("outside"));
     Files.writeString(outside.resolve("canary"), "untouched");
-  }
-
-  @AfterAll
-  static void stop() {
-    TestPlatform.deleteTree(sandbox);
   }
 
   /** Every file and directory in the sandbox with its size and content hash, but the ledger's and the runners'. */
