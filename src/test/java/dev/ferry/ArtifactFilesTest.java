@@ -3,9 +3,9 @@ package dev.ferry;
 import dev.ferry.build.BuildCache;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -20,19 +20,11 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The build cache, artifact retention, and what deleting a service leaves. */
+@Tag("platform")
 class ArtifactFilesTest {
 
-  static TestPlatform ferry;
-
-  @BeforeAll
-  static void start() {
-    ferry = TestPlatform.start(c -> c.with("artifacts.keep", 2));
-  }
-
-  @AfterAll
-  static void stop() {
-    ferry.close();
-  }
+  @RegisterExtension
+  static final TestPlatform ferry = TestPlatform.with(c -> c.with("artifacts.keep", 2));
 
   static List<String> stages(String id) {
     return ferry.platform.ledger().logs(id).stream().map(l -> l.stage()).toList();

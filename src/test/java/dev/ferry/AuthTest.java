@@ -8,9 +8,10 @@ import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.ext.web.client.HttpRequest;
 import io.vertx.ext.web.client.HttpResponse;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,9 +27,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Who may deploy: every /api/v1 call and the log streams need the token; /health and the proxy do not. */
+@Tag("platform")
 class AuthTest {
 
-  static TestPlatform ferry;
+  @RegisterExtension
+  static final TestPlatform ferry = TestPlatform.defaults();
   static String deployment;
 
   /** Every route of the API, with a method; none may answer anything but 401 without the token. */
@@ -45,14 +48,8 @@ class AuthTest {
       new String[] {"GET", "/api/v1/no-such-route"});
 
   @BeforeAll
-  static void start() {
-    ferry = TestPlatform.start();
+  static void deployOne() {
     deployment = ferry.deploy("hello", "auth-hello").getString("id");
-  }
-
-  @AfterAll
-  static void stop() {
-    ferry.close();
   }
 
   private static HttpRequest<Buffer> anonymous(String method, String path) {

@@ -6,15 +6,14 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetSocket;
 import io.vertx.core.parsetools.RecordParser;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -28,24 +27,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The event-bus bridges: SockJS at /eventbus (driven by the real npm client under Node) and TCP. */
+@Tag("platform")
 class BridgesTest {
 
   static final String TOKEN = TestPlatform.TOKEN;
-  static TestPlatform ferry;
-  static int tcpPort;
-
-  @BeforeAll
-  static void start() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      tcpPort = s.getLocalPort();
-    }
-    ferry = TestPlatform.start(c -> c.with("tcpBridge.enabled", true).with("tcpBridge.port", tcpPort));
-  }
-
-  @AfterAll
-  static void stop() {
-    ferry.close();
-  }
+  static final int tcpPort = TestPlatform.freePort();
+  @RegisterExtension
+  static final TestPlatform ferry = TestPlatform.with(c -> c.with("tcpBridge.enabled", true).with("tcpBridge.port", tcpPort));
 
   @Test
   void sockjs_bridge_refuses_a_handshake_without_the_token() {

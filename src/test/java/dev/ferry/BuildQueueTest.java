@@ -1,22 +1,21 @@
 package dev.ferry;
 
-import dev.ferry.deployment.Addresses;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Builds run at most build.concurrency at a time; every transition is published on ferry.events. */
+@Tag("platform")
 class BuildQueueTest {
 
   @Test
@@ -51,18 +50,13 @@ class BuildQueueTest {
   @Test
   void every_transition_is_published_on_ferry_events_in_order() {
     try (TestPlatform ferry = TestPlatform.start()) {
-      Map<String, List<String>> seen = new ConcurrentHashMap<>();
-      ferry.vertx.eventBus().<JsonObject>consumer(Addresses.EVENTS, m -> {
-        String id = m.body().getString("id");
-        if (id != null) seen.computeIfAbsent(id, k -> new CopyOnWriteArrayList<>()).add(m.body().getString("state"));
-      }).completion().await();
       String first = ferry.deploy("hello", "evented").getString("id");
       String second = ferry.deploy("hello", "evented").getString("id");
       String failed = ferry.deploy("compile-error", "evented").getString("id");
-      for (int i = 0; i < 100 && seen.getOrDefault(first, List.of()).size() < 5; i++) TestPlatform.sleep(20);
-      assertEquals(List.of("queued", "built", "loaded", "deployed", "stopped"), seen.get(first));
-      assertEquals(List.of("queued", "built", "loaded", "deployed"), seen.get(second));
-      assertEquals(List.of("queued", "error"), seen.get(failed));
+      ferry.awaitState(first, "stopped");
+      assertEquals(List.of("queued", "built", "loaded", "deployed", "stopped"), ferry.events.states(first));
+      assertEquals(List.of("queued", "built", "loaded", "deployed"), ferry.events.states(second));
+      assertEquals(List.of("queued", "error"), ferry.events.states(failed));
     }
   }
 

@@ -7,8 +7,9 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetSocket;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -27,20 +28,15 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The ferry CLI, run in-process against a real platform, its output captured. */
+@Tag("platform")
 class CliTest {
 
-  static TestPlatform ferry;
-  static Path work;
-
-  @BeforeAll
-  static void start() throws IOException {
-    ferry = TestPlatform.start();
-    work = Files.createTempDirectory("ferry-cli");
-  }
+  @RegisterExtension
+  static final TestPlatform ferry = TestPlatform.defaults();
+  static final Path work = TestPlatform.tempDir("ferry-cli");
 
   @AfterAll
   static void stop() {
-    ferry.close();
     TestPlatform.deleteTree(work);
   }
 

@@ -6,6 +6,7 @@ import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import io.vertx.core.http.HttpMethod;
@@ -34,6 +35,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The dashboard at / in headless Chromium, driven over the DevTools protocol: logging in, a deploy
  * followed live, the meters, a screenshot of the service table, rollback and delete with their dialogs.
  */
+@Tag("platform")
 class DashboardTest {
 
   static final Path CHROMIUM = Path.of("/usr/bin/chromium");

@@ -5,7 +5,9 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,14 +22,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Services with a pom.xml and real dependencies, resolved in-process from file:// repositories: one
  * the test fills with libraries it compiles, and the local repository Maven ran the build from.
  */
+@Tag("platform")
 class DependenciesTest {
 
-  static Path repoDir;
-  static TestPlatform ferry;
+  static final Path repoDir = TestPlatform.tempDir("ferry-test-repo");
+  @RegisterExtension
+  static final TestPlatform ferry = TestPlatform.with(c -> c.with("maven.remoteRepositories",
+      List.of(new FileRepository(repoDir).url(), FileRepository.mavenLocalRepositoryUrl())));
 
   @BeforeAll
-  static void start() throws Exception {
-    repoDir = Files.createTempDirectory("ferry-test-repo");
+  static void fillTheRepository() throws Exception {
     FileRepository repo = new FileRepository(repoDir);
     for (String v : List.of("1.0", "2.0")) {
       repo.install("fixture.lib", "greeter", v, Map.of("fixture.lib.Greeter",
@@ -55,12 +59,10 @@ class DependenciesTest {
           }
         }
         """), Map.of("META-INF/services/javax.annotation.processing.Processor", "fixture.proc.BannerProcessor\n"));
-    ferry = TestPlatform.start(c -> c.with("maven.remoteRepositories", List.of(repo.url(), FileRepository.mavenLocalRepositoryUrl())));
   }
 
   @AfterAll
   static void stop() {
-    ferry.close();
     TestPlatform.deleteTree(repoDir);
   }
 

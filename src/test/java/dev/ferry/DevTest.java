@@ -2,6 +2,7 @@ package dev.ferry;
 
 import io.vertx.core.Vertx;
 import io.vertx.ext.web.client.WebClient;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.net.ConnectException;
@@ -18,6 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code ferry dev}: the real binary, with the platform it starts itself, picking up saved edits. */
+@Tag("platform")
 class DevTest {
 
   private static final Pattern STARTED = Pattern.compile("Started a platform: API http://127\\.0\\.0\\.1:(\\d+), services at "

@@ -3,6 +3,7 @@ package dev.ferry;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.client.HttpResponse;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -20,6 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** An unwritable or full data dir: a clear error at start or on upload, and a ledger that stays whole. */
+@Tag("platform")
 class DiskTest {
 
   @Test

@@ -5,6 +5,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -30,6 +31,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@code postgresql} package, started here on a free loopback port) as an administrator that may
  * create roles and databases but is no superuser, and starts no server of its own.
  */
+@Tag("platform")
 class ExternalPostgresTest {
 
   static final String SUPERUSER_PASSWORD = "super-" + java.util.UUID.randomUUID();

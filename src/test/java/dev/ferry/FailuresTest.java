@@ -1,27 +1,24 @@
 package dev.ferry;
 
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Each way a deployment can fail ends in {@code error} with a message a person can act on. */
+@Tag("platform")
 class FailuresTest {
 
-  static TestPlatform ferry;
+  @RegisterExtension
+  static final TestPlatform ferry = TestPlatform.defaults();
 
   @BeforeAll
-  static void start() {
-    ferry = TestPlatform.start();
+  static void deployTheBystander() {
     assertEquals("deployed", ferry.deploy("hello", "bystander").getString("state"));
-  }
-
-  @AfterAll
-  static void stop() {
-    ferry.close();
   }
 
   private static JsonObject failed(String fixture, String service, String stage) {

@@ -5,7 +5,9 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -23,22 +25,22 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The ferry command through the real binary (a JVM of its own, as the user starts it) against a real platform. */
+@Tag("platform")
 class FerryCommandTest {
 
-  static TestPlatform ferry;
+  @RegisterExtension
+  static final TestPlatform ferry = TestPlatform.defaults();
   static Path work;
   static String api;
 
   @BeforeAll
   static void start() throws IOException {
-    ferry = TestPlatform.start();
     work = Files.createTempDirectory("ferry-cmd");
     api = "http://127.0.0.1:" + ferry.apiPort();
   }
 
   @AfterAll
   static void stop() {
-    ferry.close();
     TestPlatform.deleteTree(work);
   }
 

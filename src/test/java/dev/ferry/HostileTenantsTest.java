@@ -6,11 +6,13 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.net.Socket;
@@ -18,6 +20,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -39,44 +42,46 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * connections and stalled uploads while a deploy goes through. The sandbox (bubblewrap) must be
  * there: CI installs it (.ci/run); elsewhere these are skipped, saying so.
  */
+@Tag("platform")
 class HostileTenantsTest {
 
   static final long HEADER_MS = Config.DEFAULTS.server().headerTimeoutMs(), STALL_MS = 2_000, BUILD_TIMEOUT_MS = 8_000;
   static final int BUILD_MEMORY_MB = 96;
-  static TestPlatform ferry;
+  // deleted after the platform stopped
+  @TempDir
   static Path data;
+  @TempDir
   static Path repoDir;
+  @RegisterExtension
+  static final TestPlatform ferry = TestPlatform.with(c -> c.with("dataDir", withToken(data)).with("token", null).with("server.headerTimeoutMs", HEADER_MS)
+      .with("upload.stallTimeoutMs", STALL_MS).with("build.timeoutMs", BUILD_TIMEOUT_MS).with("build.memoryMb", BUILD_MEMORY_MB)
+      .with("maven.remoteRepositories", List.of(repoDir.toUri().toString(), FileRepository.mavenLocalRepositoryUrl())));
   static String intruder;
   static JsonObject victim;
   SteadyLoad load;
 
+  /** {@code dir} with a generated token stored in it, as a platform that was given none keeps it. */
+  static Path withToken(Path dir) {
+    try {
+      Path token = dir.resolve("token");
+      Files.writeString(token, TestPlatform.TOKEN + "\n");
+      Files.setPosixFilePermissions(token, PosixFilePermissions.fromString("rw-------"));
+      return dir;
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   @BeforeAll
-  static void start() throws Exception {
+  static void deployTenants() throws Exception {
     assumeTrue(TestPlatform.SANDBOX, "bubblewrap (bwrap) is not installed: the sandbox cannot be tested here (CI installs it)");
-    repoDir = Files.createTempDirectory("ferry-hostile-repo");
     installProcessors(new FileRepository(repoDir));
-    data = Files.createTempDirectory("ferry-hostile-tenants");
-    // a generated token, stored in the data dir as a platform that was given none keeps it
-    Path token = data.resolve("token");
-    Files.writeString(token, TestPlatform.TOKEN + "\n");
-    Files.setPosixFilePermissions(token, PosixFilePermissions.fromString("rw-------"));
-    ferry = TestPlatform.start(c -> c.with("dataDir", data).with("token", null).with("server.headerTimeoutMs", HEADER_MS)
-        .with("upload.stallTimeoutMs", STALL_MS)
-        .with("build.timeoutMs", BUILD_TIMEOUT_MS).with("build.memoryMb", BUILD_MEMORY_MB)
-        .with("maven.remoteRepositories", List.of(repoDir.toUri().toString(), FileRepository.mavenLocalRepositoryUrl())));
     assertEquals("deployed", ferry.deploy("hello", "bystander").getString("state"));
     victim = ferry.deploy("hello", "victim");
     assertEquals("deployed", victim.getString("state"));
     JsonObject d = ferry.deploy("intruder", "intruder");
     assertEquals("deployed", d.getString("state"), d.encodePrettily());
     intruder = d.getString("id");
-  }
-
-  @AfterAll
-  static void stop() {
-    if (ferry != null) ferry.close();
-    if (data != null) TestPlatform.deleteTree(data);
-    if (repoDir != null) TestPlatform.deleteTree(repoDir);
   }
 
   @BeforeEach
@@ -433,11 +438,7 @@ class HostileTenantsTest {
   }
 
   static void awaitGone(long pid) {
-    long deadline = System.currentTimeMillis() + 20_000;
-    while (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
-      if (System.currentTimeMillis() > deadline) throw new AssertionError("runner " + pid + " still alive");
-      TestPlatform.sleep(20);
-    }
+    if (!TestPlatform.awaitExit(pid, Duration.ofSeconds(20))) throw new AssertionError("runner " + pid + " still alive");
   }
 
   static String sha256(Path f) throws Exception {

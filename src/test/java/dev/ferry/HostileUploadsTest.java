@@ -2,9 +2,11 @@ package dev.ferry;
 
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.client.HttpResponse;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 import io.vertx.core.json.JsonObject;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
@@ -33,28 +35,24 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * changes: the test snapshots a sandbox holding the data dir and an {@code outside} dir the
  * archives aim at, before and after.
  */
+@Tag("platform")
 class HostileUploadsTest {
 
   static final long MAX_EXTRACTED = 1024 * 1024;
   static final int MAX_ENTRIES = 50;
   static final int MAX_NAME = 200;
-  static TestPlatform ferry;
+  // deleted after the platform stopped
+  @TempDir
   static Path sandbox;
   static Path outside;
+  @RegisterExtension
+  static final TestPlatform ferry = TestPlatform.with(c -> c.with("dataDir", sandbox.resolve("data")).with("upload.maxBytes", 64 * 1024)
+      .with("extract.maxBytes", MAX_EXTRACTED).with("extract.maxEntries", MAX_ENTRIES).with("extract.maxNameLength", MAX_NAME));
 
   @BeforeAll
   static void start() throws IOException {
-    sandbox = Files.createTempDirectory("ferry-hostile");
     outside = Files.createDirectories(sandbox.resolve("outside"));
     Files.writeString(outside.resolve("canary"), "untouched");
-    ferry = TestPlatform.start(c -> c.with("dataDir", sandbox.resolve("data")).with("upload.maxBytes", 64 * 1024)
-        .with("extract.maxBytes", MAX_EXTRACTED).with("extract.maxEntries", MAX_ENTRIES).with("extract.maxNameLength", MAX_NAME));
-  }
-
-  @AfterAll
-  static void stop() {
-    ferry.close();
-    TestPlatform.deleteTree(sandbox);
   }
 
   /** Every file and directory in the sandbox with its size and content hash, but the ledger's and the runners'. */

@@ -4,6 +4,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -34,6 +35,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * when it is not down; {@code /other/} a third tree; {@code /forbidden/} answers 403. The same routes over HTTPS with a certificate the server JVM trusts,
  * and again with one it does not.
  */
+@Tag("platform")
 class HttpRepositoriesTest {
 
   static final String STORE_PASSWORD = "changeit";

@@ -4,6 +4,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
@@ -21,6 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the next load, whatever loads it: a restart after a crash, a rollback, a platform restart. The
  * error names the file; the changed code never runs. A bystander serves steady requests meanwhile.
  */
+@Tag("platform")
 class IntegrityTest {
 
   @Test

@@ -1,31 +1,28 @@
 package dev.ferry;
 
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** What service code can and cannot load, seen from inside a deployed service. */
+@Tag("platform")
 class IsolationTest {
 
-  static TestPlatform ferry;
+  @RegisterExtension
+  static final TestPlatform ferry = TestPlatform.defaults();
   static JsonObject seen;
 
   @BeforeAll
-  static void start() {
-    ferry = TestPlatform.start();
+  static void deployThePeek() {
     JsonObject d = ferry.deploy("peeks-at-platform", "peek");
     assertEquals("deployed", d.getString("state"), d.encodePrettily());
     seen = ferry.viaProxy("peek", "/").bodyAsJsonObject();
-  }
-
-  @AfterAll
-  static void stop() {
-    ferry.close();
   }
 
   @Test

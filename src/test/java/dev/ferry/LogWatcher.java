@@ -41,7 +41,7 @@ final class LogWatcher {
             .addHeader("Authorization", "Bearer " + TestPlatform.TOKEN))
         .onSuccess(ws -> {
           // handlers attached on the event loop, before any frame is read
-          ws.textMessageHandler(t -> w.frames.add(new JsonObject(t)));
+          ws.textMessageHandler(t -> w.add(new JsonObject(t)));
           ws.closeHandler(v -> w.closed.complete(null));
           w.socket = ws;
           open.complete(ws);
@@ -49,6 +49,11 @@ final class LogWatcher {
         .onFailure(open::completeExceptionally);
     open.orTimeout(10, TimeUnit.SECONDS).join();
     return w;
+  }
+
+  private synchronized void add(JsonObject frame) {
+    frames.add(frame);
+    notifyAll();
   }
 
   /** The log lines (frames without {@code event}). */
@@ -70,13 +75,19 @@ final class LogWatcher {
     return await(0, p);
   }
 
-  /** Waits until a frame from index {@code from} on matches {@code p}. */
-  JsonObject await(int from, Predicate<JsonObject> p) {
+  /** Waits until a frame from index {@code from} on matches {@code p}, woken by each frame. */
+  synchronized JsonObject await(int from, Predicate<JsonObject> p) {
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    int i = from;
-    while (System.nanoTime() < deadline) {
-      for (; i < frames.size(); i++) if (p.test(frames.get(i))) return frames.get(i);
-      TestPlatform.sleep(10);
+    try {
+      for (int i = from; ; ) {
+        for (; i < frames.size(); i++) if (p.test(frames.get(i))) return frames.get(i);
+        long left = deadline - System.nanoTime();
+        if (left <= 0) break;
+        TimeUnit.NANOSECONDS.timedWait(this, left);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
     }
     throw new AssertionError("no frame matched; got " + frames.size() + " frames, last: "
         + (frames.isEmpty() ? "-" : frames.get(frames.size() - 1)));

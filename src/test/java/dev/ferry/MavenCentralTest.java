@@ -4,6 +4,7 @@ import eu.maveniverse.maven.mima.context.ContextOverrides;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -21,6 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * What a new user does: a platform with the default config, on the shipped classpath, deploys a
  * service whose libraries only Maven Central has. Skipped, saying so, where Central is not reachable.
  */
+@Tag("platform")
 class MavenCentralTest {
 
   @Test

@@ -3,6 +3,7 @@ package dev.ferry;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.ext.web.client.HttpResponse;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.util.regex.Matcher;
@@ -12,6 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** GET /metrics: Prometheus text with Ferry's meters, Vert.x's and the JVM's. */
+@Tag("platform")
 class MetricsTest {
 
   @Test

@@ -15,11 +15,12 @@ import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.lang.ref.PhantomReference;
 import java.lang.ref.Reference;
@@ -39,23 +40,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Services that fail, block, throw or leave threads behind: each case runs while a healthy service
  * is under steady requests through the proxy, and that service must not see one failure.
  */
+@Tag("platform")
 class MisbehavingServicesTest {
 
   static final long PROXY_TIMEOUT_MS = 1_000;
   /** Short, for the starts that never finish; long enough for a start on a loaded 2-core machine. */
   static final long START_TIMEOUT_MS = 3_000;
-  static TestPlatform ferry;
+  @RegisterExtension
+  static final TestPlatform ferry = TestPlatform.with(c -> c.with("run.startTimeoutMs", START_TIMEOUT_MS).with("proxy.timeoutMs", PROXY_TIMEOUT_MS));
   static SteadyLoad load;
 
   @BeforeAll
-  static void start() {
-    ferry = TestPlatform.start(c -> c.with("run.startTimeoutMs", START_TIMEOUT_MS).with("proxy.timeoutMs", PROXY_TIMEOUT_MS));
+  static void deployTheBystander() {
     assertEquals("deployed", ferry.deploy("hello", "bystander").getString("state"));
-  }
-
-  @AfterAll
-  static void stop() {
-    ferry.close();
   }
 
   @BeforeEach

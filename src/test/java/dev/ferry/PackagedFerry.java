@@ -123,6 +123,7 @@ final class PackagedFerry implements AutoCloseable {
   }
 
   private JsonObject awaitFinal(String id) {
+    // a platform in another process: no event bus here to wait on, so its API is polled
     long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
     while (System.nanoTime() < deadline) {
       JsonObject d = http.get(apiPort, "127.0.0.1", "/api/v1/deployments/" + id)

@@ -5,9 +5,9 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -15,19 +15,11 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The whole pipeline over real HTTP: upload a real tar.gz, build, load, run, call through the proxy. */
+@Tag("platform")
 class PipelineTest {
 
-  static TestPlatform ferry;
-
-  @BeforeAll
-  static void start() {
-    ferry = TestPlatform.start();
-  }
-
-  @AfterAll
-  static void stop() {
-    ferry.close();
-  }
+  @RegisterExtension
+  static final TestPlatform ferry = TestPlatform.defaults();
 
   @Test
   void upload_answers_202_queued_and_the_service_answers_through_the_proxy() {

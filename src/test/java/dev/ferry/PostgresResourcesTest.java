@@ -6,11 +6,12 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -30,25 +31,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * need): a service with vertx-pg-client keeps its rows through redeploys, rollbacks and a delete
  * without purge; two services get databases the other cannot open; passwords stay out of sight.
  */
+@Tag("platform")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class PostgresResourcesTest {
 
-  static TestPlatform ferry;
-  static LogCapture logs;
-
-  @BeforeAll
-  static void start() {
-    logs = LogCapture.ofAll();
-    ferry = TestPlatform.start(c -> c.with("maven.remoteRepositories", List.of(FileRepository.mavenLocalRepositoryUrl())));
-  }
+  // before the platform: its start is captured too
+  static final LogCapture logs = LogCapture.ofAll();
+  @RegisterExtension
+  static final TestPlatform ferry = TestPlatform.with(c -> c.with("maven.remoteRepositories", List.of(FileRepository.mavenLocalRepositoryUrl())));
 
   @AfterAll
   static void stop() {
-    try {
-      ferry.close();
-    } finally {
-      logs.close();
-    }
+    logs.close();
   }
 
   static HttpResponse<Buffer> post(String service, String path) {

@@ -6,10 +6,12 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -23,6 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * server stops with it (cleanly), and the platform started again on the data dir serves the same
  * rows; a clean stop of the platform stops the server.
  */
+@Tag("platform")
 class PostgresRestartTest {
 
   @Test
@@ -74,11 +77,6 @@ class PostgresRestartTest {
   }
 
   static boolean gone(long pid, int seconds) {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-    while (System.nanoTime() < deadline) {
-      if (ProcessHandle.of(pid).map(h -> !h.isAlive()).orElse(true)) return true;
-      TestPlatform.sleep(50);
-    }
-    return false;
+    return TestPlatform.awaitExit(pid, Duration.ofSeconds(seconds));
   }
 }

@@ -3,9 +3,10 @@ package dev.ferry;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -29,20 +30,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * two ways refused, a service that drops its connection mid-answer. Over raw sockets where the bytes
  * matter.
  */
+@Tag("platform")
 class ProxyPipeTest {
 
-  static TestPlatform ferry;
+  @RegisterExtension
+  static final TestPlatform ferry = TestPlatform.defaults();
 
   @BeforeAll
-  static void start() {
-    ferry = TestPlatform.start();
+  static void deployTwoPipes() {
     assertEquals("deployed", ferry.deploy("pipe", "pipe").getString("state"));
     assertEquals("deployed", ferry.deploy("pipe", "other").getString("state"));
-  }
-
-  @AfterAll
-  static void stop() {
-    ferry.close();
   }
 
   /** A response read off a socket. */

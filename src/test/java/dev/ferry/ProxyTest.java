@@ -6,9 +6,10 @@ import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -19,19 +20,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The proxy: routing by Host, its own answers when it cannot route, forwarded headers, WebSockets. */
+@Tag("platform")
 class ProxyTest {
 
-  static TestPlatform ferry;
+  @RegisterExtension
+  static final TestPlatform ferry = TestPlatform.defaults();
 
   @BeforeAll
-  static void start() {
-    ferry = TestPlatform.start();
+  static void deployEcho() {
     assertEquals("deployed", ferry.deploy("hello", "echo").getString("state"));
-  }
-
-  @AfterAll
-  static void stop() {
-    ferry.close();
   }
 
   @Test

@@ -2,6 +2,7 @@ package dev.ferry;
 
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
@@ -13,6 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** What the API answers names no file of the server: no artifact path, no data dir in a message. */
+@Tag("platform")
 class PublicAnswersTest {
 
   @Test

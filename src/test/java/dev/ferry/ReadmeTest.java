@@ -3,6 +3,7 @@ package dev.ferry;
 import io.vertx.core.Vertx;
 import io.vertx.ext.web.client.WebClient;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.net.ServerSocket;
@@ -19,6 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * of README.md; only the ports change (to free ones), and the test starts the server the block's
  * first line starts ({@code scripts/ferry server} execs the same main once the jar is built).
  */
+@Tag("platform")
 class ReadmeTest {
 
   @Test

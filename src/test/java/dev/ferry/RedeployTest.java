@@ -3,27 +3,20 @@ package dev.ferry;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A new deployment replaces the running one; a delete takes the service off the proxy. */
+@Tag("platform")
 class RedeployTest {
 
-  TestPlatform ferry;
-
-  @BeforeEach
-  void start() {
-    ferry = TestPlatform.start();
-  }
-
-  @AfterEach
-  void stop() {
-    ferry.close();
-  }
+  // one platform per test
+  @RegisterExtension
+  final TestPlatform ferry = TestPlatform.defaults();
 
   @Test
   void a_redeploy_takes_traffic_and_stops_the_previous_one() {

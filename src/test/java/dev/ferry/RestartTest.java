@@ -9,6 +9,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -30,6 +31,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A platform killed with SIGKILL and started again on its data dir serves what it served, from the ledger. */
+@Tag("platform")
 class RestartTest {
 
   private static final Set<String> FINAL = Set.of("deployed", "error", "stopped", "deleted", "crashed");
@@ -92,6 +94,7 @@ class RestartTest {
           .sendBuffer(Buffer.buffer(Files.readAllBytes(TestPlatform.pack(fixture)))).await();
       assertEquals(202, r.statusCode(), r.bodyAsString());
       String id = r.bodyAsJsonObject().getString("id");
+      // a platform in another process: no event bus here to wait on, so its API is polled
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
       while (System.nanoTime() < deadline) {
         JsonObject d = get("/api/v1/deployments/" + id);

@@ -5,9 +5,9 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import picocli.CommandLine;
 
 import java.util.List;
@@ -20,19 +20,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * POST /api/v1/services/{name}/rollback and {@code ferry rollback}: an earlier artifact serves
  * again, not rebuilt, as a new deployment that names the one it rolls back to.
  */
+@Tag("platform")
 class RollbackTest {
 
-  static TestPlatform ferry;
-
-  @BeforeAll
-  static void start() {
-    ferry = TestPlatform.start();
-  }
-
-  @AfterAll
-  static void stop() {
-    ferry.close();
-  }
+  @RegisterExtension
+  static final TestPlatform ferry = TestPlatform.defaults();
 
   static HttpResponse<Buffer> rollback(String service, JsonObject body) {
     return ferry.rollback(service, body == null ? null : body.getString("deployment"));

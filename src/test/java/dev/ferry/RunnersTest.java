@@ -7,10 +7,12 @@ import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
@@ -24,20 +26,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * shared with the platform or with another service, and plain Vert.x code (fixed ports, launcher
  * mains, fire-and-forget servers, its own event-bus addresses and SockJS bridge) deploys unchanged.
  */
+@Tag("platform")
 class RunnersTest {
 
-  static TestPlatform ferry;
+  // the launcher fixture's vertx-launcher-application comes from the local repository the build filled
+  @RegisterExtension
+  static final TestPlatform ferry = TestPlatform.with(c -> c.with("maven.remoteRepositories", List.of(FileRepository.mavenLocalRepositoryUrl())));
 
   @BeforeAll
-  static void start() {
-    // the launcher fixture's vertx-launcher-application comes from the local repository the build filled
-    ferry = TestPlatform.start(c -> c.with("maven.remoteRepositories", List.of(FileRepository.mavenLocalRepositoryUrl())));
+  static void deployTheBystander() {
     assertEquals("deployed", ferry.deploy("hello", "bystander").getString("state"));
-  }
-
-  @AfterAll
-  static void stop() {
-    ferry.close();
   }
 
   @Test
@@ -190,11 +188,7 @@ class RunnersTest {
   }
 
   private static void awaitGone(long pid) {
-    long deadline = System.currentTimeMillis() + 10_000;
-    while (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
-      if (System.currentTimeMillis() > deadline) throw new AssertionError("runner " + pid + " still alive");
-      TestPlatform.sleep(20);
-    }
+    if (!TestPlatform.awaitExit(pid, Duration.ofSeconds(10))) throw new AssertionError("runner " + pid + " still alive");
   }
 
   private static String awaitAnswer(String service, String path) {

@@ -4,8 +4,9 @@ import dev.ferry.cli.FerryCommand;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
@@ -21,20 +22,15 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code ferry secrets} and {@code ferry resources}, in-process against a real platform. */
+@Tag("platform")
 class SecretsCliTest {
 
-  static TestPlatform ferry;
-  static Path work;
-
-  @BeforeAll
-  static void start() throws Exception {
-    ferry = TestPlatform.start();
-    work = Files.createTempDirectory("ferry-secrets-cli");
-  }
+  @RegisterExtension
+  static final TestPlatform ferry = TestPlatform.defaults();
+  static final Path work = TestPlatform.tempDir("ferry-secrets-cli");
 
   @AfterAll
   static void stop() {
-    ferry.close();
     TestPlatform.deleteTree(work);
   }
 

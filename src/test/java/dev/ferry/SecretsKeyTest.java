@@ -1,6 +1,7 @@
 package dev.ferry;
 
 import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
@@ -14,6 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Where the secrets key comes from, the files' modes, and what a changed key does. */
+@Tag("platform")
 class SecretsKeyTest {
 
   static io.vertx.ext.web.client.HttpResponse<io.vertx.core.buffer.Buffer> put(TestPlatform ferry, String service, JsonObject body) {

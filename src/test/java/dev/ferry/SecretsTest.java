@@ -1,21 +1,20 @@
 package dev.ferry;
 
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -29,29 +28,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * reaches the running service without an upload; the values appear in no answer, log, event,
  * metric or file in the clear.
  */
+@Tag("platform")
 class SecretsTest {
 
-  static TestPlatform ferry;
-  static LogCapture logs;
-  static final List<String> events = new CopyOnWriteArrayList<>();
-  static MessageConsumer<JsonObject> consumer;
-
-  @BeforeAll
-  static void start() {
-    logs = LogCapture.ofAll();
-    ferry = TestPlatform.start();
-    consumer = ferry.platform.vertx().eventBus().<JsonObject>consumer("ferry.events", m -> events.add(m.body().encode()));
-    consumer.completion().await();
-  }
+  // before the platform: its start is captured too
+  static final LogCapture logs = LogCapture.ofAll();
+  @RegisterExtension
+  static final TestPlatform ferry = TestPlatform.defaults();
 
   @AfterAll
   static void stop() {
-    try {
-      consumer.unregister().await();
-      ferry.close();
-    } finally {
-      logs.close();
-    }
+    logs.close();
   }
 
   static HttpResponse<Buffer> put(String service, JsonObject body) {
@@ -155,10 +142,10 @@ class SecretsTest {
     for (String value : List.of(greeting, apiKey, rotated)) {
       assertTrue(answers.stream().noneMatch(a -> a.contains(value)), "an API answer");
       assertEquals(0, logs.count(null, value), "the platform log");
-      assertTrue(events.stream().noneMatch(e -> e.contains(value)), "ferry.events");
+      assertTrue(ferry.events.all().stream().noneMatch(e -> e.encode().contains(value)), "ferry.events");
       assertEquals(List.of(), PostgresResourcesTest.filesContaining(ferry.dataDir, value), "files of the data dir (ledger, store)");
     }
-    assertFalse(events.isEmpty());
+    assertFalse(ferry.events.all().isEmpty());
   }
 
   @Test

@@ -3,9 +3,10 @@ package dev.ferry;
 import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -30,23 +31,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@code server.maxConnectionsPerClient} from one address; an upload that stalls is cut. The
  * proxy refuses a second Host and replaces a client's X-Forwarded-For unless it is a trusted proxy.
  */
+@Tag("platform")
 class ServerHardeningTest {
 
   static final long HEADER_MS = 1_000, IDLE_MS = 2_500, STALL_MS = 1_500;
   static final int PER_CLIENT = 20;
-  static TestPlatform ferry;
+  @RegisterExtension
+  static final TestPlatform ferry = TestPlatform.with(c -> c.with("server.headerTimeoutMs", HEADER_MS).with("server.idleTimeoutMs", IDLE_MS)
+      .with("server.maxConnectionsPerClient", PER_CLIENT).with("upload.stallTimeoutMs", STALL_MS)
+      .with("server.trustedProxies", List.of("127.0.0.3")));
 
   @BeforeAll
-  static void start() {
-    ferry = TestPlatform.start(c -> c.with("server.headerTimeoutMs", HEADER_MS).with("server.idleTimeoutMs", IDLE_MS)
-        .with("server.maxConnectionsPerClient", PER_CLIENT)
-        .with("upload.stallTimeoutMs", STALL_MS).with("server.trustedProxies", List.of("127.0.0.3")));
+  static void deployEcho() {
     assertEquals("deployed", ferry.deploy("hello", "echo").getString("state"));
-  }
-
-  @AfterAll
-  static void stop() {
-    ferry.close();
   }
 
   @Test

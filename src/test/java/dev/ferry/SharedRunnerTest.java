@@ -4,9 +4,9 @@ import dev.ferry.run.Runner;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.util.List;
 
@@ -20,20 +20,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * checked here: a replaced deployment's classloader is collected, and threads it left running are
  * interrupted and the survivors reported.
  */
+@Tag("platform")
 class SharedRunnerTest {
 
   private static final int CYCLES = 12;
-  static TestPlatform ferry;
-
-  @BeforeAll
-  static void start() {
-    ferry = TestPlatform.start(c -> c.with("run.isolation", "shared"));
-  }
-
-  @AfterAll
-  static void stop() {
-    ferry.close();
-  }
+  @RegisterExtension
+  static final TestPlatform ferry = TestPlatform.with(c -> c.with("run.isolation", "shared"));
 
   @Test
   void services_share_one_runner_process_each_on_a_vertx_of_its_own() {

@@ -9,9 +9,9 @@ import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -29,20 +29,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * stopped), shows as {@code sleeping}, and the next request wakes it and is answered; one in use
  * never sleeps; a sleeping service is redeployed, rolled back and deleted like any other.
  */
+@Tag("platform")
 class SleepTest {
 
   static final long IDLE_MS = 1_500;
-  static TestPlatform ferry;
-
-  @BeforeAll
-  static void start() {
-    ferry = TestPlatform.start(c -> c.with("run.idleTimeoutMs", IDLE_MS));
-  }
-
-  @AfterAll
-  static void stop() {
-    ferry.close();
-  }
+  @RegisterExtension
+  static final TestPlatform ferry = TestPlatform.with(c -> c.with("run.idleTimeoutMs", IDLE_MS));
 
   private static long runnerPid(String deploymentId) {
     return ferry.platform.runtime().runnerOf(deploymentId).map(Runner::pid).orElse(-1L);
@@ -54,14 +46,7 @@ class SleepTest {
 
   /** The deployment's state once it is {@code state}, or as it is after 20 s. */
   private static String awaitState(String id, String state) {
-    long deadline = System.currentTimeMillis() + 20_000;
-    String now;
-    do {
-      now = ferry.api(HttpMethod.GET, "/api/v1/deployments/" + id).bodyAsJsonObject().getString("state");
-      if (state.equals(now)) return now;
-      TestPlatform.sleep(50);
-    } while (System.currentTimeMillis() < deadline);
-    return now;
+    return ferry.awaitState(id, state).getString("state");
   }
 
   @Test
@@ -183,12 +168,7 @@ class SleepTest {
       String id = shared.deploy("hello", "drowsy").getString("id");
       Runner runner = shared.platform.runtime().runnerOf(id).orElseThrow();
       assertEquals(1, runner.stats(true).await().getInteger("hosts"));
-      long deadline = System.currentTimeMillis() + 20_000;
-      while (!"sleeping".equals(shared.api(HttpMethod.GET, "/api/v1/deployments/" + id).bodyAsJsonObject().getString("state"))
-          && System.currentTimeMillis() < deadline) {
-        TestPlatform.sleep(50);
-      }
-      assertEquals("sleeping", shared.api(HttpMethod.GET, "/api/v1/deployments/" + id).bodyAsJsonObject().getString("state"));
+      assertEquals("sleeping", shared.awaitState(id, "sleeping").getString("state"));
       assertTrue(alive(runner.pid()), "the shared runner stays");
       JsonObject stats = runner.stats(true).await();
       assertEquals(0, stats.getInteger("hosts"), "its verticle is undeployed: " + stats);

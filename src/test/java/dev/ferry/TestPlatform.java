@@ -1,6 +1,7 @@
 package dev.ferry;
 
 import dev.ferry.cli.Archives;
+import dev.ferry.deployment.Addresses;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
@@ -10,22 +11,33 @@ import io.vertx.ext.web.client.HttpResponse;
 import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
 import io.vertx.ext.web.client.WebClientSession;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Comparator;
+import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 
 /**
  * A real platform for tests: its own Vert.x, API and proxy on free loopback ports, a temporary data
  * dir, and helpers that pack fixture services from {@code src/test/resources/services/} into real
- * tar.gz archives and talk to it over HTTP. Close it to stop everything and delete the data dir.
+ * tar.gz archives, talk to it over HTTP and wait for the state changes it publishes. Close it to stop
+ * everything and delete the data dir; or register it as a JUnit extension ({@link #with}).
  */
-public final class TestPlatform implements AutoCloseable {
+public final class TestPlatform implements AutoCloseable, BeforeAllCallback, AfterAllCallback, BeforeEachCallback, AfterEachCallback {
 
   public static final Path FIXTURES = Path.of("src/test/resources/services");
   private static final Set<String> FINAL = Set.of("deployed", "error", "stopped", "deleted");
@@ -48,42 +60,98 @@ public final class TestPlatform implements AutoCloseable {
     return installed;
   }
 
-  public final Vertx vertx;
-  public final Platform platform;
+  private final UnaryOperator<Config> tweak;
+  /** What {@code ferry.events} carried since the first start, restarts included. */
+  public final PlatformEvents events = new PlatformEvents();
+  // set by each start (a platform registered as an extension starts before its class's tests)
+  public Vertx vertx;
+  public Platform platform;
   /** Sends {@code Authorization: Bearer TOKEN} with every request. */
-  public final WebClient http;
+  public WebClient http;
   /** Sends no token: for the public routes, the proxy and the refusals. */
-  public final WebClient anonymous;
-  public final Path dataDir;
+  public WebClient anonymous;
+  /** A temporary directory, the platform's data dir unless {@code tweak} names another; deleted on close. */
+  public Path dataDir;
+  /** Registered per test method (a non-static field): started before each test, closed after it. */
+  private boolean perTest;
 
-  private TestPlatform(Vertx vertx, Platform platform, Path dataDir) {
-    this.vertx = vertx;
-    this.platform = platform;
-    this.dataDir = dataDir;
-    this.anonymous = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setKeepAlive(false));
-    this.http = WebClientSession.create(anonymous).addHeader("Authorization", "Bearer " + TOKEN);
+  private TestPlatform(UnaryOperator<Config> tweak) {
+    this.tweak = tweak;
+  }
+
+  /**
+   * A platform for a test class, started before its {@code @BeforeAll} methods and closed after
+   * its {@code @AfterAll} ones: {@code @RegisterExtension static final TestPlatform ferry =
+   * TestPlatform.with(c -> ...)} ({@code tweak} may change the config before it starts). On an
+   * instance field, one per test method.
+   */
+  public static TestPlatform with(UnaryOperator<Config> tweak) {
+    return new TestPlatform(tweak);
+  }
+
+  /** {@link #with} the test defaults. */
+  public static TestPlatform defaults() {
+    return with(c -> c);
   }
 
   public static TestPlatform start() {
     return start(c -> c);
   }
 
-  /** Starts a platform on the config {@code tweak} makes of the tests' (say {@code c -> c.with("run.memoryMb", 128)}). */
+  /** Starts a platform now; {@code tweak} may change the config before it starts. Close it. */
   public static TestPlatform start(UnaryOperator<Config> tweak) {
+    TestPlatform t = new TestPlatform(tweak);
     try {
-      Path dir = Files.createTempDirectory("ferry-test");
-      Config config = Config.DEFAULTS.with("host", "127.0.0.1").with("api.port", 0).with("proxy.port", 0).with("dataDir", dir)
-          .with("run.startTimeoutMs", 10_000).with("run.drainTimeoutMs", 2_000).with("token", TOKEN)
-          // one runner jar and class-data-sharing archive for the whole suite, made by the first platform
-          .with("run.cacheDir", RUNNER_CACHE).with("run.orphanGraceMs", 20_000);
-      if (!SANDBOX) config = config.with("run.sandbox", "none");
-      config = tweak.apply(config);
-      Vertx vertx = Platform.newVertx();
-      Platform p = Platform.start(vertx, config).await();
-      return new TestPlatform(vertx, p, dir);
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
+      t.open();
+    } catch (RuntimeException | Error e) {
+      t.close();
+      throw e;
     }
+    return t;
+  }
+
+  private void open() {
+    if (dataDir == null) dataDir = tempDir("ferry-test");
+    Config config = Config.DEFAULTS.with("host", "127.0.0.1").with("api.port", 0).with("proxy.port", 0).with("dataDir", dataDir)
+        .with("run.startTimeoutMs", 10_000).with("run.drainTimeoutMs", 2_000).with("token", TOKEN)
+        // one runner jar and class-data-sharing archive for the whole suite, made by the first platform
+        .with("run.cacheDir", RUNNER_CACHE).with("run.orphanGraceMs", 20_000);
+    if (!SANDBOX) config = config.with("run.sandbox", "none");
+    config = tweak.apply(config);
+    vertx = Platform.newVertx();
+    // before the platform starts: the events of its restore are recorded too
+    events.listen(vertx);
+    platform = Platform.start(vertx, config).await();
+    anonymous = WebClient.create(vertx, new WebClientOptions().setDefaultHost("127.0.0.1").setKeepAlive(false));
+    http = WebClientSession.create(anonymous).addHeader("Authorization", "Bearer " + TOKEN);
+  }
+
+  /** Stops the platform and starts it again on the same config and data dir (its events stay). */
+  public void restart() {
+    shutdown();
+    open();
+  }
+
+  @Override
+  public void beforeAll(ExtensionContext context) {
+    open();
+  }
+
+  @Override
+  public void afterAll(ExtensionContext context) {
+    close();
+  }
+
+  @Override
+  public void beforeEach(ExtensionContext context) {
+    if (platform != null) return; // a class's platform, already started
+    perTest = true;
+    open();
+  }
+
+  @Override
+  public void afterEach(ExtensionContext context) {
+    if (perTest) close();
   }
 
   /** Packs fixture {@code fixture} into a tar.gz in the temp dir. */
@@ -120,15 +188,13 @@ public final class TestPlatform implements AutoCloseable {
     return awaitFinal(r.bodyAsJsonObject().getString("id"));
   }
 
-  /** Polls a deployment until it reaches a final state. */
+  /** Waits until a deployment reaches a final state; returns it as the API answers then. */
   public JsonObject awaitFinal(String id) {
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while (System.nanoTime() < deadline) {
-      JsonObject d = api(HttpMethod.GET, "/api/v1/deployments/" + id).bodyAsJsonObject();
-      if (FINAL.contains(d.getString("state"))) return d;
-      sleep(25);
+    JsonObject d = awaitRecorded(id, FINAL::contains, Duration.ofSeconds(60));
+    if (!FINAL.contains(d.getString("state"))) {
+      throw new AssertionError("deployment " + id + " did not finish in 60 s: " + events.states(id));
     }
-    throw new AssertionError("deployment " + id + " did not finish in 60 s");
+    return d;
   }
 
   /** POSTs a rollback of {@code service} to {@code deploymentId} (null: an empty body, the previous one). */
@@ -137,24 +203,38 @@ public final class TestPlatform implements AutoCloseable {
     return (deploymentId == null ? req.send() : req.sendJsonObject(new JsonObject().put("deployment", deploymentId))).await();
   }
 
-  /** Polls a deployment until it is in {@code state} (a replaced one is stopped only after its drain). */
+  /**
+   * Waits until a deployment is in {@code state} (now, or within 30 s: a replaced one is stopped only
+   * after its drain); returns it as the API answers then, in that state or not.
+   */
   public JsonObject awaitState(String id, String state) {
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    JsonObject d;
-    do {
-      d = api(HttpMethod.GET, "/api/v1/deployments/" + id).bodyAsJsonObject();
-      if (state.equals(d.getString("state"))) return d;
-      sleep(20);
-    } while (System.nanoTime() < deadline);
-    return d;
+    return awaitRecorded(id, state::equals, Duration.ofSeconds(30));
+  }
+
+  /**
+   * Deployment {@code id} as the API answers once its state is {@code wanted}, or as it is after
+   * {@code timeout}. The API stays the truth; each event about the deployment says when to read it again.
+   */
+  private JsonObject awaitRecorded(String id, Predicate<String> wanted, Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      int mark = events.mark();
+      // an event that arrived before the mark is in the ledger once the recorder answers this barrier
+      vertx.eventBus().request(Addresses.FLUSH, null).await();
+      JsonObject d = api(HttpMethod.GET, "/api/v1/deployments/" + id).bodyAsJsonObject();
+      if (d == null || wanted.test(d.getString("state"))) return d;
+      long left = deadline - System.nanoTime();
+      if (left <= 0 || !events.awaitAfter(mark, id, Duration.ofNanos(left))) {
+        return api(HttpMethod.GET, "/api/v1/deployments/" + id).bodyAsJsonObject();
+      }
+    }
   }
 
   /** Waits until exactly {@code n} deployments have a runner (a replaced one is stopped after its drain). */
   public void awaitRunning(int n) {
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (platform.runtime().runningCount() != n) {
-      if (System.nanoTime() > deadline) throw new AssertionError("running: " + platform.runtime().runningCount() + ", wanted " + n);
-      sleep(20);
+    // a runner is counted or let go before the state change that says so is published
+    if (!events.until(() -> platform.runtime().runningCount() == n, Duration.ofSeconds(30))) {
+      throw new AssertionError("running: " + platform.runtime().runningCount() + ", wanted " + n);
     }
   }
 
@@ -210,16 +290,60 @@ public final class TestPlatform implements AutoCloseable {
   @Override
   public void close() {
     try {
-      platform.close().await();
-      anonymous.close();
-      vertx.close().await();
+      shutdown();
     } finally {
       deleteTree(dataDir);
+      dataDir = null;
+    }
+  }
+
+  private void shutdown() {
+    if (platform != null) platform.close().await();
+    if (anonymous != null) anonymous.close();
+    if (vertx != null) vertx.close().await();
+    platform = null;
+    anonymous = null;
+    http = null;
+    vertx = null;
+  }
+
+  /** A new temporary directory (for a test class's fields: no checked exception). */
+  public static Path tempDir(String prefix) {
+    try {
+      return Files.createTempDirectory(prefix);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** A loopback port free now. */
+  public static int freePort() {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Waits until process {@code pid} has ended (or was not there); false if it still runs after {@code timeout}. */
+  public static boolean awaitExit(long pid, Duration timeout) {
+    Optional<ProcessHandle> process = ProcessHandle.of(pid);
+    if (process.isEmpty()) return true;
+    try {
+      process.get().onExit().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      return true;
+    } catch (TimeoutException e) {
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    } catch (ExecutionException e) {
+      throw new IllegalStateException(e);
     }
   }
 
   public static void deleteTree(Path dir) {
-    if (!Files.exists(dir)) return;
+    if (dir == null || !Files.exists(dir)) return;
     try (Stream<Path> s = Files.walk(dir)) {
       s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     } catch (IOException e) {

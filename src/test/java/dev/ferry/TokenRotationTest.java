@@ -5,6 +5,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.io.PrintWriter;
@@ -22,6 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@code ferry token rotate} and its route: a stored token is replaced, the old one refused at
  * once, the new one kept across a restart; a configured token is not the API's to change.
  */
+@Tag("platform")
 class TokenRotationTest {
 
   @Test

@@ -3,6 +3,7 @@ package dev.ferry;
 import io.vertx.core.Future;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonObject;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -17,6 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Redeploys and rollbacks under a steady stream of requests: none fails, none meets a half-started version. */
+@Tag("platform")
 class ZeroDowntimeTest {
 
   @Test

@@ -1,6 +1,7 @@
 package dev.ferry.cli;
 
 import dev.ferry.TestPlatform;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.io.BufferedReader;
@@ -26,6 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code ferry server} as a user starts it: a separate JVM, configured by environment and flags. */
+@Tag("platform")
 class ServerCommandTest {
 
   @Test
