@@ -61,7 +61,7 @@ class ArchitectureTest {
   @ArchTest
   static final ArchRule api_reaches_build_and_run_by_messages = noClasses()
       .that().resideInAPackage("dev.ferry.api..")
-      .should().dependOnClassesThat().resideInAnyPackage("dev.ferry.build..", "dev.ferry.run..")
+      .should().dependOnClassesThat().resideInAnyPackage("dev.ferry.builder..", "dev.ferry.run..")
       .because("the API talks to the stages over the event bus (deployment.Addresses)");
 
   @ArchTest

@@ -1,6 +1,6 @@
 package dev.ferry;
 
-import dev.ferry.build.BuildCache;
+import dev.ferry.builder.BuildCache;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonObject;
 import org.junit.jupiter.api.Tag;

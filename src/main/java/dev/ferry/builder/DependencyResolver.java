@@ -1,4 +1,4 @@
-package dev.ferry.build;
+package dev.ferry.builder;
 
 import dev.ferry.deployment.DeploymentLog.Level;
 import dev.ferry.deployment.StageException;

@@ -1,4 +1,4 @@
-package dev.ferry.build;
+package dev.ferry.builder;
 
 import org.apache.maven.model.Dependency;
 import org.apache.maven.model.Parent;

@@ -1,4 +1,4 @@
-package dev.ferry.build;
+package dev.ferry.builder;
 
 import dev.ferry.common.Shared;
 import org.eclipse.aether.collection.DependencyCollectionContext;

@@ -1,4 +1,4 @@
-package dev.ferry.build;
+package dev.ferry.builder;
 
 import java.io.IOException;
 import java.io.InputStream;

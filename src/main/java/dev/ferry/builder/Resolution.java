@@ -1,4 +1,4 @@
-package dev.ferry.build;
+package dev.ferry.builder;
 
 import dev.ferry.deployment.RunSettings;
 import io.vertx.core.json.JsonArray;

@@ -1,4 +1,4 @@
-package dev.ferry.build;
+package dev.ferry.builder;
 
 import dev.ferry.TestPlatform;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;

@@ -9,4 +9,4 @@
  *
  * Everything here blocks and runs on the builder's worker pool, never on an event loop.
  */
-package dev.ferry.build;
+package dev.ferry.builder;

@@ -1,4 +1,4 @@
-package dev.ferry.build;
+package dev.ferry.builder;
 
 import dev.ferry.deployment.StageException;
 import dev.ferry.sandbox.Launch;

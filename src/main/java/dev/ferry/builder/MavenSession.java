@@ -1,6 +1,6 @@
-package dev.ferry.build;
+package dev.ferry.builder;
 
-import dev.ferry.build.DependencyResolver.Progress;
+import dev.ferry.builder.DependencyResolver.Progress;
 import dev.ferry.deployment.DeploymentLog.Level;
 import dev.ferry.deployment.StageException;
 import eu.maveniverse.maven.mima.context.Context;

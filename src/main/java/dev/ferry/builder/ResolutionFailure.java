@@ -1,4 +1,4 @@
-package dev.ferry.build;
+package dev.ferry.builder;
 
 import org.eclipse.aether.RepositoryException;
 import org.eclipse.aether.collection.DependencyCollectionException;
