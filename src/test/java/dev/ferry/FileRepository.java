@@ -100,4 +100,33 @@ public final class FileRepository {
       throw new IllegalStateException(e);
     }
   }
+
+  /**
+   * Installs {@code fixture.proc:banner-processor:1.0}: an annotation processor (registered in
+   * META-INF/services) that generates {@code fixture.generated.Banner} once per compile.
+   */
+  public FileRepository installBannerProcessor() throws IOException {
+    return install("fixture.proc", "banner-processor", "1.0", Map.of("fixture.proc.BannerProcessor", """
+        package fixture.proc;
+        import javax.annotation.processing.*;
+        import javax.lang.model.SourceVersion;
+        import javax.lang.model.element.TypeElement;
+        import java.util.Set;
+        @SupportedAnnotationTypes("*")
+        public class BannerProcessor extends AbstractProcessor {
+          private boolean done;
+          @Override public SourceVersion getSupportedSourceVersion() { return SourceVersion.latestSupported(); }
+          @Override public boolean process(Set<? extends TypeElement> annotations, RoundEnvironment round) {
+            if (done) return false;
+            done = true;
+            try (var w = processingEnv.getFiler().createSourceFile("fixture.generated.Banner").openWriter()) {
+              w.write("package fixture.generated; public final class Banner { public static final String TEXT = \\"made by a processor\\"; }");
+            } catch (java.io.IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            }
+            return false;
+          }
+        }
+        """), Map.of("META-INF/services/javax.annotation.processing.Processor", "fixture.proc.BannerProcessor\n"));
+  }
 }

@@ -5,9 +5,10 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 import java.time.Duration;
 import java.util.List;
@@ -23,15 +24,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * way a deployment goes: deploy, failed build, failed start, redeploy, rollback, delete, crash and
  * restart, sleep and wake.
  */
+@Tag("platform")
 class StateSequencesTest {
 
-  static TestPlatform ferry;
+  @RegisterExtension
+  static final TestPlatform ferry = TestPlatform.defaults();
   /** Every state published, per deployment id; service-level events under "service:" + name. */
   static final Map<String, List<String>> seen = new ConcurrentHashMap<>();
 
   @BeforeAll
-  static void start() {
-    ferry = TestPlatform.start();
+  static void listen() {
     ferry.vertx.eventBus().<JsonObject>consumer(Addresses.EVENTS, m -> {
       String id = m.body().getString("id");
       String key = id != null ? id : "service:" + m.body().getString("service");
@@ -39,10 +41,6 @@ class StateSequencesTest {
     }).completion().await();
   }
 
-  @AfterAll
-  static void stop() {
-    ferry.close();
-  }
 
   /** Waits until {@code key} was seen in as many states as {@code expected} names (and a moment for any extra), then compares. */
   static void assertSequence(String key, String... expected) {

@@ -50,6 +50,15 @@ final class RunnerArchive {
     this.launcher = launcher;
   }
 
+  /** The training run under way, if any: a platform that closes meanwhile ends it ({@link #cancel}). */
+  private volatile Process training;
+
+  /** Ends a training run under way: the platform is closing, and the archive is made on a later start. */
+  void cancel() {
+    Process p = training;
+    if (p != null) Sandbox.kill(p);
+  }
+
   /** Uses the archive of this runner classpath and JVM, making it first (a training run) if there is none. */
   Future<Path> prepare() {
     Path jsa;
@@ -79,6 +88,7 @@ final class RunnerArchive {
             .redirectOutput(work.resolve(OUT_LOG).toFile());
         RunnerLauncher.cleanEnvironment(pb, sandbox.sandboxed() ? "/tmp" : work.toString());
         Process p = pb.start();
+        training = p;
         p.getOutputStream().close();
         Path made = out.resolve("runner.jsa");
         if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0 || !Files.isRegularFile(made)) {
@@ -91,6 +101,7 @@ final class RunnerArchive {
         Files.move(tmp, jsa, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         return jsa;
       } finally {
+        training = null;
         sandbox.release(name);
         Files.deleteIfExists(tmp);
         deleteTree(work);

@@ -63,6 +63,7 @@ public final class Runners {
   private Future<Runner> shared;
   private boolean closed;
   private Future<Void> archiveReady = Future.succeededFuture();
+  private RunnerArchive archive;
   private boolean poolStarted;
   /** Where the runners' class-data-sharing archive is kept. */
   private final Path cacheDir;
@@ -95,7 +96,8 @@ public final class Runners {
       Files.createDirectories(root);
       Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwx------"));
       return null;
-    }).onSuccess(x -> (config.cds() ? new RunnerArchive(vertx, config, cacheDir, classpath, sandbox, launcher).prepare().map(p -> launcher.archive = p)
+    }).onSuccess(x -> (config.cds() ? (archive = new RunnerArchive(vertx, config, cacheDir, classpath, sandbox, launcher)).prepare()
+            .map(p -> launcher.archive = p)
         : Future.<Path>succeededFuture()).onComplete(ar -> prepared.complete()))
         .onFailure(prepared::tryFail).mapEmpty();
   }
@@ -273,6 +275,10 @@ public final class Runners {
       return p.future();
     }
     closed = true;
+    // a training run still under way ends, and its blocking task with it, before Vert.x closes
+    if (archive != null) archive.cancel();
+    Future<Void> trained = archiveReady.transform(x -> Future.<Void>succeededFuture()).timeout(10, TimeUnit.SECONDS)
+        .recover(e -> Future.succeededFuture());
     List<Runner> runners = List.copyOf(all.values());
     List<Future<String>> ends = new ArrayList<>();
     for (Runner r : runners) ends.add(r.exit(graceMs));
@@ -280,7 +286,7 @@ public final class Runners {
     // a backstop that needs no timer of this (closing) context: whatever still runs a moment later is killed
     java.util.concurrent.CompletableFuture.delayedExecutor(graceMs + 1_000, TimeUnit.MILLISECONDS)
         .execute(() -> runners.forEach(Runner::kill));
-    Future<Void> gone = Future.join(ends).mapEmpty();
+    Future<Void> gone = Future.join(ends).transform(x -> trained);
     return gone.timeout(graceMs + 5_000, TimeUnit.MILLISECONDS)
         .onFailure(e -> log.warn("Runners did not all end within {} ms of being asked to: {}", graceMs + 5_000, e.toString()))
         .transform(x -> client == null ? Future.<Void>succeededFuture() : client.close());

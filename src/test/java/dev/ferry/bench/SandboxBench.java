@@ -134,28 +134,7 @@ public final class SandboxBench {
   }
 
   private static void installBanner(Path repoDir) throws Exception {
-    new dev.ferry.FileRepository(repoDir).install("fixture.proc", "banner-processor", "1.0", Map.of("fixture.proc.BannerProcessor", """
-        package fixture.proc;
-        import javax.annotation.processing.*;
-        import javax.lang.model.SourceVersion;
-        import javax.lang.model.element.TypeElement;
-        import java.util.Set;
-        @SupportedAnnotationTypes("*")
-        public class BannerProcessor extends AbstractProcessor {
-          private boolean done;
-          @Override public SourceVersion getSupportedSourceVersion() { return SourceVersion.latestSupported(); }
-          @Override public boolean process(Set<? extends TypeElement> annotations, RoundEnvironment round) {
-            if (done) return false;
-            done = true;
-            try (var w = processingEnv.getFiler().createSourceFile("fixture.generated.Banner").openWriter()) {
-              w.write("package fixture.generated; public final class Banner { public static final String TEXT = \\"made by a processor\\"; }");
-            } catch (java.io.IOException e) {
-              throw new java.io.UncheckedIOException(e);
-            }
-            return false;
-          }
-        }
-        """), Map.of("META-INF/services/javax.annotation.processing.Processor", "fixture.proc.BannerProcessor\n"));
+    new dev.ferry.FileRepository(repoDir).installBannerProcessor();
   }
 
   /** A copy of fixture {@code name} with {@code comment} appended to each Java source. */
