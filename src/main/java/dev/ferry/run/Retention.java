@@ -69,4 +69,13 @@ public final class Retention {
       for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
     }
   }
+
+  /** {@link #deleteTree}, for what may stay behind when it cannot be deleted (a runner's or a build's scratch files). */
+  static void deleteQuietly(Path dir) {
+    try {
+      deleteTree(dir);
+    } catch (IOException e) {
+      org.slf4j.LoggerFactory.getLogger(Retention.class).debug("Could not delete {}: {}", dir, e.toString());
+    }
+  }
 }

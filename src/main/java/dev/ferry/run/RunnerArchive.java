@@ -23,7 +23,6 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static dev.ferry.run.Runners.OUT_LOG;
-import static dev.ferry.run.Runners.deleteTree;
 
 /**
  * The class-data-sharing archive runners start from: made once per runner classpath and JVM by a
@@ -104,7 +103,7 @@ final class RunnerArchive {
         training = null;
         sandbox.release(name);
         Files.deleteIfExists(tmp);
-        deleteTree(work);
+        Retention.deleteQuietly(work);
       }
     }, false).onSuccess(p -> {
       log.info("Runner class-data-sharing archive made in {} ms: {}", (System.nanoTime() - t0) / 1_000_000, p);

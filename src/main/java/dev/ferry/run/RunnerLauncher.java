@@ -31,7 +31,6 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 import static dev.ferry.run.Runners.OUT_LOG;
-import static dev.ferry.run.Runners.deleteTree;
 
 /**
  * Launches runner processes for {@link Runners}: through the sandbox, with a clean environment,
@@ -96,7 +95,7 @@ final class RunnerLauncher {
               vertx.executeBlocking(() -> {
                 l.process.waitFor(5, TimeUnit.SECONDS);
                 sandbox.release(l.id);
-                deleteTree(l.dir);
+                Retention.deleteQuietly(l.dir);
                 return null;
               }, false);
             }));
@@ -248,7 +247,7 @@ final class RunnerLauncher {
       // its sandbox ends with bubblewrap, unless bubblewrap alone was killed: then its JVM goes now
       Sandbox.killTree(r.jvmHandle());
       sandbox.release(r.id);
-      if (r.exiting()) deleteTree(r.dir);
+      if (r.exiting()) Retention.deleteQuietly(r.dir);
     });
   }
 

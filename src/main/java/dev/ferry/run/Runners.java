@@ -215,10 +215,10 @@ public final class Runners {
               launcher.ifPresent(Sandbox::killTree);
               jvm.ifPresent(Sandbox::killTree);
               sandbox.release(dir.getFileName().toString());
-              deleteTree(dir);
+              Retention.deleteQuietly(dir);
             }
           } catch (IOException | RuntimeException unreadable) {
-            deleteTree(dir);
+            Retention.deleteQuietly(dir);
           }
         }
       }
@@ -290,14 +290,5 @@ public final class Runners {
     return gone.timeout(graceMs + 5_000, TimeUnit.MILLISECONDS)
         .onFailure(e -> log.warn("Runners did not all end within {} ms of being asked to: {}", graceMs + 5_000, e.toString()))
         .transform(x -> client == null ? Future.<Void>succeededFuture() : client.close());
-  }
-
-  static void deleteTree(Path dir) {
-    if (!Files.exists(dir)) return;
-    try (Stream<Path> s = Files.walk(dir)) {
-      for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
-    } catch (IOException e) {
-      log.debug("Could not delete {}: {}", dir, e.toString());
-    }
   }
 }

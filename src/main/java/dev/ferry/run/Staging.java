@@ -31,7 +31,7 @@ final class Staging {
   /** Stages {@code artifact} for {@code deployment}; returns the paths the runner opens, the artifact first. Blocks. */
   static List<String> stage(Path runnerDir, boolean sandboxed, String deployment, Artifact artifact) throws IOException {
     Path dir = runnerDir.resolve(LIB).resolve(deployment);
-    Runners.deleteTree(dir);
+    Retention.deleteQuietly(dir);
     Files.createDirectories(dir);
     Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
     List<Path> sources = new ArrayList<>();
