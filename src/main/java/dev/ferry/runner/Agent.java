@@ -234,7 +234,7 @@ final class Agent {
   private void stop(JsonObject f) {
     String deployment = f.getString("deployment");
     ServiceHost host = hosts.get(deployment);
-    List<String> leaks = host == null ? List.of() : host.stop(f.getLong("timeoutMs", 5_000L));
+    List<String> leaks = host == null ? List.of() : host.stop(f.getLong("timeoutMs", 5_000L), output::warn);
     hosts.remove(deployment);
     ports.remove(deployment);
     outbox.reply(f, new JsonObject().put("leaks", new JsonArray(leaks)));
@@ -249,7 +249,7 @@ final class Agent {
       String cause = "The service stopped itself: it undeployed its verticle or closed its Vert.x";
       outbox.event(new JsonObject().put("ev", "gone").put("deployment", h.deployment).put("cause", cause));
       if (!shared) work.execute(() -> exit(EXIT_GONE, cause));
-      else work.execute(() -> h.stop(1_000));
+      else work.execute(() -> h.stop(1_000, output::warn));
     }
   }
 
@@ -271,7 +271,7 @@ final class Agent {
     output.runner("info", "Runner " + id + " exits: " + why);
     // a service whose stop hangs cannot keep the runner alive
     timer.schedule(() -> Runtime.getRuntime().halt(code), 3, TimeUnit.SECONDS);
-    for (ServiceHost h : List.copyOf(hosts.values())) h.stop(1_000);
+    for (ServiceHost h : List.copyOf(hosts.values())) h.stop(1_000, output::warn);
     long until = System.currentTimeMillis() + 500;
     while (!outbox.isEmpty() && outbox.current != null && System.currentTimeMillis() < until) {
       try {

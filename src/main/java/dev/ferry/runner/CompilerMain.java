@@ -46,8 +46,8 @@ public final class CompilerMain {
     OutputStream stdout = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 64 * 1024);
     System.setOut(new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8));
     if (args.length < 1) {
-      System.err.println("usage: CompilerMain SOURCE_ROOT JAVAC_OPTIONS...");
-      System.exit(2);
+      // only the platform starts the compiler process: this is its mistake, said in the process's last words
+      throw new IllegalArgumentException("usage: CompilerMain SOURCE_ROOT JAVAC_OPTIONS...");
     }
     Path root = Path.of(args[0]);
     List<String> options = new ArrayList<>(Arrays.asList(args).subList(1, args.length));

@@ -54,6 +54,11 @@ final class Output {
     return out;
   }
 
+  /** A warning from the runner itself. */
+  void warn(String message) {
+    runner("warn", message);
+  }
+
   /** A line from the runner itself (not from service code). */
   void runner(String level, String message) {
     sink.line(null, level, "runner", cut(message));

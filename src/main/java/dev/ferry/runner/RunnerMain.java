@@ -31,8 +31,9 @@ public final class RunnerMain {
     }
     String secret = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
     if (secret == null || secret.isBlank() || !opts.containsKey("id") || !opts.containsKey("socket")) {
-      System.err.println("usage: RunnerMain --id ID --socket PATH [--orphan-grace-ms N] [--mode process|shared] [--event-loops N], the secret on stdin");
-      System.exit(2);
+      // only the platform starts a runner: this is its mistake, and the runner's last words say so
+      throw new IllegalArgumentException("usage: RunnerMain --id ID --socket PATH [--orphan-grace-ms N] [--mode process|shared] "
+          + "[--event-loops N], the secret on stdin");
     }
     System.in.close();
     new Agent(opts.get("id"), Path.of(opts.get("socket")), secret.trim(),

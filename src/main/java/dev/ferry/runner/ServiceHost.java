@@ -69,15 +69,15 @@ final class ServiceHost {
   /**
    * Undeploys the service and closes its Vert.x (each bounded by {@code timeoutMs}), closes its
    * jars, then interrupts the threads it started itself; returns the names of those still running
-   * {@link #LEAK_GRACE_MS} later. Blocks.
+   * {@link #LEAK_GRACE_MS} later; {@code warn} hears what did not stop in time. Blocks.
    */
-  List<String> stop(long timeoutMs) {
+  List<String> stop(long timeoutMs, java.util.function.Consumer<String> warn) {
     stopping = true;
     if (vertx != null) {
       try {
         vertx.close().toCompletionStage().toCompletableFuture().get(Math.max(1, timeoutMs), TimeUnit.MILLISECONDS);
       } catch (Exception e) {
-        System.err.println("Closing the Vert.x of " + service + " " + deployment + " did not finish within " + timeoutMs
+        warn.accept("Closing the Vert.x of " + service + " " + deployment + " did not finish within " + timeoutMs
             + " ms (is a handler blocking its thread?): " + e);
       }
     }

@@ -140,7 +140,10 @@ final class Warmup {
       HttpClient http = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true), new PoolOptions().setHttp1MaxSize(1));
       requests(http, port, REQUESTS - 20, () -> false).toCompletionStage().toCompletableFuture().get(timeoutMs, TimeUnit.MILLISECONDS);
     } finally {
-      host.stop(timeoutMs);
+      // a warm-up whose probe does not stop in time failed: the runner says so
+      host.stop(timeoutMs, m -> {
+        throw new IllegalStateException(m);
+      });
     }
   }
 
