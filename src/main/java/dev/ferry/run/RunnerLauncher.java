@@ -237,11 +237,13 @@ final class RunnerLauncher {
   /** Hears the process end, and says why (the kernel's memory limit, when it was that). */
   void watch(Runner r, ProcessHandle handle, Process child, Limits limits) {
     handle.onExit().thenAccept(h -> {
-      Integer status = child == null ? null : child.exitValue();
-      String cause = Runner.cause(status, r.tail());
-      if (status == null || status == 128 + 9) cause = sandbox.killedFor(r.id, limits).map(why -> "was killed by signal 9 (SIGKILL): " + why)
-          .orElse(cause);
-      if (status != null && status == Sandbox.CGROUP_FAILED) cause = "could not enter its cgroup (exit status " + status + ")";
+      String cause;
+      try {
+        cause = cause(r, child == null ? null : child.exitValue(), limits);
+      } catch (RuntimeException e) {
+        // the end is heard whatever reading its cause did: whoever waits for it (a stop, a close) goes on
+        cause = "ended (why could not be read: " + e + ")";
+      }
       all.remove(r.id);
       r.exited(cause);
       // its sandbox ends with bubblewrap, unless bubblewrap alone was killed: then its JVM goes now
@@ -249,6 +251,14 @@ final class RunnerLauncher {
       sandbox.release(r.id);
       if (r.exiting()) Retention.deleteQuietly(r.dir);
     });
+  }
+
+  /** Why {@code r} ended with exit {@code status}: the JVM's last words, or the kernel's memory limit, or its cgroup. */
+  private String cause(Runner r, Integer status, Limits limits) {
+    if (status != null && status == Sandbox.CGROUP_FAILED) return "could not enter its cgroup (exit status " + status + ")";
+    String cause = Runner.cause(status, r.tail());
+    if (status != null && status != 128 + 9) return cause;
+    return sandbox.killedFor(r.id, limits).map(why -> "was killed by signal 9 (SIGKILL): " + why).orElse(cause);
   }
 
   /** The runner's socket in its dir, or in a short temp dir when that path is too long for a Unix socket. */
