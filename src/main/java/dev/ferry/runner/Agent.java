@@ -182,8 +182,7 @@ final class Agent {
   private void load(JsonObject f) {
     String deployment = f.getString("deployment");
     try {
-      List<Path> jars = f.getJsonArray("jars").stream().map(o -> Path.of((String) o)).toList();
-      ServiceHost host = ServiceHost.load(deployment, f.getString("service"), jars, Optional.ofNullable(f.getString("entry")));
+      ServiceHost host = load(deployment, f);
       hosts.put(deployment, host);
       loaders.add(host.loader());
       outbox.reply(f, new JsonObject().put("entry", host.entry));
@@ -211,13 +210,26 @@ final class Agent {
       outbox.reply(f, new JsonObject().put("error", "The runner could not make a Vert.x for the service: " + e));
       return;
     }
-    int port = f.getInteger("port");
-    ports.put(deployment, port);
-    p.ports().assign(port, f.getInteger("routedRequest"), (requested, actual, failure) -> outbox.event(new JsonObject()
-        .put("ev", "bound").put("deployment", deployment).put("requested", requested).put("port", actual).put("failure", failure)));
+    ports.put(deployment, f.getInteger("port"));
+    start(host, p, f, (requested, actual, failure) -> outbox.event(new JsonObject()
+        .put("ev", "bound").put("deployment", deployment).put("requested", requested).put("port", actual).put("failure", failure)))
+        .onComplete(ar -> outbox.reply(f, ar.succeeded() ? new JsonObject() : new JsonObject().put("error", host.startFailure(ar.cause()))));
+  }
+
+  /**
+   * What a {@code load} frame asks for: the service of {@code f} loaded as {@code deployment}. The
+   * warm-up's probe service is loaded through here too, so a service's load runs warmed-up code.
+   */
+  static ServiceHost load(String deployment, JsonObject f) throws EntryFinder.LoadFailure {
+    List<Path> jars = f.getJsonArray("jars").stream().map(o -> Path.of((String) o)).toList();
+    return ServiceHost.load(deployment, f.getString("service"), jars, Optional.ofNullable(f.getString("entry")));
+  }
+
+  /** What a {@code start} frame asks for: {@code host} started on {@code p}'s Vert.x, its binds heard by {@code binds}. The warm-up's too. */
+  static io.vertx.core.Future<Void> start(ServiceHost host, ServiceVertx.Prepared p, JsonObject f, PortMap.Listener binds) {
+    p.ports().assign(f.getInteger("port"), f.getInteger("routedRequest"), binds);
     ThreadingModel threading = "worker".equals(f.getString("threading")) ? ThreadingModel.WORKER : ThreadingModel.EVENT_LOOP;
-    host.start(p.vertx(), f.getJsonObject("config", new JsonObject()), threading).onComplete(ar -> outbox.reply(f, ar.succeeded()
-        ? new JsonObject() : new JsonObject().put("error", host.startFailure(ar.cause()))));
+    return host.start(p.vertx(), f.getJsonObject("config", new JsonObject()), threading);
   }
 
   /**

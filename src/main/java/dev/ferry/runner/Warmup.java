@@ -1,7 +1,6 @@
 package dev.ferry.runner;
 
 import io.vertx.core.Future;
-import io.vertx.core.ThreadingModel;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -19,8 +18,6 @@ import org.objectweb.asm.Opcodes;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.jar.JarEntry;
@@ -71,15 +68,38 @@ final class Warmup {
     Path jar = probeJar();
     try {
       for (int i = 0; i < LOADS && System.currentTimeMillis() < deadline && !enough.getAsBoolean(); i++) {
-        loadAndStart(jar, Math.max(1, deadline - System.currentTimeMillis()));
+        loadAndStart(jar, i, Math.max(1, deadline - System.currentTimeMillis()));
       }
     } finally {
       Files.deleteIfExists(jar);
     }
+    settle(deadline, enough);
   }
 
+  /**
+   * Waits until the JIT has compiled what the warm-up queued (its compile time stops growing for
+   * {@link #SETTLED_MS}), so that a service given to this runner does not share the CPU with its
+   * compiler threads.
+   */
+  private static void settle(long deadline, java.util.function.BooleanSupplier enough) throws InterruptedException {
+    java.lang.management.CompilationMXBean jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+    if (jit == null || !jit.isCompilationTimeMonitoringSupported()) return;
+    long last = jit.getTotalCompilationTime(), quietSince = System.currentTimeMillis();
+    while (System.currentTimeMillis() < deadline && !enough.getAsBoolean() && System.currentTimeMillis() - quietSince < SETTLED_MS) {
+      Thread.sleep(10);
+      long now = jit.getTotalCompilationTime();
+      if (now != last) {
+        last = now;
+        quietSince = System.currentTimeMillis();
+      }
+    }
+  }
+
+  /** How long the JIT must have compiled nothing for the warm-up to end. */
+  static final long SETTLED_MS = 50;
+
   /** Times the probe service is loaded, started, asked and stopped. */
-  static final int LOADS = 4;
+  static final int LOADS = 10;
   private static final String PROBE = "warmup.Probe";
 
   /**
@@ -126,15 +146,23 @@ final class Warmup {
     return jar;
   }
 
-  /** Loads the probe as a service, starts it on a Vert.x of its own behind a port map, asks it a few times, stops it. */
-  private static void loadAndStart(Path jar, long timeoutMs) throws Exception {
-    ServiceHost host = ServiceHost.load("warmup", "warmup", List.of(jar), Optional.empty());
+  /**
+   * Loads the probe as a service, starts it on a Vert.x of its own behind a port map, asks it a few
+   * times, stops it: through the runner's own load and start, with the frames a control plane sends
+   * (the entry named, as for a built artifact, every other time).
+   */
+  private static void loadAndStart(Path jar, int i, long timeoutMs) throws Exception {
+    String deployment = "warmup-" + i;
+    ServiceHost host = Agent.load(deployment, new JsonObject().put("op", "load").put("deployment", deployment).put("service", "warmup")
+        .put("jars", new io.vertx.core.json.JsonArray().add(jar.toString())).put("entry", i % 2 == 0 ? null : PROBE));
     PortMap map = new PortMap();
     Vertx vertx = VertxInternals.create(new VertxOptions().setEventLoopPoolSize(1), map, null);
     CompletableFuture<Integer> bound = new CompletableFuture<>();
-    map.assign(0, null, (requested, actual, failure) -> bound.complete(actual));
+    JsonObject start = new JsonObject().put("op", "start").put("deployment", deployment).put("port", 0).put("routedRequest", null)
+        .put("threading", "event-loop").put("config", new JsonObject().put("http.port", 0).put("http.host", "127.0.0.1")
+            .put("ferry.service", "warmup").put("ferry.deployment", deployment));
     try {
-      host.start(vertx, new JsonObject().put("http.port", 0).put("http.host", "127.0.0.1"), ThreadingModel.EVENT_LOOP)
+      Agent.start(host, new ServiceVertx.Prepared(vertx, map), start, (requested, actual, failure) -> bound.complete(actual))
           .toCompletionStage().toCompletableFuture().get(timeoutMs, TimeUnit.MILLISECONDS);
       int port = bound.get(timeoutMs, TimeUnit.MILLISECONDS);
       HttpClient http = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true), new PoolOptions().setHttp1MaxSize(1));
