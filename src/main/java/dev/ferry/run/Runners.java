@@ -56,6 +56,9 @@ public final class Runners {
   /** Ids of the runners this control plane launched (never to be adopted as a predecessor's). */
   private final java.util.Set<String> launched = ConcurrentHashMap.newKeySet();
   private final Deque<Runner> warm = new ArrayDeque<>();
+  /** How long after a runner was taken from the pool its replacement is launched. */
+  static final long REFILL_DELAY_MS = 250;
+  private long refillTimer = -1;
   private Context context;
   private NetClient client;
   private int launching;
@@ -134,7 +137,7 @@ public final class Runners {
       Runner r = warm.stream().filter(x -> x.warm).findFirst().orElse(warm.peek());
       if (r != null) {
         warm.remove(r);
-        fill();
+        refillSoon();
         return Future.succeededFuture(r);
       }
     }
@@ -160,6 +163,19 @@ public final class Runners {
     context.runOnContext(v -> p.complete(launching == 0 && warm.size() >= config.warmRunners()
         && warm.stream().allMatch(r -> r.warm && !r.ended().isComplete())));
     return p.future();
+  }
+
+  /**
+   * Tops the pool up {@link #REFILL_DELAY_MS} after a runner was taken from it, not at once: a JVM
+   * starting and warming up takes both cores for most of a second, and the deployment that took the
+   * runner would share them with it while it loads, starts and answers its first request.
+   */
+  private void refillSoon() {
+    if (refillTimer >= 0) return;
+    refillTimer = context.owner().setTimer(REFILL_DELAY_MS, t -> {
+      refillTimer = -1;
+      fill();
+    });
   }
 
   /** Tops the warm pool up to {@code run.warmRunners}, once the pool is started. */

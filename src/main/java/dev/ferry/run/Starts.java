@@ -141,14 +141,21 @@ final class Starts {
     JsonObject start = new JsonObject().put("deployment", d.id()).put("config", serviceConfig).put("port", r.port)
         .put("routedRequest", r.artifact.settings().port().isPresent() ? r.artifact.settings().port().getAsInt() : null)
         .put("threading", config.threading());
-    return runner.request("start", start, config.startTimeoutMs() + CHANNEL_SLACK_MS)
+    Future<Void> started = runner.request("start", start, config.startTimeoutMs() + CHANNEL_SLACK_MS)
         .recover(e -> Future.failedFuture(
             // its bind failed first (the runner said so before its start failed): that is the cause
             r.bound.future().failed() && r.bound.future().cause() instanceof Runner.PortTaken taken ? taken
                 : new Runner.Refused(e instanceof TimeoutException
                     ? "The verticle of " + d.service() + " did not finish starting within " + config.startTimeoutMs() + " ms"
                     : e.getMessage())))
-        .compose(x -> readiness.await(r.bound.future(), r.port, r.artifact.readinessPath(), deadline));
+        // a start that failed ends the wait for its bind (and the probe) too
+        .onFailure(e -> r.bound.tryFail(e))
+        .mapEmpty();
+    // probed as soon as the port is bound, while the start completes: ready once both are done
+    Future<Void> ready = readiness.await(r.bound.future(), r.port, r.artifact.readinessPath(), deadline);
+    // what went wrong is the start's failure if it failed (it ends within its own timeout), else the probe's
+    return Future.all(started, ready).<Void>mapEmpty()
+        .recover(e -> started.transform(s -> Future.failedFuture(s.failed() ? s.cause() : ready.cause())));
   }
 
   /** Routes the service to the new deployment unless a newer one is already serving. */
