@@ -210,10 +210,14 @@ public final class Bench {
         + fmt(s.percentile(90)) + " / max " + fmt(s.max()) + " ms", "n=" + s.count() + ", min " + fmt(s.min())
         + (poolWarm ? "; before each, the pool's " + platform.config().run().warmRunners() + " runners warmed up (waited "
             + Stats.of(waits).summary(0) + " ms, not counted)" : "; each deploy right after the one before"));
+    row("  stage medians (ms)", stageMedians(stages), "from the deployment's timeline");
+    return s;
+  }
+
+  private static String stageMedians(Map<String, List<Double>> stages) {
     StringBuilder sb = new StringBuilder();
     stages.forEach((k, v) -> sb.append(sb.length() == 0 ? "" : ", ").append(k).append(' ').append(fmt(Stats.of(v).median())));
-    row("  stage medians (ms)", sb.toString(), "from the deployment's timeline");
-    return s;
+    return sb.toString();
   }
 
   private void deployLatency() throws IOException, InterruptedException {
@@ -231,27 +235,44 @@ public final class Bench {
 
   /** Puts an already built artifact into service again, as a restart or rollback does. */
   private double activate(String service, JsonObject built) {
+    return activateTimed(service, built).totalMs;
+  }
+
+  /** {@link #activate}, with its stages from the deployment's timeline: load (built → loaded), deploy (→ deployed), first answer. */
+  private Timed activateTimed(String service, JsonObject built) {
     JsonObject a = built.getJsonObject("artifact");
     Artifact artifact = new Artifact(Path.of(a.getString("path")), List.of(), a.getString("sha256"), Optional.ofNullable(a.getString("entry")));
     String id = Deployment.newId();
     Deployment d = Deployment.activation(id, service, new DeploymentState.Built(artifact), built.getString("id"));
+    Instant start = Instant.now();
     long t = System.nanoTime();
     vertx.eventBus().send(Addresses.LOAD, d);
     JsonObject fin = awaitFinal(id);
     if (!"deployed".equals(fin.getString("state"))) throw new IllegalStateException("activation ended " + fin.encodePrettily());
     awaitAnswerFrom(service, id);
-    return (System.nanoTime() - t) / 1e6;
+    double total = (System.nanoTime() - t) / 1e6;
+    JsonObject tl = fin.getJsonObject("timeline");
+    Instant l = Instant.parse(tl.getString("loaded")), dep = Instant.parse(tl.getString("deployed"));
+    Map<String, Double> stages = new LinkedHashMap<>();
+    stages.put("load", ms(start, l));
+    stages.put("deploy", ms(l, dep));
+    stages.put("first answer", Math.max(0, total - ms(start, dep)));
+    return new Timed(id, fin, total, stages);
   }
 
   private void activation() throws InterruptedException {
     Timed base = deployAndAnswer("act");
     List<Double> times = new ArrayList<>();
+    Map<String, List<Double>> stages = new LinkedHashMap<>();
     for (int i = 0; i < o.activations(); i++) {
       awaitPool();
-      times.add(activate("act", base.deployment));
+      Timed t = activateTimed("act", base.deployment);
+      times.add(t.totalMs);
+      t.stages.forEach((k, v) -> stages.computeIfAbsent(k, x -> new ArrayList<>()).add(v));
     }
     Stats s = Stats.of(times);
     row("activation: built artifact → first 200", s.summary(1) + " ms", "restart and rollback path, no rebuild; a runner from the warm pool");
+    row("  stage medians (ms)", stageMedians(stages), "from the deployment's timeline (load: sent → loaded)");
     standing.put("activation p50 < 30 ms (warm pool)", fmt(s.median()) + " ms " + verdict(s.median() < 30));
   }
 
