@@ -102,6 +102,16 @@ public final class Bench {
       vertx.close().await();
       deleteTree(dataDir);
     }
+    if (!o.deploysOnly()) peers();
+    String report = report(Duration.ofNanos(System.nanoTime() - t0));
+    System.out.println(report);
+    Files.createDirectories(o.out().toAbsolutePath().getParent());
+    Files.writeString(o.out(), report);
+    System.err.println("(written to " + o.out() + ")");
+  }
+
+  /** The data path, idle cost, wake and restart, against {@code ferry server} processes, with nginx beside. */
+  private void peers() throws Exception {
     Path work = Files.createTempDirectory("ferry-bench-peer");
     try {
       new PeerBench(o, new PeerBench.Report() {
@@ -118,11 +128,6 @@ public final class Bench {
     } finally {
       deleteTree(work);
     }
-    String report = report(Duration.ofNanos(System.nanoTime() - t0));
-    System.out.println(report);
-    Files.createDirectories(o.out().toAbsolutePath().getParent());
-    Files.writeString(o.out(), report);
-    System.err.println("(written to " + o.out() + ")");
   }
 
   // ---- 1. deploy latency -------------------------------------------------------------------

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -26,6 +27,8 @@ class BenchTest {
     assertEquals(100, full.processServices());
     assertEquals(20, full.warmDeploys());
     assertEquals(Path.of("/tmp/x.md"), full.out());
+    assertFalse(full.deploysOnly());
+    assertTrue(BenchOptions.parse("--deploys-only", "--activations=3").deploysOnly());
     assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse("--churn=-1"));
     assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse("--nope=1"));
   }
