@@ -56,7 +56,7 @@ public final class Runners {
   /** Ids of the runners this control plane launched (never to be adopted as a predecessor's). */
   private final java.util.Set<String> launched = ConcurrentHashMap.newKeySet();
   private final Deque<Runner> warm = new ArrayDeque<>();
-  /** How long after a runner was taken from the pool its replacement is launched. */
+  /** How long after a runner is taken from the pool its replacement launches: not at once, not to share the CPU with the deploy. */
   static final long REFILL_DELAY_MS = 250;
   private long refillTimer = -1;
   private Context context;
@@ -137,7 +137,10 @@ public final class Runners {
       Runner r = warm.stream().filter(x -> x.warm).findFirst().orElse(warm.peek());
       if (r != null) {
         warm.remove(r);
-        refillSoon();
+        if (refillTimer < 0) refillTimer = context.owner().setTimer(REFILL_DELAY_MS, t -> {
+          refillTimer = -1;
+          fill();
+        });
         return Future.succeededFuture(r);
       }
     }
@@ -163,19 +166,6 @@ public final class Runners {
     context.runOnContext(v -> p.complete(launching == 0 && warm.size() >= config.warmRunners()
         && warm.stream().allMatch(r -> r.warm && !r.ended().isComplete())));
     return p.future();
-  }
-
-  /**
-   * Tops the pool up {@link #REFILL_DELAY_MS} after a runner was taken from it, not at once: a JVM
-   * starting and warming up takes both cores for most of a second, and the deployment that took the
-   * runner would share them with it while it loads, starts and answers its first request.
-   */
-  private void refillSoon() {
-    if (refillTimer >= 0) return;
-    refillTimer = context.owner().setTimer(REFILL_DELAY_MS, t -> {
-      refillTimer = -1;
-      fill();
-    });
   }
 
   /** Tops the warm pool up to {@code run.warmRunners}, once the pool is started. */

@@ -1,6 +1,5 @@
 package dev.ferry.runner;
 
-import io.vertx.core.ThreadingModel;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 
@@ -16,7 +15,6 @@ import java.security.MessageDigest;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.WeakHashMap;
 import java.util.concurrent.CompletableFuture;
@@ -53,7 +51,6 @@ final class Agent {
   static final int EXIT_ASKED = 0;
   static final int EXIT_GONE = 70;
   static final int EXIT_ORPHANED = 71;
-
 
   private final String id;
   private final Path socket;
@@ -182,7 +179,7 @@ final class Agent {
   private void load(JsonObject f) {
     String deployment = f.getString("deployment");
     try {
-      ServiceHost host = load(deployment, f);
+      ServiceHost host = ServiceHost.load(deployment, f);
       hosts.put(deployment, host);
       loaders.add(host.loader());
       outbox.reply(f, new JsonObject().put("entry", host.entry));
@@ -211,25 +208,9 @@ final class Agent {
       return;
     }
     ports.put(deployment, f.getInteger("port"));
-    start(host, p, f, (requested, actual, failure) -> outbox.event(new JsonObject()
+    host.start(p, f, (requested, actual, failure) -> outbox.event(new JsonObject()
         .put("ev", "bound").put("deployment", deployment).put("requested", requested).put("port", actual).put("failure", failure)))
         .onComplete(ar -> outbox.reply(f, ar.succeeded() ? new JsonObject() : new JsonObject().put("error", host.startFailure(ar.cause()))));
-  }
-
-  /**
-   * What a {@code load} frame asks for: the service of {@code f} loaded as {@code deployment}. The
-   * warm-up's probe service is loaded through here too, so a service's load runs warmed-up code.
-   */
-  static ServiceHost load(String deployment, JsonObject f) throws EntryFinder.LoadFailure {
-    List<Path> jars = f.getJsonArray("jars").stream().map(o -> Path.of((String) o)).toList();
-    return ServiceHost.load(deployment, f.getString("service"), jars, Optional.ofNullable(f.getString("entry")));
-  }
-
-  /** What a {@code start} frame asks for: {@code host} started on {@code p}'s Vert.x, its binds heard by {@code binds}. The warm-up's too. */
-  static io.vertx.core.Future<Void> start(ServiceHost host, ServiceVertx.Prepared p, JsonObject f, PortMap.Listener binds) {
-    p.ports().assign(f.getInteger("port"), f.getInteger("routedRequest"), binds);
-    ThreadingModel threading = "worker".equals(f.getString("threading")) ? ThreadingModel.WORKER : ThreadingModel.EVENT_LOOP;
-    return host.start(p.vertx(), f.getJsonObject("config", new JsonObject()), threading);
   }
 
   /**

@@ -51,6 +51,22 @@ final class ServiceHost {
   }
 
   /**
+   * What a {@code load} frame asks for: the service of {@code f} loaded as {@code deployment}. The
+   * warm-up's probe service is loaded through here too, so a service's load runs warmed-up code.
+   */
+  static ServiceHost load(String deployment, JsonObject f) throws EntryFinder.LoadFailure {
+    List<Path> jars = f.getJsonArray("jars").stream().map(o -> Path.of((String) o)).toList();
+    return load(deployment, f.getString("service"), jars, Optional.ofNullable(f.getString("entry")));
+  }
+
+  /** What a {@code start} frame asks for: started on {@code p}'s Vert.x, its binds heard by {@code binds}. The warm-up's too. */
+  Future<Void> start(ServiceVertx.Prepared p, JsonObject f, PortMap.Listener binds) {
+    p.ports().assign(f.getInteger("port"), f.getInteger("routedRequest"), binds);
+    ThreadingModel threading = "worker".equals(f.getString("threading")) ? ThreadingModel.WORKER : ThreadingModel.EVENT_LOOP;
+    return start(p.vertx(), f.getJsonObject("config", new JsonObject()), threading);
+  }
+
+  /**
    * Deploys the entry verticle on {@code vertx} (made for this deployment) with {@code config}.
    * Completes when its start completes, as Vert.x reports it.
    */

@@ -153,7 +153,7 @@ final class Warmup {
    */
   private static void loadAndStart(Path jar, int i, long timeoutMs) throws Exception {
     String deployment = "warmup-" + i;
-    ServiceHost host = Agent.load(deployment, new JsonObject().put("op", "load").put("deployment", deployment).put("service", "warmup")
+    ServiceHost host = ServiceHost.load(deployment, new JsonObject().put("op", "load").put("deployment", deployment).put("service", "warmup")
         .put("jars", new io.vertx.core.json.JsonArray().add(jar.toString())).put("entry", i % 2 == 0 ? null : PROBE));
     PortMap map = new PortMap();
     Vertx vertx = VertxInternals.create(new VertxOptions().setEventLoopPoolSize(1), map, null);
@@ -162,7 +162,7 @@ final class Warmup {
         .put("threading", "event-loop").put("config", new JsonObject().put("http.port", 0).put("http.host", "127.0.0.1")
             .put("ferry.service", "warmup").put("ferry.deployment", deployment));
     try {
-      Agent.start(host, new ServiceVertx.Prepared(vertx, map), start, (requested, actual, failure) -> bound.complete(actual))
+      host.start(new ServiceVertx.Prepared(vertx, map), start, (requested, actual, failure) -> bound.complete(actual))
           .toCompletionStage().toCompletableFuture().get(timeoutMs, TimeUnit.MILLISECONDS);
       int port = bound.get(timeoutMs, TimeUnit.MILLISECONDS);
       HttpClient http = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true), new PoolOptions().setHttp1MaxSize(1));
