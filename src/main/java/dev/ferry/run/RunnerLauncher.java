@@ -234,9 +234,13 @@ final class RunnerLauncher {
     });
   }
 
-  /** Hears the process end, and says why (the kernel's memory limit, when it was that). */
+  /**
+   * Hears the process end, and says why (the kernel's memory limit, when it was that). A child of
+   * ours is heard through its {@link Process}, whose exit status is known once it completes (its
+   * handle's end may be heard before the status is collected).
+   */
   void watch(Runner r, ProcessHandle handle, Process child, Limits limits) {
-    handle.onExit().thenAccept(h -> {
+    (child != null ? child.onExit() : handle.onExit()).thenAccept(h -> {
       String cause;
       try {
         cause = cause(r, child == null ? null : child.exitValue(), limits);
