@@ -105,7 +105,7 @@ public final class Launch {
       cmd.addAll(List.of(sandbox.prlimit, "--nofile=" + limits.maxOpenFiles() + ":" + limits.maxOpenFiles(), "--fsize=" + fsize + ":" + fsize,
           "--core=0:0"));
       // per user: only where every sandboxed process has a user of its own and no pids cgroup counts them
-      if (sandbox.bwrap && sandbox.platformUid == 0 && !sandbox.cgroups.has(Cgroups.PIDS)) {
+      if (sandbox.bwrap && sandbox.platformUid == 0 && !sandbox.cgroups.has(Cgroups.PIDS) && limits.maxProcesses() != Limits.NO_PROCESS_LIMIT) {
         cmd.add("--nproc=" + limits.maxProcesses() + ":" + limits.maxProcesses());
       }
       cmd.add("--");

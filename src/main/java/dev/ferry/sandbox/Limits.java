@@ -14,6 +14,8 @@ public record Limits(int heapMb, int rssMb, int tmpMb, int maxProcesses, int max
 
   /** What a resident-memory limit of 0 means: the heap twice (heap, direct buffers, metaspace, code), {@code /tmp}, and this. */
   static final int RSS_OVERHEAD_MB = 128;
+  /** No process limit of its own: without a pids cgroup, no {@code RLIMIT_NPROC} is set (the sandbox's probe). */
+  static final int NO_PROCESS_LIMIT = Integer.MAX_VALUE;
 
   public Limits {
     if (heapMb <= 0 || rssMb <= 0 || tmpMb <= 0 || maxProcesses <= 0 || maxOpenFiles <= 0 || cpuShares <= 0) {

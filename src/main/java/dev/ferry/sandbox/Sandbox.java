@@ -226,9 +226,13 @@ public final class Sandbox {
     unenforced.forEach((k, why) -> log.warn("Not enforced on this host: {}: {}", k, why));
   }
 
-  /** Runs {@code java -version} sandboxed: bubblewrap works here, and the JDK runs inside. */
+  /**
+   * Runs {@code java -version} sandboxed: bubblewrap works here, and the JDK runs inside. Its
+   * process limit is no check: without a pids cgroup, {@code RLIMIT_NPROC} counts every process of
+   * the sandbox's user, and runners that outlived the last platform must not keep this one from starting.
+   */
   private void probe() {
-    Launch l = launch("probe-" + ProcessHandle.current().pid() + "-" + System.nanoTime(), new Limits(64, 256, 8, 64, 256, 1024));
+    Launch l = launch("probe-" + ProcessHandle.current().pid() + "-" + System.nanoTime(), new Limits(64, 256, 8, Limits.NO_PROCESS_LIMIT, 256, 1024));
     List<String> cmd;
     try {
       cmd = l.command(List.of(java, "-Xshare:auto", "-Xmx32m", "-version"), false);

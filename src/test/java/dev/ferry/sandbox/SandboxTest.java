@@ -238,6 +238,26 @@ class SandboxTest {
     }
   }
 
+  @Test
+  void processes_of_the_sandbox_user_left_running_do_not_keep_a_platform_without_a_pids_cgroup_from_starting() throws Exception {
+    assumeBwrap();
+    assumeTrue(Host.platformUid() == 0, "the platform does not run as root here: no RLIMIT_NPROC is set");
+    Path data = Files.createTempDirectory("sandbox-data");
+    // as runners that outlived the last platform are: 100 processes of uid 65534, which RLIMIT_NPROC counts together
+    Process others = new ProcessBuilder("setpriv", "--reuid=" + Sandbox.UID, "--regid=" + Sandbox.GID, "--clear-groups", "sh", "-c",
+        "for i in $(seq 100); do sleep 60 & done; wait").start();
+    try {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (others.toHandle().descendants().count() < 100 && System.nanoTime() < deadline) Thread.sleep(20);
+      assertEquals(100, others.toHandle().descendants().count(), "the other processes run");
+      Sandbox sandbox = Sandbox.open("bwrap", data, Cgroups.none("not in this test"), 0);
+      assertTrue(sandbox.sandboxed(), sandbox.report().encodePrettily());
+    } finally {
+      Sandbox.kill(others);
+      dev.ferry.TestPlatform.deleteTree(data);
+    }
+  }
+
   private static void assumeBwrap() {
     assumeTrue(Sandbox.bwrapInstalled(), "bubblewrap (bwrap) is not installed: the sandbox cannot be tested here (CI installs it)");
   }
