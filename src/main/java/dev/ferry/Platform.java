@@ -71,6 +71,7 @@ public final class Platform {
   private Resources resources;
   private dev.ferry.sandbox.Sandbox sandbox;
   private Future<Integer> restored = Future.succeededFuture(0);
+  private Future<Void> routedEarly = Future.succeededFuture();
 
   private Platform(Vertx vertx, boolean ownsVertx, Config config) {
     this.vertx = vertx;
@@ -124,19 +125,28 @@ public final class Platform {
     java.util.concurrent.atomic.AtomicReference<List<Path>> runnerClasspath = new java.util.concurrent.atomic.AtomicReference<>();
     return vertx.executeBlocking(() -> {
           dataDir.create();
+          ledger = SqliteLedger.open(dataDir.ledger());
+          // services the ledger says serve are expected from the first request on: the proxy holds, never 404s them
+          var live = ledger.reader().inState(dev.ferry.deployment.StateName.LIVE);
+          for (var row : live) routes.expect(row.service(), ServiceRuntime.RESTORE_EXPECTED_MS);
+          return live;
+        })
+        // the proxy first: runners that outlived the last platform serve through it while the rest starts
+        .compose(live -> deployProxies().map(x -> {
+          routedEarly = Restorer.routeLive(vertx, routes, live);
+          return x;
+        }))
+        .compose(x -> vertx.executeBlocking(() -> {
           // tenant code runs only where the OS confines it: refuse to start where that cannot be
           sandbox = dev.ferry.sandbox.Sandbox.open(config.run(), dataDir.root());
-          ledger = SqliteLedger.open(dataDir.ledger());
           token = ApiToken.resolve(config.token(), dataDir.token());
           buildQueue = new BuildQueue(config.build().queueCapacity());
-          // services the ledger says serve are expected from the first request on: the proxy holds, never 404s them
-          for (var row : ledger.reader().inState(dev.ferry.deployment.StateName.LIVE)) routes.expect(row.service(), ServiceRuntime.RESTORE_EXPECTED_MS);
           runnerClasspath.set(SharedClasspath.runnerClasspath(config.cacheDir()));
           resources = Resources.open(config.resources(), dataDir);
           // builds that run annotation processors compile in a sandboxed process, from the runner's jar
           return new ServiceCompiler(SharedClasspath.create(dataDir.sdk())).isolating(sandbox, runnerClasspath.get().get(0), config.build(),
               config.extract(), dev.ferry.sandbox.Limits.build(config.build(), config.run()));
-        })
+        }))
         .compose(compiler -> {
           recorder = new Recorder(ledger.writer(), ledger.reader());
           Runners runners = new Runners(vertx, config.run(), config.cacheDir(), dataDir.runners(), runnerClasspath.get(), sandbox);
@@ -151,9 +161,8 @@ public final class Platform {
               .compose(x -> deploy(new Loader(transitions, deploymentLog, new dev.ferry.load.BytecodePolicy(config.load().forbiddenCalls()),
                   runners, resources, config.run().startTimeoutMs())))
               .compose(x -> deploy(new Reactivator(ledger.reader(), transitions, dataDir)))
-              .compose(x -> deployProxies())
-              // the services of the ledger are restored while the API starts
-              .onSuccess(x -> restored = new Restorer(vertx, ledger.reader(), transitions, dataDir).restore(runtime)
+              // the services of the ledger are restored while the API starts, once the early routes are made
+              .onSuccess(x -> restored = routedEarly.transform(v -> new Restorer(vertx, ledger.reader(), transitions, dataDir).restore(runtime))
                   .onFailure(e -> log.error("Could not restore the services of the ledger", e))
                   // new warm runners would take the CPU the restored services need first
                   .onComplete(r -> runtime.restored()))

@@ -36,7 +36,6 @@ final class Adoption {
   private final PortRange ports;
   private final Resources resources;
   private final Map<String, Running> running;
-  private final Readiness readiness;
   private final io.vertx.core.Context context;
   private final Vertx vertx;
   /** Crashes of deployments being restored, from before the restart: they count toward the limit. */
@@ -51,7 +50,6 @@ final class Adoption {
     this.ports = runtime.ports();
     this.resources = runtime.resources();
     this.running = runtime.running();
-    this.readiness = runtime.readiness();
     this.context = runtime.context();
     this.vertx = runtime.vertx();
   }
@@ -80,24 +78,8 @@ final class Adoption {
       routes.expect(row.service(), ServiceRuntime.RESTORE_EXPECTED_MS);
     }
     long t0 = System.nanoTime();
-    // a port that accepts has a runner that outlived the platform behind it: routed at once, before the
-    // runners are found and asked what they serve (which confirms it, or takes the route back)
-    Map<String, Routes.Backend> provisional = new HashMap<>();
-    boolean[] adopted = {false};
-    for (DeploymentRow row : byId.values()) {
-      String id = row.id(), service = row.service();
-      Integer port = row.port();
-      if (port == null) continue;
-      readiness.accepts(port).onSuccess(v -> {
-        if (adopted[0] || running.containsKey(id)) return;
-        Routes.Backend b = new Routes.Backend(id, port);
-        routes.compute(service, current -> current == null ? b : current);
-        provisional.put(id, b);
-      });
-    }
     return runners.adoptable().map(found -> {
       log.debug("Found {} runners to adopt in {} ms", found.size(), (System.nanoTime() - t0) / 1_000_000);
-      adopted[0] = true;
       for (Runner runner : found) {
         boolean serves = false;
         for (Object o : runner.hosted) {
@@ -113,10 +95,8 @@ final class Adoption {
         }
         if (!serves) runner.exit(config.drainTimeoutMs());
       }
-      // routed on a port that accepted, but no runner of ours says it serves it there
-      for (DeploymentRow row : byId.values()) {
-        if (provisional.containsKey(row.id())) routes.remove(row.service(), row.id());
-      }
+      // routed early on a port that accepted (Restorer.routeLive), but no runner of ours says it serves it there
+      for (DeploymentRow row : byId.values()) routes.remove(row.service(), row.id());
       if (config.idleTimeoutMs() <= 0) return List.copyOf(byId.values());
       byId.values().forEach(row -> runtime.sleeps().restoreAsleep(row, false));
       return List.<DeploymentRow>of();

@@ -64,11 +64,6 @@ final class Readiness {
     });
   }
 
-  /** Succeeds if something accepts a TCP connection on {@code port} now. */
-  Future<Void> accepts(int port) {
-    return tcp.connect(port, ServiceRuntime.SERVICE_HOST).compose(so -> so.close());
-  }
-
   Future<Void> close() {
     return Future.join(tcp.close(), http.close()).mapEmpty();
   }

@@ -108,6 +108,24 @@ public final class Restorer {
     }));
   }
 
+  /**
+   * Right after a platform restart, before anything else: routes each service the ledger says is
+   * deployed (not asleep) to its port, if something accepts there. That is a runner which outlived
+   * the last platform; the restore then finds it, confirms it or takes the route back (see
+   * {@link ServiceRuntime#adopt}). Completes once every port has been tried.
+   */
+  public static Future<Void> routeLive(Vertx vertx, dev.ferry.proxy.Routes routes, List<DeploymentRow> live) {
+    List<DeploymentRow> serving = live.stream().filter(r -> StateName.DEPLOYED.is(r.state()) && r.port() != null).toList();
+    if (serving.isEmpty()) return Future.succeededFuture();
+    io.vertx.core.net.NetClient tcp = vertx.createNetClient(new io.vertx.core.net.NetClientOptions().setConnectTimeout(1_000));
+    List<Future<Void>> tried = new ArrayList<>();
+    for (DeploymentRow row : serving) {
+      tried.add(tcp.connect(row.port(), ServiceRuntime.SERVICE_HOST).compose(so -> so.close()).onSuccess(v ->
+          routes.compute(row.service(), current -> current == null ? new dev.ferry.proxy.Routes.Backend(row.id(), row.port()) : current)));
+    }
+    return Future.join(tried).<Void>mapEmpty().otherwiseEmpty().eventually(tcp::close);
+  }
+
   /** A row of a deployment that serves (or sleeps) in the state it is in. */
   private static DeploymentState serving(DeploymentRow row) {
     int port = row.port() == null ? 0 : row.port();
