@@ -59,6 +59,7 @@ final class RunnerLauncher {
   private NetClient client;
   /** The class-data-sharing archive runners start from, once made. */
   Path archive;
+  private final LaunchQueue starting = new LaunchQueue(Math.max(2, Runtime.getRuntime().availableProcessors()));
 
   RunnerLauncher(Vertx vertx, RunConfig config, Path root, List<Path> classpath, Sandbox sandbox, Map<String, Runner> all,
                  java.util.Set<String> launched) {
@@ -77,7 +78,17 @@ final class RunnerLauncher {
     this.client = client;
   }
 
+  /** A new runner, started once fewer than one per core are starting. */
   Future<Runner> launch(boolean isShared, Limits limits) {
+    return starting.submit(() -> start(isShared, limits));
+  }
+
+  /** Stops launching: launches still waiting their turn fail. */
+  void close() {
+    starting.close();
+  }
+
+  private Future<Runner> start(boolean isShared, Limits limits) {
     String id = newId(isShared);
     launched.add(id);
     String secret = Base64.getUrlEncoder().withoutPadding().encodeToString(bytes(32));
@@ -91,8 +102,9 @@ final class RunnerLauncher {
               log.debug("Started {} in {} ms{}", r, (System.nanoTime() - t0) / 1_000_000, archive != null ? " (CDS)" : "");
             })
             .onFailure(e -> {
-              Sandbox.kill(l.process);
+              // off the event loop: finding its processes reads every process's /proc entry
               vertx.executeBlocking(() -> {
+                Sandbox.kill(l.process);
                 l.process.waitFor(5, TimeUnit.SECONDS);
                 sandbox.release(l.id);
                 Retention.deleteQuietly(l.dir);
@@ -183,7 +195,7 @@ final class RunnerLauncher {
   private void tryConnect(Launched l, long deadline, Promise<NetSocket> p) {
     if (l.socket == null) {
       // sandboxed: its socket is in its own /tmp, reached through its JVM's root once that JVM runs
-      l.jvm = jvmOf(l.process.toHandle());
+      l.jvm = sandbox.sandboxed() ? RunnerJvm.under(l.process.toHandle()) : l.process.toHandle();
       if (l.jvm != null) l.socket = Path.of("/proc", String.valueOf(l.jvm.pid()), "root").resolve(SANDBOXED_SOCKET.substring(1));
     }
     if (l.socket == null || !Files.exists(l.socket)) {
@@ -202,15 +214,6 @@ final class RunnerLauncher {
     } else {
       vertx.setTimer(5, t -> tryConnect(l, deadline, p));
     }
-  }
-
-  /**
-   * The runner's JVM under {@code launched}: the process itself, or, sandboxed, the grandchild of
-   * bubblewrap (bubblewrap, then the init of its pid namespace, then the JVM); -1 until it runs.
-   */
-  private ProcessHandle jvmOf(ProcessHandle launched) {
-    if (!sandbox.sandboxed()) return launched;
-    return launched.children().findFirst().flatMap(init -> init.children().findFirst()).orElse(null);
   }
 
   /**

@@ -281,8 +281,8 @@ public final class Runners {
       return p.future();
     }
     closed = true;
-    // a training run still under way ends, and its blocking task with it, before Vert.x closes
-    if (archive != null) archive.cancel();
+    launcher.close();
+    if (archive != null) archive.cancel(); // a training run under way ends (its blocking task with it) before Vert.x closes
     Future<Void> trained = archiveReady.transform(x -> Future.<Void>succeededFuture()).timeout(10, TimeUnit.SECONDS)
         .recover(e -> Future.succeededFuture());
     List<Runner> runners = List.copyOf(all.values());
