@@ -75,6 +75,15 @@ final class RouteTable implements Routes {
   @Override
   public void sleep(String service, long wakeMs, Runnable waker) {
     sleeping.put(service, new Sleeper(waker, wakeMs));
+    // requests held for it before it was known to sleep (a restart restores it asleep after the proxy is up) wake it
+    Expected e = expected.get(service);
+    if (e != null) {
+      boolean held;
+      synchronized (e.waiters()) {
+        held = !e.waiters().isEmpty();
+      }
+      if (held) waker.run();
+    }
   }
 
   @Override
