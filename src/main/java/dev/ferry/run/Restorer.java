@@ -67,7 +67,7 @@ public final class Restorer {
       List<DeploymentRow> currents = new ArrayList<>();
       for (List<DeploymentRow> rows : live.values()) {
         // the one that went live last is current; a kill mid-swap may leave an older one marked deployed
-        rows.sort(Comparator.comparing((DeploymentRow r) -> r.timeline().getOrDefault(StateName.DEPLOYED.wire(), Instant.MIN)).reversed());
+        rows.sort(Comparator.comparing(Restorer::wentLive).reversed());
         for (DeploymentRow older : rows.subList(1, rows.size())) {
           transitions.publish(older.deployment(serving(older)), new DeploymentState.Stopped());
         }
@@ -115,7 +115,10 @@ public final class Restorer {
    * {@link ServiceRuntime#adopt}). Completes once every port has been tried.
    */
   public static Future<Void> routeLive(Vertx vertx, dev.ferry.proxy.Routes routes, List<DeploymentRow> live) {
-    List<DeploymentRow> serving = live.stream().filter(r -> StateName.DEPLOYED.is(r.state()) && r.port() != null).toList();
+    // per service the one that went live last (a kill mid-swap may leave an older one marked deployed)
+    Map<String, DeploymentRow> last = new LinkedHashMap<>();
+    for (DeploymentRow r : live) last.merge(r.service(), r, (a, b) -> wentLive(b).isAfter(wentLive(a)) ? b : a);
+    List<DeploymentRow> serving = last.values().stream().filter(r -> StateName.DEPLOYED.is(r.state()) && r.port() != null).toList();
     if (serving.isEmpty()) return Future.succeededFuture();
     io.vertx.core.net.NetClient tcp = vertx.createNetClient(new io.vertx.core.net.NetClientOptions().setConnectTimeout(1_000));
     List<Future<Void>> tried = new ArrayList<>();
@@ -124,6 +127,10 @@ public final class Restorer {
           routes.compute(row.service(), current -> current == null ? new dev.ferry.proxy.Routes.Backend(row.id(), row.port()) : current)));
     }
     return Future.join(tried).<Void>mapEmpty().otherwiseEmpty().eventually(tcp::close);
+  }
+
+  private static Instant wentLive(DeploymentRow row) {
+    return row.timeline().getOrDefault(StateName.DEPLOYED.wire(), Instant.MIN);
   }
 
   /** A row of a deployment that serves (or sleeps) in the state it is in. */
