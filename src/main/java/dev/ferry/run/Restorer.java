@@ -60,14 +60,8 @@ public final class Restorer {
     long t0 = System.nanoTime();
     return vertx.executeBlocking(() -> {
       for (DeploymentRow row : ledger.inState(StateName.IN_PROGRESS)) interrupt(row);
-      Map<String, List<DeploymentRow>> live = new LinkedHashMap<>();
-      for (DeploymentRow row : ledger.inState(StateName.LIVE)) {
-        live.computeIfAbsent(row.service(), s -> new ArrayList<>()).add(row);
-      }
       List<DeploymentRow> currents = new ArrayList<>();
-      for (List<DeploymentRow> rows : live.values()) {
-        // the one that went live last is current; a kill mid-swap may leave an older one marked deployed
-        rows.sort(Comparator.comparing(Restorer::wentLive).reversed());
+      for (List<DeploymentRow> rows : byService(ledger.inState(StateName.LIVE)).values()) {
         for (DeploymentRow older : rows.subList(1, rows.size())) {
           transitions.publish(older.deployment(serving(older)), new DeploymentState.Stopped());
         }
@@ -115,10 +109,8 @@ public final class Restorer {
    * {@link ServiceRuntime#adopt}). Completes once every port has been tried.
    */
   public static Future<Void> routeLive(Vertx vertx, dev.ferry.proxy.Routes routes, List<DeploymentRow> live) {
-    // per service the one that went live last (a kill mid-swap may leave an older one marked deployed)
-    Map<String, DeploymentRow> last = new LinkedHashMap<>();
-    for (DeploymentRow r : live) last.merge(r.service(), r, (a, b) -> wentLive(b).isAfter(wentLive(a)) ? b : a);
-    List<DeploymentRow> serving = last.values().stream().filter(r -> StateName.DEPLOYED.is(r.state()) && r.port() != null).toList();
+    List<DeploymentRow> serving = byService(live).values().stream().map(rows -> rows.get(0))
+        .filter(r -> StateName.DEPLOYED.is(r.state()) && r.port() != null).toList();
     if (serving.isEmpty()) return Future.succeededFuture();
     io.vertx.core.net.NetClient tcp = vertx.createNetClient(new io.vertx.core.net.NetClientOptions().setConnectTimeout(1_000));
     List<Future<Void>> tried = new ArrayList<>();
@@ -129,8 +121,16 @@ public final class Restorer {
     return Future.join(tried).<Void>mapEmpty().otherwiseEmpty().eventually(tcp::close);
   }
 
-  private static Instant wentLive(DeploymentRow row) {
-    return row.timeline().getOrDefault(StateName.DEPLOYED.wire(), Instant.MIN);
+  /**
+   * {@code live} rows by service, each service's current one first: the one that went live last (a
+   * kill mid-swap may leave an older one marked deployed).
+   */
+  private static Map<String, List<DeploymentRow>> byService(List<DeploymentRow> live) {
+    Map<String, List<DeploymentRow>> out = new LinkedHashMap<>();
+    for (DeploymentRow row : live) out.computeIfAbsent(row.service(), s -> new ArrayList<>()).add(row);
+    Comparator<DeploymentRow> wentLive = Comparator.comparing(r -> r.timeline().getOrDefault(StateName.DEPLOYED.wire(), Instant.MIN));
+    out.values().forEach(rows -> rows.sort(wentLive.reversed()));
+    return out;
   }
 
   /** A row of a deployment that serves (or sleeps) in the state it is in. */
