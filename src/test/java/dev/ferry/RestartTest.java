@@ -231,12 +231,41 @@ class RestartTest {
     assertFalse(current.getJsonObject("timeline").containsKey("sleeping"), current.encodePrettily());
   }
 
-  /**
-   * Deploys, kills the platform and its runners with SIGKILL, starts it again with {@code run}
-   * settings: no request is ever told 404, every service answers from its stored artifact in a new
-   * runner; returns the current deployment of {@code service}.
-   */
+  @Test
+  void a_service_whose_restore_another_kill_cut_short_is_restored_again_not_failed() throws Exception {
+    // what a kill during a restore from the stored artifact leaves: the deployment loaded again, on its way back, no runner
+    JsonObject current = platformAndRunnersKilled(new JsonObject(), "beta", data -> {
+      try (SqliteLedger ledger = SqliteLedger.open(new DataDir(data).ledger())) {
+        DeploymentRow was = ledger.reader().deployments("beta").get(0);
+        assertEquals("deployed", was.state());
+        Map<String, Instant> timeline = new LinkedHashMap<>(was.timeline());
+        Instant now = Instant.now();
+        timeline.put("built", now);
+        timeline.put("loaded", now);
+        ledger.writer().record(new DeploymentRow(was.id(), was.service(), "loaded", was.createdAt(), now, timeline, was.artifact(),
+            null, null, null, null, null, was.source()));
+      }
+    });
+    // the same deployment serves again (its id answered, above), never failed on the way
+    assertEquals(current.getJsonObject("before").getString("queued"), current.getJsonObject("timeline").getString("queued"));
+    assertFalse(current.getJsonObject("timeline").containsKey("error"), current.encodePrettily());
+  }
+
+  /** Something done to the data dir while no platform runs. */
+  private interface DataDirChange {
+    void apply(Path data) throws Exception;
+  }
+
   private JsonObject platformAndRunnersKilled(JsonObject run, String service) throws Exception {
+    return platformAndRunnersKilled(run, service, data -> { });
+  }
+
+  /**
+   * Deploys, kills the platform and its runners with SIGKILL, applies {@code meanwhile} to the data
+   * dir, starts it again with {@code run} settings: no request is ever told 404, every service
+   * answers from its stored artifact in a new runner; returns the current deployment of {@code service}.
+   */
+  private JsonObject platformAndRunnersKilled(JsonObject run, String service, DataDirChange meanwhile) throws Exception {
     Path dir = Files.createTempDirectory("ferry-restart");
     Path data = dir.resolve("data");
     Path log = dir.resolve("server.log");
@@ -257,6 +286,7 @@ class RestartTest {
           r.onExit().get(10, TimeUnit.SECONDS);
         }
       }
+      meanwhile.apply(data);
       second = new Child(data, api, proxy, log, http, Map.of(), run);
       // up, still restoring: a request for a service that exists waits for it, it is never told there is no such service
       for (String s : before.ids.keySet()) {

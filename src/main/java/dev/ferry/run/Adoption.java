@@ -59,8 +59,9 @@ final class Adoption {
    * each service) whose runner still serves it, routes the service to it without restarting
    * anything. Runners left over that serve none of them are stopped. A deployment that slept stays
    * asleep; with {@code run.idleTimeoutMs} set, one whose runner is gone is put to sleep, to start
-   * on its first request. Completes with the rows left, which need starting again now (only when
-   * nothing sleeps: {@code run.idleTimeoutMs} 0); until then their services' requests wait.
+   * on its first request. Completes with the rows left, which need starting again now (all of them
+   * when nothing sleeps, {@code run.idleTimeoutMs} 0; else those a kill caught on their way back,
+   * which hold no port); until then their services' requests wait.
    */
   Future<List<DeploymentRow>> adopt(List<DeploymentRow> currents) {
     if (vertx.getOrCreateContext() != context) {
@@ -98,8 +99,13 @@ final class Adoption {
       // routed early on a port that accepted (Restorer.routeLive), but no runner of ours says it serves it there
       for (DeploymentRow row : byId.values()) routes.remove(row.service(), row.id());
       if (config.idleTimeoutMs() <= 0) return List.copyOf(byId.values());
-      byId.values().forEach(row -> runtime.sleeps().restoreAsleep(row, false));
-      return List.<DeploymentRow>of();
+      // one a kill caught on its way back has no port to sleep on: it starts now
+      List<DeploymentRow> start = new java.util.ArrayList<>();
+      for (DeploymentRow row : byId.values()) {
+        if (row.port() == null) start.add(row);
+        else runtime.sleeps().restoreAsleep(row, false);
+      }
+      return start;
     });
   }
 

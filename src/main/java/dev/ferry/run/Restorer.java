@@ -30,7 +30,9 @@ import java.util.Optional;
  * stopped. Such a deployment never stopped, so it keeps its id: it is adopted where its runner
  * still serves it, or sleeps until its first request, or (with {@code run.idleTimeoutMs} 0) is
  * resumed from its stored artifact at {@code built} and sent to the loader. Deployments caught
- * mid-way fail. Reads the ledger on a worker thread; writes only through {@code ferry.events}.
+ * mid-way fail, unless they served before and were on their way back (a restore cut short by
+ * another kill): those are restored again. Reads the ledger on a worker thread; writes only
+ * through {@code ferry.events}.
  */
 public final class Restorer {
 
@@ -59,9 +61,14 @@ public final class Restorer {
   public Future<Integer> restore(ServiceRuntime runtime) {
     long t0 = System.nanoTime();
     return vertx.executeBlocking(() -> {
-      for (DeploymentRow row : ledger.inState(StateName.IN_PROGRESS)) interrupt(row);
+      List<DeploymentRow> live = new ArrayList<>(ledger.inState(StateName.LIVE));
+      for (DeploymentRow row : ledger.inState(StateName.IN_PROGRESS)) {
+        // one that served before was on its way back (a restore the kill cut short): it still serves its service
+        if (row.timeline().containsKey(StateName.DEPLOYED.wire())) live.add(row);
+        else interrupt(row);
+      }
       List<DeploymentRow> currents = new ArrayList<>();
-      for (List<DeploymentRow> rows : byService(ledger.inState(StateName.LIVE)).values()) {
+      for (List<DeploymentRow> rows : byService(live).values()) {
         for (DeploymentRow older : rows.subList(1, rows.size())) {
           transitions.publish(older.deployment(serving(older)), new DeploymentState.Stopped());
         }
