@@ -51,6 +51,16 @@ public final class FerryCommand implements Runnable {
       // read by logback.xml when it first configures itself
       System.setProperty("FERRY_LOG_LEVEL", "WARN");
     }
+    if (args.length > 0 && args[0].equals("server")) {
+      java.util.Optional<ServerCommand> server = ServerCommand.parse(java.util.Arrays.copyOfRange(args, 1, args.length));
+      if (server.isPresent()) {
+        try {
+          return server.get().call();
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      }
+    }
     return commandLine(env).execute(args);
   }
 

@@ -111,6 +111,40 @@ public final class ServerCommand implements Callable<Integer> {
     return 0;
   }
 
+  /**
+   * {@code args} (after {@code server}) read without picocli's model, when each is one of the
+   * command's {@code --option value} (or {@code --option=value}); anything else (help, a typo)
+   * is left to picocli, which says what is wrong. Picocli's classes are Java 5 class files,
+   * which the JVM cannot keep in a class-data-sharing archive: building its model took 0.2 s of
+   * each platform start on an idle machine, more on a busy one.
+   */
+  static java.util.Optional<ServerCommand> parse(String... args) {
+    ServerCommand command = new ServerCommand();
+    command.platformOptions = new PlatformOptions();
+    java.util.Map<String, java.util.Map.Entry<java.lang.reflect.Field, Object>> options = new java.util.HashMap<>();
+    for (Object target : java.util.List.of(command, command.platformOptions)) {
+      for (java.lang.reflect.Field f : target.getClass().getDeclaredFields()) {
+        Option o = f.getAnnotation(Option.class);
+        if (o != null) for (String name : o.names()) options.put(name, java.util.Map.entry(f, target));
+      }
+    }
+    for (int i = 0; i < args.length; i++) {
+      int eq = args[i].indexOf('=');
+      String name = eq < 0 ? args[i] : args[i].substring(0, eq);
+      var option = options.get(name);
+      if (option == null || (eq < 0 && (i + 1 >= args.length || args[i + 1].startsWith("-")))) return java.util.Optional.empty();
+      String value = eq < 0 ? args[++i] : args[i].substring(eq + 1);
+      java.lang.reflect.Field f = option.getKey();
+      try {
+        Object v = f.getType() == Path.class ? Path.of(value) : f.getType() == Integer.class ? Integer.valueOf(value) : value;
+        f.set(option.getValue(), v);
+      } catch (RuntimeException | IllegalAccessException e) {
+        return java.util.Optional.empty();
+      }
+    }
+    return java.util.Optional.of(command);
+  }
+
   static String hostForClients(String bind) {
     return bind.equals("0.0.0.0") || bind.equals("::") ? "127.0.0.1" : bind;
   }
