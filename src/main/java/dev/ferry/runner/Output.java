@@ -34,7 +34,7 @@ final class Output {
   private final Sink sink;
   private final Supplier<String> soleDeployment;
 
-  private Output(Sink sink, Supplier<String> soleDeployment) {
+  Output(Sink sink, Supplier<String> soleDeployment) {
     this.sink = sink;
     this.soleDeployment = soleDeployment;
   }
@@ -81,11 +81,15 @@ final class Output {
 
   /**
    * The deployment whose code runs on the current thread: Vert.x sets a deployment's classloader as
-   * the context loader of the threads that run it, and threads a service starts inherit it. Falls
-   * back to the runner's only deployment.
+   * the context loader of the threads that run it, and threads a service starts inherit it. The
+   * warm-up's own threads are nobody's ({@link Warmup#NOBODY}: the control plane keeps their lines
+   * out of every deployment's log), even once a service is loaded beside a warm-up that has not
+   * stopped yet. Falls back to the runner's only deployment.
    */
   String deploymentOfCurrentThread() {
-    if (Thread.currentThread().getContextClassLoader() instanceof ServiceClassLoader s) return s.deployment();
+    ClassLoader loader = Thread.currentThread().getContextClassLoader();
+    if (loader instanceof ServiceClassLoader s) return s.deployment();
+    if (loader == Warmup.THREADS) return Warmup.NOBODY;
     return soleDeployment.get();
   }
 

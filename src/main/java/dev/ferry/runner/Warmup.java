@@ -64,17 +64,31 @@ final class Warmup {
    */
   static void run(long timeoutMs, java.util.function.BooleanSupplier enough) throws Exception {
     long deadline = System.currentTimeMillis() + timeoutMs;
-    http(timeoutMs, enough);
+    // the threads the warm-up's Vert.x starts inherit this: what they log is no service's
+    Thread self = Thread.currentThread();
+    ClassLoader was = self.getContextClassLoader();
+    self.setContextClassLoader(THREADS);
     Path jar = probeJar();
     try {
+      http(timeoutMs, enough);
       for (int i = 0; i < LOADS && System.currentTimeMillis() < deadline && !enough.getAsBoolean(); i++) {
         loadAndStart(jar, i, Math.max(1, deadline - System.currentTimeMillis()));
       }
     } finally {
+      self.setContextClassLoader(was);
       Files.deleteIfExists(jar);
     }
     settle(deadline, enough);
   }
+
+  /**
+   * The context loader of the warm-up's threads. A service loaded while the warm-up still runs is
+   * the runner's only deployment, and lines of threads of no service go to it: a warning of the
+   * warm-up's Vert.x, closing, showed in that service's log as if it were the service's.
+   */
+  static final ClassLoader THREADS = new ClassLoader("ferry-warmup", Warmup.class.getClassLoader()) { };
+  /** The deployment the warm-up's lines name: none the control plane knows, which logs them at debug. */
+  static final String NOBODY = "warmup";
 
   /**
    * Waits until the JIT has compiled what the warm-up queued (its compile time stops growing for
