@@ -48,7 +48,7 @@ public final class FerryCommand implements Runnable {
     if (!PLATFORM_COMMANDS.contains(command)) {
       if (env.get("FERRY_LOG_LEVEL") == null) quietLibraries();
     } else if ("dev".equals(command) && env.get("FERRY_LOG_LEVEL") == null) {
-      // read by logback.xml when it first configures itself
+      // read by LogSetup when logback first configures itself
       System.setProperty("FERRY_LOG_LEVEL", "WARN");
     }
     if (args.length > 0 && args[0].equals("server")) {
