@@ -71,7 +71,6 @@ public final class Platform {
   private Resources resources;
   private dev.ferry.sandbox.Sandbox sandbox;
   private Future<Integer> restored = Future.succeededFuture(0);
-  private Future<Void> routedEarly = Future.succeededFuture();
 
   private Platform(Vertx vertx, boolean ownsVertx, Config config) {
     this.vertx = vertx;
@@ -129,13 +128,11 @@ public final class Platform {
           // services the ledger says serve are expected from the first request on: the proxy holds, never 404s them
           var live = ledger.reader().inState(dev.ferry.deployment.StateName.LIVE);
           for (var row : live) routes.expect(row.service(), ServiceRuntime.RESTORE_EXPECTED_MS);
+          // runners that outlived the last platform serve from the proxy's first request on, while the rest starts
+          Restorer.routeLive(routes, live);
           return live;
         })
-        // the proxy first: runners that outlived the last platform serve through it while the rest starts
-        .compose(live -> deployProxies().map(x -> {
-          routedEarly = Restorer.routeLive(vertx, routes, live);
-          return x;
-        }))
+        .compose(live -> deployProxies())
         .compose(x -> vertx.executeBlocking(() -> {
           // tenant code runs only where the OS confines it: refuse to start where that cannot be
           sandbox = dev.ferry.sandbox.Sandbox.open(config.run(), dataDir.root());
@@ -161,8 +158,8 @@ public final class Platform {
               .compose(x -> deploy(new Loader(transitions, deploymentLog, new dev.ferry.load.BytecodePolicy(config.load().forbiddenCalls()),
                   runners, resources, config.run().startTimeoutMs())))
               .compose(x -> deploy(new Reactivator(ledger.reader(), transitions, dataDir)))
-              // the services of the ledger are restored while the API starts, once the early routes are made
-              .onSuccess(x -> restored = routedEarly.transform(v -> new Restorer(vertx, ledger.reader(), transitions, dataDir).restore(runtime))
+              // the services of the ledger are restored while the API starts
+              .onSuccess(x -> restored = new Restorer(vertx, ledger.reader(), transitions, dataDir).restore(runtime)
                   .onFailure(e -> log.error("Could not restore the services of the ledger", e))
                   // new warm runners would take the CPU the restored services need first
                   .onComplete(r -> runtime.restored()))
