@@ -12,6 +12,9 @@ public interface LedgerReader {
   /** A deployment's log lines, oldest first. */
   List<LogLine> logs(String deploymentId);
 
+  /** A deployment's log lines of one stage (such as {@code crash}), oldest first. */
+  List<LogLine> logs(String deploymentId, String stage);
+
   Optional<DeploymentRow> deployment(String id);
 
   /** The service's deployments, newest first. */

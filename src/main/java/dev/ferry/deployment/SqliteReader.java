@@ -38,6 +38,15 @@ final class SqliteReader implements LedgerReader {
   }
 
   @Override
+  public synchronized List<LogLine> logs(String deploymentId, String stage) {
+    List<LogLine> out = new ArrayList<>();
+    query("SELECT " + LedgerRows.LOG_COLUMNS + " FROM log_lines WHERE deployment = ? AND stage = ? ORDER BY seq", rs -> {
+      while (rs.next()) out.add(LedgerRows.line(rs));
+    }, deploymentId, stage);
+    return out;
+  }
+
+  @Override
   public synchronized Optional<DeploymentRow> deployment(String id) {
     return deploymentsWhere("id = ?", "", id).stream().findFirst();
   }

@@ -162,8 +162,9 @@ public final class Restorer {
   private List<LogLine> recentCrashes(String id) {
     Instant since = Instant.now().minus(Crashes.WINDOW);
     List<LogLine> out = new ArrayList<>();
-    for (LogLine line : ledger.logs(id)) {
-      if ("crash".equals(line.stage()) && line.message().startsWith(Crashes.CRASHED) && line.ts().isAfter(since)) out.add(line);
+    // its crash lines only: a deployment that served long keeps many lines (one more at every restart)
+    for (LogLine line : ledger.logs(id, "crash")) {
+      if (line.message().startsWith(Crashes.CRASHED) && line.ts().isAfter(since)) out.add(line);
     }
     return out;
   }

@@ -95,6 +95,23 @@ class SqliteLedgerTest {
   }
 
   @Test
+  void a_deployments_lines_of_one_stage_are_read_alone_oldest_first() throws Exception {
+    Instant t = Instant.parse("2026-01-01T00:00:00Z");
+    try (SqliteLedger ledger = SqliteLedger.open(file)) {
+      ledger.writer().record(row("000000001aaaa", "web", "deployed", t));
+      ledger.writer().append(new LogLine("000000001aaaa", t, DeploymentLog.Level.ERROR, "crash", "first"));
+      for (int i = 0; i < 50; i++) {
+        ledger.writer().append(new LogLine("000000001aaaa", t.plusSeconds(i), DeploymentLog.Level.INFO, "restart", "adopted " + i));
+      }
+      ledger.writer().append(new LogLine("000000001aaaa", t.plusSeconds(60), DeploymentLog.Level.ERROR, "crash", "second"));
+      ledger.writer().append(new LogLine("000000002bbbb", t.plusSeconds(61), DeploymentLog.Level.ERROR, "crash", "another's"));
+      List<LogLine> crashes = ledger.reader().logs("000000001aaaa", "crash");
+      assertEquals(List.of("first", "second"), crashes.stream().map(LogLine::message).toList());
+      assertEquals(52, ledger.reader().logs("000000001aaaa").size());
+    }
+  }
+
+  @Test
   void a_deleted_service_keeps_its_history_and_a_new_deployment_brings_it_back() {
     Instant t = Instant.parse("2026-01-01T10:00:00Z");
     try (SqliteLedger ledger = SqliteLedger.open(file)) {
