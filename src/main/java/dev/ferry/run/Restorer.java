@@ -113,9 +113,10 @@ public final class Restorer {
    * Right after a platform restart, before the proxy listens: routes each service the ledger says is
    * deployed (not asleep) to its port, if something accepts a connection there. That is a runner
    * which outlived the last platform; the restore then finds it, confirms it or takes the route back
-   * (see {@link ServiceRuntime#adopt}). Blocks, on a worker thread: plain loopback connects, a few
-   * milliseconds for a hundred ports, where Netty's connects on the event loops of a JVM just
-   * started took 0.3–0.9 s after the proxy listened. Returns how many it routed.
+   * (see {@link ServiceRuntime#adopt}). Blocks, on a worker thread: plain loopback connects (101
+   * ports in 0.26–0.5 s of a busy restart on two cores), done before the proxy listens, where
+   * Netty's connects on the event loops of a JVM just started ended 0.3–0.9 s after it. Returns how
+   * many it routed.
    */
   public static int routeLive(dev.ferry.proxy.Routes routes, List<DeploymentRow> live) {
     long t0 = System.nanoTime();
