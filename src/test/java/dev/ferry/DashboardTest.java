@@ -57,8 +57,10 @@ class DashboardTest {
         // the token from the URL is kept in this browser and gone from the address bar
         assertEquals("", page.eval("location.search"));
         assertEquals(TestPlatform.TOKEN, page.eval("localStorage.getItem('ferry.token')"));
+        // the page before the reload is marked: the wait below must see the new one, not the old one still showing
+        page.eval("window.ferryBeforeReload = true");
         page.eval("location.reload()");
-        page.waitFor("document.getElementById('services').innerText", "No services yet");
+        page.waitFor("(window.ferryBeforeReload ? 'old' : 'new') + ' ' + document.getElementById('services').innerText", "new No services yet");
         assertEquals("true", page.eval("document.getElementById('login').hidden"), "still logged in after a reload");
 
         var r = ferry.upload("dash-live", TestPlatform.pack("slow-start"));
