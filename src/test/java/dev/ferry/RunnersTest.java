@@ -187,6 +187,28 @@ class RunnersTest {
     }
   }
 
+  @Test
+  void a_platform_that_stops_has_ended_its_runners_and_removed_their_files_when_its_close_completes() throws Exception {
+    java.nio.file.Path data = TestPlatform.tempDir("ferry-stop");
+    try {
+      TestPlatform stopping = TestPlatform.start(c -> c.with("dataDir", data));
+      assertEquals("deployed", stopping.deploy("hello", "leaving").getString("state"));
+      long pid = stopping.runnerPid("leaving");
+      java.nio.file.Path runners = data.resolve("runners");
+      try (var dirs = java.nio.file.Files.list(runners)) {
+        assertFalse(dirs.filter(java.nio.file.Files::isDirectory).toList().isEmpty(), "a runner's dir while it serves");
+      }
+      stopping.close(); // its data dir is this test's, kept to be looked at
+      assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "its runner has ended");
+      try (var left = java.nio.file.Files.list(runners)) {
+        assertEquals(List.of(), left.filter(java.nio.file.Files::isDirectory).map(d -> d.getFileName().toString()).toList(),
+            "no runner's files are left (nor removed after the close, under whoever looks then)");
+      }
+    } finally {
+      TestPlatform.deleteTree(data);
+    }
+  }
+
   private static void awaitGone(long pid) {
     if (!TestPlatform.awaitExit(pid, Duration.ofSeconds(10))) throw new AssertionError("runner " + pid + " still alive");
   }

@@ -19,6 +19,7 @@ final class LaunchQueue {
   private final Deque<Runnable> waiting = new ArrayDeque<>();
   private int starting;
   private boolean closed;
+  private final Promise<Void> settled = Promise.promise();
 
   LaunchQueue(int limit) {
     this.limit = limit;
@@ -38,6 +39,7 @@ final class LaunchQueue {
         Runnable next = waiting.poll();
         if (next != null) next.run();
         p.handle(ar);
+        if (closed && starting == 0) settled.tryComplete();
       });
     };
     if (starting < limit) go.run();
@@ -45,9 +47,11 @@ final class LaunchQueue {
     return p.future();
   }
 
-  /** Launches still waiting fail; those under way finish. */
-  void close() {
+  /** Launches still waiting fail; those under way finish. Completes once they have (each one's own future first). */
+  Future<Void> close() {
     closed = true;
     for (Runnable r; (r = waiting.poll()) != null; ) r.run();
+    if (starting == 0) settled.tryComplete();
+    return settled.future();
   }
 }

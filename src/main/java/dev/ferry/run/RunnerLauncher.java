@@ -83,9 +83,9 @@ final class RunnerLauncher {
     return starting.submit(() -> start(isShared, limits));
   }
 
-  /** Stops launching: launches still waiting their turn fail. */
-  void close() {
-    starting.close();
+  /** Stops launching: launches still waiting their turn fail. Completes once those under way have started or failed. */
+  Future<Void> close() {
+    return starting.close();
   }
 
   private Future<Runner> start(boolean isShared, Limits limits) {
@@ -101,16 +101,14 @@ final class RunnerLauncher {
               writeRegistry(l, isShared);
               log.debug("Started {} in {} ms{}", r, (System.nanoTime() - t0) / 1_000_000, archive != null ? " (CDS)" : "");
             })
-            .onFailure(e -> {
-              // off the event loop: finding its processes reads every process's /proc entry
-              vertx.executeBlocking(() -> {
-                Sandbox.kill(l.process);
-                l.process.waitFor(5, TimeUnit.SECONDS);
-                sandbox.release(l.id);
-                Retention.deleteQuietly(l.dir);
-                return null;
-              }, false);
-            }));
+            // off the event loop (finding its processes reads every process's /proc entry); it fails once that is done
+            .recover(e -> vertx.executeBlocking(() -> {
+              Sandbox.kill(l.process);
+              l.process.waitFor(5, TimeUnit.SECONDS);
+              sandbox.release(l.id);
+              Retention.deleteQuietly(l.dir);
+              return null;
+            }, false).transform(x -> Future.failedFuture(e))));
   }
 
   private Launched spawn(String id, String secret, boolean isShared, Limits limits) throws IOException {
@@ -221,8 +219,7 @@ final class RunnerLauncher {
    * its JVM's pid, {@code launcher} the process the platform started (the same one, unsandboxed; a
    * sandboxed runner knows only its pid inside its own namespace, its secret says who it is).
    */
-  Future<Runner> hello(NetSocket socket, String id, String secret, ProcessHandle jvm, ProcessHandle launcher, boolean isShared,
-                               int memoryMb, Path dir) {
+  Future<Runner> hello(NetSocket socket, String id, String secret, ProcessHandle jvm, ProcessHandle launcher, boolean isShared, int memoryMb, Path dir) {
     boolean sandboxed = jvm.pid() != launcher.pid();
     Runner r = new Runner(id, jvm, launcher, isShared, memoryMb, dir, context, socket);
     return r.request("hello", new JsonObject().put("secret", secret), 5_000).compose(answer -> {
@@ -252,11 +249,13 @@ final class RunnerLauncher {
         cause = "ended (why could not be read: " + e + ")";
       }
       all.remove(r.id);
-      r.exited(cause);
-      // its sandbox ends with bubblewrap, unless bubblewrap alone was killed: then its JVM goes now
-      Sandbox.killTree(r.jvmHandle());
-      sandbox.release(r.id);
-      if (r.exiting()) Retention.deleteQuietly(r.dir);
+      try { // before the end is heard: who waits for it (a close) finds the runner's sandbox and files gone
+        Sandbox.killTree(r.jvmHandle()); // it ends with bubblewrap, unless bubblewrap alone was killed
+        sandbox.release(r.id);
+        if (r.exiting()) Retention.deleteQuietly(r.dir);
+      } finally {
+        r.exited(cause);
+      }
     });
   }
 

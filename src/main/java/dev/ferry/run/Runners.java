@@ -281,18 +281,18 @@ public final class Runners {
       return p.future();
     }
     closed = true;
-    launcher.close();
     if (archive != null) archive.cancel(); // a training run under way ends (its blocking task with it) before Vert.x closes
-    Future<Void> trained = archiveReady.transform(x -> Future.<Void>succeededFuture()).timeout(10, TimeUnit.SECONDS)
-        .recover(e -> Future.succeededFuture());
+    Future<Void> trained = archiveReady.otherwiseEmpty().timeout(10, TimeUnit.SECONDS).otherwiseEmpty();
     List<Runner> runners = List.copyOf(all.values());
     List<Future<String>> ends = new ArrayList<>();
     for (Runner r : runners) ends.add(r.exit(graceMs));
     warm.clear();
     // a backstop that needs no timer of this (closing) context: whatever still runs a moment later is killed
-    java.util.concurrent.CompletableFuture.delayedExecutor(graceMs + 1_000, TimeUnit.MILLISECONDS)
-        .execute(() -> runners.forEach(Runner::kill));
-    Future<Void> gone = Future.join(ends).transform(x -> trained);
+    java.util.concurrent.CompletableFuture.delayedExecutor(graceMs + 1_000, TimeUnit.MILLISECONDS).execute(() -> runners.forEach(Runner::kill));
+    // runners still starting (the warm pool's, a deploy's) end too, once started: nothing of them outlives the close
+    Future<Void> late = launcher.close().compose(x -> Future.join(all.values().stream().filter(r -> !runners.contains(r))
+        .map(r -> r.exit(graceMs)).toList()).<Void>mapEmpty());
+    Future<Void> gone = Future.join(Future.join(ends), late).transform(x -> trained);
     return gone.timeout(graceMs + 5_000, TimeUnit.MILLISECONDS)
         .onFailure(e -> log.warn("Runners did not all end within {} ms of being asked to: {}", graceMs + 5_000, e.toString()))
         .transform(x -> client == null ? Future.<Void>succeededFuture() : client.close());

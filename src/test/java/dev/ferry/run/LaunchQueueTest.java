@@ -52,12 +52,22 @@ class LaunchQueueTest {
       starts[0]++;
       return Future.succeededFuture("never");
     });
-    queue.close();
+    Future<Void> closed = queue.close();
     assertTrue(waiting.failed());
     assertInstanceOf(Runner.Refused.class, waiting.cause());
+    assertFalse(closed.isComplete(), "the close waits for the launch under way");
+    boolean[] firstHeardBeforeTheClose = {false};
+    running.onComplete(x -> firstHeardBeforeTheClose[0] = !closed.isComplete());
     first.complete("done");
     assertEquals("done", running.result());
+    assertTrue(closed.succeeded(), "the close completes once it has ended");
+    assertTrue(firstHeardBeforeTheClose[0], "after the launch's own future: its runner is known when the close completes");
     assertEquals(1, starts[0], "the waiting one never started");
     assertFalse(queue.submit(() -> Future.succeededFuture("late")).succeeded(), "nothing starts once closed");
+  }
+
+  @Test
+  void a_close_with_nothing_under_way_completes_at_once() {
+    assertTrue(new LaunchQueue(2).close().succeeded());
   }
 }
