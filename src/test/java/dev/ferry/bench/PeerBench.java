@@ -108,10 +108,9 @@ final class PeerBench {
     try (Nginx nginx = Nginx.start(work.resolve("nginx-" + isolation), ports)) {
       List<String> one = List.of("px");
       // every service has run its handler many times, through both proxies, before anything counts
-      Bench.progress(isolation + ": warming up");
-      for (List<String> hosts : cases(one, services, spreads).values()) {
-        wrk.run(p.proxyPort, hosts);
-        wrk.run(nginx.port, hosts);
+      Map<String, String> warmUps = new LinkedHashMap<>();
+      for (Map.Entry<String, List<String>> c : cases(one, services, spreads).entrySet()) {
+        warmUps.put(c.getKey(), warmUp(p, nginx, isolation + ", " + c.getKey(), c.getValue()));
       }
       Map<String, List<Sample>> ferry = new LinkedHashMap<>(), peer = new LinkedHashMap<>();
       List<Sample> direct = new ArrayList<>();
@@ -137,7 +136,7 @@ final class PeerBench {
         String label = c + " (" + isolation + ")";
         report.row("through nginx, " + label, Stats.of(rps(n)).summary(0) + " req/s", latency(n) + "; nginx " + cpu(n) + ", backend " + backendCpu(n));
         report.row("through Ferry, " + label, Stats.of(rps(f)).summary(0) + " req/s", latency(f) + "; Ferry's proxy " + cpu(f) + ", backend " + backendCpu(f)
-            + "; errors " + (f.stream().mapToLong(Sample::errors).sum() + n.stream().mapToLong(Sample::errors).sum()));
+            + "; errors " + (f.stream().mapToLong(Sample::errors).sum() + n.stream().mapToLong(Sample::errors).sum()) + "; " + warmUps.get(c));
         List<Double> ratio = new ArrayList<>(), cpuRatio = new ArrayList<>();
         for (int i = 0; i < f.size(); i++) {
           ratio.add(f.get(i).rps() / n.get(i).rps());
@@ -170,6 +169,34 @@ final class PeerBench {
         report.target(c + " ≥ 0.8 of one service (" + isolation + ")", s.median(), "", s.median() >= 0.8);
       }
     }
+  }
+
+  /** How long a case is warmed up at most. */
+  private static final long WARM_UP_MAX_MS = 8 * 60_000;
+
+  /**
+   * Load through both proxies, in rounds, until the JIT compilers of the JVMs serving it (the
+   * platform's and every runner's) used under 5% of those JVMs' CPU in a round, or for {@link
+   * #WARM_UP_MAX_MS}: the rounds that count then measure a steady state, not each JVM compiling
+   * its request path (100 runner JVMs on two cores take minutes to). Says how it ended.
+   */
+  private String warmUp(ChildPlatform p, Nginx nginx, String label, List<String> hosts) throws Exception {
+    long t0 = System.nanoTime();
+    int rounds = 0;
+    double share;
+    do {
+      List<Long> jvms = new ArrayList<>(Procs.tree(p.runners().stream().map(ProcessHandle::pid).toList()));
+      jvms.add(p.pid());
+      double j0 = Procs.jitSeconds(jvms), c0 = Procs.cpuSeconds(jvms);
+      wrk.run(p.proxyPort, hosts);
+      wrk.run(nginx.port, hosts);
+      double cpu = Procs.cpuSeconds(jvms) - c0;
+      share = cpu <= 0 ? 0 : (Procs.jitSeconds(jvms) - j0) / cpu;
+      rounds++;
+      Bench.progress(label + ": warming up, round " + rounds + ", compilers " + Math.round(share * 100) + "% of the JVMs' CPU");
+    } while (share >= 0.05 && System.nanoTime() - t0 < TimeUnit.MILLISECONDS.toNanos(WARM_UP_MAX_MS));
+    return "warmed up " + rounds + " round(s) (" + (System.nanoTime() - t0) / 1_000_000_000 + " s), the JIT compilers "
+        + Math.round(share * 100) + "% of the JVMs' CPU in the last" + (share >= 0.05 ? ", not yet quiet" : "");
   }
 
   /** The traffic cases: one service, then spread over each count of services. */

@@ -43,6 +43,25 @@ final class Procs {
     }
   }
 
+  /** CPU seconds the JIT compiler threads of {@code pids} (JVMs) have used so far (a gone process counts 0). */
+  static double jitSeconds(Collection<Long> pids) {
+    double s = 0;
+    for (long pid : pids) {
+      try (java.util.stream.Stream<Path> tasks = Files.list(Path.of("/proc", String.valueOf(pid), "task"))) {
+        for (Path task : tasks.toList()) {
+          String stat = Files.readString(task.resolve("stat"));
+          String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+          if (!name.startsWith("C1 Compiler") && !name.startsWith("C2 Compiler")) continue;
+          String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+          s += (Long.parseLong(f[11]) + Long.parseLong(f[12])) / TICKS;
+        }
+      } catch (IOException | RuntimeException gone) {
+        // gone, or a thread gone while read
+      }
+    }
+    return s;
+  }
+
   /** Resident memory in bytes ({@code VmRSS}). */
   static long rss(long pid) {
     return statusKib(pid, "VmRSS:") * 1024;
