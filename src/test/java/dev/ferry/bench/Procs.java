@@ -34,10 +34,7 @@ final class Procs {
 
   static double cpuSeconds(long pid) {
     try {
-      String stat = Files.readString(Path.of("/proc", String.valueOf(pid), "stat"));
-      // the command may hold spaces and parentheses: fields count from the last ')'
-      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-      return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / TICKS;
+      return cpuSeconds(Files.readString(Path.of("/proc", String.valueOf(pid), "stat")));
     } catch (IOException | RuntimeException gone) {
       return 0;
     }
@@ -52,14 +49,20 @@ final class Procs {
           String stat = Files.readString(task.resolve("stat"));
           String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
           if (!name.startsWith("C1 Compiler") && !name.startsWith("C2 Compiler")) continue;
-          String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-          s += (Long.parseLong(f[11]) + Long.parseLong(f[12])) / TICKS;
+          s += cpuSeconds(stat);
         }
       } catch (IOException | RuntimeException gone) {
         // gone, or a thread gone while read
       }
     }
     return s;
+  }
+
+  /** User + system CPU seconds of a process's or thread's {@code stat} line. */
+  private static double cpuSeconds(String stat) {
+    // the command may hold spaces and parentheses: fields count from the last ')'
+    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / TICKS;
   }
 
   /** Resident memory in bytes ({@code VmRSS}). */
