@@ -1,6 +1,7 @@
 package dev.ferry.cli;
 
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -17,9 +18,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class InitVersionsTest {
 
   @Test
-  void init_writes_the_versions_of_ferrys_own_build() throws Exception {
+  void init_writes_the_versions_of_ferrys_own_build(@TempDir Path tmp) throws Exception {
     String ours = Files.readString(Path.of("pom.xml"));
-    Path dir = Files.createTempDirectory("ferry-init").resolve("versions");
+    Path dir = tmp.resolve("versions");
     int code = FerryCommand.commandLine(Map.of()).setOut(new PrintWriter(new StringWriter(), true))
         .setErr(new PrintWriter(new StringWriter(), true)).execute("init", dir.toString());
     assertEquals(0, code);
