@@ -93,6 +93,11 @@ class RunnersTest {
       assertEquals("closing", ferry.viaProxy("meddler", "/close").bodyAsString());
       awaitGone(pid);
       assertEquals("meddler", awaitAnswer("meddler", "/"));
+      // it undeploys its own verticle: the same
+      pid = ferry.runnerPid("meddler");
+      assertEquals("undeploying", ferry.viaProxy("meddler", "/undeploy").bodyAsString());
+      awaitGone(pid);
+      assertEquals("meddler", awaitAnswer("meddler", "/"));
     } finally {
       SteadyLoad.Result n = neighbour.stop(), p = platform.stop();
       assertTrue(n.ok() > 0 && p.ok() > 0, "both were under load: " + n + " " + p);

@@ -20,7 +20,8 @@ import java.util.List;
 
 /**
  * The one place Ferry touches Vert.x's internal packages (they may change in any release): the
- * Netty loops under a Vert.x, a Vert.x on a transport of our own, the channel of a connection.
+ * Netty loops under a Vert.x, a Vert.x on a transport of our own, the channel of a connection, the
+ * end of a deployment.
  */
 public final class VertxInternals {
 
@@ -48,6 +49,23 @@ public final class VertxInternals {
   public static void onBlockedThread(Vertx vertx, BlockedThreadHandler handler) {
     ((VertxInternal) vertx).blockedThreadChecker().setThreadBlockedHandler(e -> handler.blocked(e.thread(), e.duration(), e.maxExecTime(),
         e.duration() > e.warningExceptionTime()));
+  }
+
+  /**
+   * Runs {@code hook} (on whatever thread ends it) when the deployment {@code id} of {@code vertx}
+   * ends, by an undeploy or by the close of {@code vertx}: once per ending, so possibly twice.
+   */
+  public static void onEnd(Vertx vertx, String id, Runnable hook) {
+    io.vertx.core.Closeable closeable = done -> {
+      hook.run();
+      done.succeed();
+    };
+    VertxInternal vi = (VertxInternal) vertx;
+    vi.addCloseHook(closeable);
+    var deployment = vi.deploymentManager().deployment(id);
+    if (deployment != null) {
+      for (Context c : deployment.deployment().contexts()) ((ContextInternal) c).addCloseHook(closeable);
+    }
   }
 
   /** {@code vertx}'s event loops. */

@@ -104,7 +104,6 @@ final class Agent {
     sender.start();
     armOrphanTimer();
     spare = CompletableFuture.supplyAsync(this::prepare, work);
-    timer.scheduleWithFixedDelay(this::watch, 500, 500, TimeUnit.MILLISECONDS);
     while (true) {
       SocketChannel ch = server.accept();
       daemon("ferry-runner-channel").newThread(() -> connection(ch)).start();
@@ -209,7 +208,8 @@ final class Agent {
     }
     ports.put(deployment, f.getInteger("port"));
     host.start(p, f, (requested, actual, failure) -> outbox.event(new JsonObject()
-        .put("ev", "bound").put("deployment", deployment).put("requested", requested).put("port", actual).put("failure", failure)))
+        .put("ev", "bound").put("deployment", deployment).put("requested", requested).put("port", actual).put("failure", failure)),
+        () -> work.execute(() -> gone(host)))
         .onComplete(ar -> outbox.reply(f, ar.succeeded() ? new JsonObject() : new JsonObject().put("error", host.startFailure(ar.cause()))));
   }
 
@@ -233,17 +233,14 @@ final class Agent {
     outbox.reply(f, new JsonObject().put("leaks", new JsonArray(leaks)));
   }
 
-  /** Every half second: a service that stopped serving by itself ends its runner (or its slot in a shared one). */
-  private void watch() {
-    for (ServiceHost h : List.copyOf(hosts.values())) {
-      if (!h.gone()) continue;
-      hosts.remove(h.deployment);
-      ports.remove(h.deployment);
-      String cause = "The service stopped itself: it undeployed its verticle or closed its Vert.x";
-      outbox.event(new JsonObject().put("ev", "gone").put("deployment", h.deployment).put("cause", cause));
-      if (!shared) work.execute(() -> exit(EXIT_GONE, cause));
-      else work.execute(() -> h.stop(1_000, output::warn));
-    }
+  /** {@code h} stopped serving by itself: it ends its runner (or its slot in a shared one). */
+  private void gone(ServiceHost h) {
+    if (!hosts.remove(h.deployment, h)) return;
+    ports.remove(h.deployment);
+    String cause = "The service stopped itself: it undeployed its verticle or closed its Vert.x";
+    outbox.event(new JsonObject().put("ev", "gone").put("deployment", h.deployment).put("cause", cause));
+    if (!shared) exit(EXIT_GONE, cause);
+    else h.stop(1_000, output::warn);
   }
 
   // ---- orphan timer and exit -----------------------------------------------------------------

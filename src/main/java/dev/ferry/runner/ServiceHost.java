@@ -28,7 +28,6 @@ final class ServiceHost {
   final String entry;
   private final ServiceClassLoader loader;
   private Vertx vertx;
-  private volatile String vertxId;
   private volatile boolean stopping;
 
   private ServiceHost(String deployment, String service, ServiceClassLoader loader, String entry) {
@@ -60,26 +59,24 @@ final class ServiceHost {
   }
 
   /** What a {@code start} frame asks for: started on {@code p}'s Vert.x, its binds heard by {@code binds}. The warm-up's too. */
-  Future<Void> start(ServiceVertx.Prepared p, JsonObject f, PortMap.Listener binds) {
+  Future<Void> start(ServiceVertx.Prepared p, JsonObject f, PortMap.Listener binds, Runnable gone) {
     p.ports().assign(f.getInteger("port"), f.getInteger("routedRequest"), binds);
     ThreadingModel threading = "worker".equals(f.getString("threading")) ? ThreadingModel.WORKER : ThreadingModel.EVENT_LOOP;
-    return start(p.vertx(), f.getJsonObject("config", new JsonObject()), threading);
+    return start(p.vertx(), f.getJsonObject("config", new JsonObject()), threading, gone);
   }
 
   /**
    * Deploys the entry verticle on {@code vertx} (made for this deployment) with {@code config}.
-   * Completes when its start completes, as Vert.x reports it.
+   * Completes when its start completes, as Vert.x reports it. From then on, {@code gone} runs (once)
+   * if the service stops serving by itself: it undeploys its entry or closes its Vert.x.
    */
-  Future<Void> start(Vertx vertx, JsonObject config, ThreadingModel threading) {
+  Future<Void> start(Vertx vertx, JsonObject config, ThreadingModel threading, Runnable gone) {
     this.vertx = vertx;
     DeploymentOptions options = new DeploymentOptions().setConfig(config).setClassLoader(loader).setThreadingModel(threading);
-    return vertx.deployVerticle(entry, options).onSuccess(id -> vertxId = id).mapEmpty();
-  }
-
-  /** True once the service stopped serving by itself: it undeployed its entry or closed its Vert.x. */
-  boolean gone() {
-    String id = vertxId;
-    return id != null && !stopping && !vertx.deploymentIDs().contains(id);
+    java.util.concurrent.atomic.AtomicBoolean once = new java.util.concurrent.atomic.AtomicBoolean();
+    return vertx.deployVerticle(entry, options).onSuccess(id -> dev.ferry.common.VertxInternals.onEnd(vertx, id, () -> {
+      if (!stopping && once.compareAndSet(false, true)) gone.run();
+    })).mapEmpty();
   }
 
   /**

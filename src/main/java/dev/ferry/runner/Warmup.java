@@ -176,7 +176,7 @@ final class Warmup {
         .put("threading", "event-loop").put("config", new JsonObject().put("http.port", 0).put("http.host", "127.0.0.1")
             .put("ferry.service", "warmup").put("ferry.deployment", deployment));
     try {
-      host.start(new ServiceVertx.Prepared(vertx, map), start, (requested, actual, failure) -> bound.complete(actual))
+      host.start(new ServiceVertx.Prepared(vertx, map), start, (requested, actual, failure) -> bound.complete(actual), () -> { })
           .toCompletionStage().toCompletableFuture().get(timeoutMs, TimeUnit.MILLISECONDS);
       int port = bound.get(timeoutMs, TimeUnit.MILLISECONDS);
       HttpClient http = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(true), new PoolOptions().setHttp1MaxSize(1));
