@@ -56,6 +56,35 @@ class RunnersTest {
   }
 
   @Test
+  void an_idle_runners_event_loops_sleep_until_there_is_work() throws Exception {
+    assertEquals(200, ferry.viaProxy("bystander", "/").statusCode());
+    long pid = ferry.runnerPid("bystander");
+    java.util.Map<String, Long> before = loopWakeups(pid);
+    TestPlatform.sleep(4_000);
+    java.util.Map<String, Long> after = loopWakeups(pid);
+    assertEquals(before.keySet(), after.keySet(), "the same event loops");
+    assertTrue(before.size() >= 2, "its event loops and acceptor: " + before);
+    long woke = before.keySet().stream().mapToLong(t -> after.get(t) - before.get(t)).sum();
+    // with nothing scheduled, a Netty 4.2 loop wakes every second: twelve times here
+    assertTrue(woke <= 3, before.size() + " idle event loops woke " + woke + " times in 4 s: " + before + " → " + after);
+  }
+
+  /** Per event-loop and acceptor thread of {@code pid}: how often it went to sleep (its voluntary context switches). */
+  private static java.util.Map<String, Long> loopWakeups(long pid) throws java.io.IOException {
+    java.util.Map<String, Long> out = new java.util.TreeMap<>();
+    try (var tasks = java.nio.file.Files.list(java.nio.file.Path.of("/proc", String.valueOf(pid), "task"))) {
+      for (java.nio.file.Path task : tasks.toList()) {
+        String name = java.nio.file.Files.readString(task.resolve("comm")).trim();
+        if (!name.startsWith("vert.x-eventloo") && !name.startsWith("vert.x-acceptor")) continue;
+        for (String line : java.nio.file.Files.readAllLines(task.resolve("status"))) {
+          if (line.startsWith("voluntary_ctxt_switches:")) out.put(task.getFileName().toString(), Long.parseLong(line.split(":")[1].trim()));
+        }
+      }
+    }
+    return out;
+  }
+
+  @Test
   void services_whose_pom_asks_for_shared_isolation_share_one_runner_and_the_others_keep_their_own() {
     ferry.deploy("shared-hello", "dense-a");
     ferry.deploy("shared-hello", "dense-b");

@@ -68,6 +68,17 @@ public final class VertxInternals {
     }
   }
 
+  /**
+   * Lets {@code vertx}'s event loops and acceptor sleep while there is nothing to do. With nothing
+   * scheduled, a Netty 4.2 loop wakes every second (to purge cancelled timers); a no-op scheduled an
+   * hour ahead on each becomes its deadline instead. Starts each loop's thread now, from this one.
+   */
+  public static void sleepWhenIdle(Vertx vertx) {
+    for (EventLoopGroup group : List.of(eventLoops(vertx), acceptorLoops(vertx))) {
+      for (io.netty.util.concurrent.EventExecutor loop : group) loop.scheduleAtFixedRate(() -> { }, 1, 1, java.util.concurrent.TimeUnit.HOURS);
+    }
+  }
+
   /** {@code vertx}'s event loops. */
   public static EventLoopGroup eventLoops(Vertx vertx) {
     return ((VertxInternal) vertx).nettyEventLoopGroup();

@@ -53,6 +53,7 @@ final class ServiceVertx {
     Vertx vertx = VertxInternals.create(new VertxOptions().setEventLoopPoolSize(eventLoops), map, ServiceVertx::shrinkingPool);
     // its loops are the runner's, watched by the runner's own checker: its own would be a thread per service
     if (shared) VertxInternals.closeBlockedThreadChecker(vertx);
+    else VertxInternals.sleepWhenIdle(vertx);
     return new Prepared(vertx, map);
   }
 
@@ -76,10 +77,9 @@ final class ServiceVertx {
       runnerVertx = Vertx.builder().with(new VertxOptions().setEventLoopPoolSize(eventLoops))
           .withTransport(io.vertx.core.transport.Transport.NIO).build();
       VertxInternals.onBlockedThread(runnerVertx, (t, d, max, stack) -> output.get().blocked(t, d, max, stack));
-      // started now, from the runner's code: a thread started lazily under a service's code would keep
-      // that service's classloader as its context loader, and alive, for as long as the runner runs
-      for (io.netty.util.concurrent.EventExecutor loop : VertxInternals.eventLoops(runnerVertx)) loop.submit(() -> { }).syncUninterruptibly();
-      for (io.netty.util.concurrent.EventExecutor loop : VertxInternals.acceptorLoops(runnerVertx)) loop.submit(() -> { }).syncUninterruptibly();
+      // its loops started now, from the runner's code: a thread started lazily under a service's code would
+      // keep that service's classloader as its context loader, and alive, for as long as the runner runs
+      VertxInternals.sleepWhenIdle(runnerVertx);
     }
     return runnerVertx;
   }
