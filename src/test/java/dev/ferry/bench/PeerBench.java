@@ -265,6 +265,9 @@ final class PeerBench {
     }
   }
 
+  /** How long idle services are watched for the CPU they use. */
+  private static final long IDLE_CPU_MS = 30_000;
+
   /**
    * Per idle service (each has served traffic): runner memory (RSS, and PSS, which counts pages
    * shared by runners, the class-data-sharing archive among them, once) with thread stacks, and threads.
@@ -289,6 +292,15 @@ final class PeerBench {
     report.row("idle service (" + isolation + "): memory", kib(per.rss / count) + " KiB RSS, " + kib(per.pss / count) + " KiB PSS per service",
         base + ", after serving traffic; thread stacks included");
     report.row("idle service (" + isolation + "): threads", fmt((double) per.threads / count) + " per service", base);
+    // what idle services burn: every runner process (the warm pool's too) over a quiet half minute
+    List<Long> pids = Procs.tree(p.runners().stream().map(ProcessHandle::pid).toList());
+    double cpu0 = Procs.cpuSeconds(pids), platform0 = Procs.cpuSeconds(p.pid());
+    ChildPlatform.sleep(IDLE_CPU_MS);
+    double perMinute = 60_000.0 / IDLE_CPU_MS * 1_000;
+    double runnersMs = (Procs.cpuSeconds(pids) - cpu0) * perMinute, platformMs = (Procs.cpuSeconds(p.pid()) - platform0) * perMinute;
+    report.row("idle service (" + isolation + "): CPU", fmt(runnersMs / (n + 1)) + " ms per minute per service",
+        "all " + p.runners().size() + " runner processes over " + IDLE_CPU_MS / 1_000
+            + " s with no request, per service (" + (n + 1) + "); the platform meanwhile " + fmt(platformMs) + " ms per minute");
     if (isolation.equals("shared")) {
       report.target("threads an idle service holds of its own (shared) = 0", (double) per.threads / count, "", per.threads <= 2);
     }
