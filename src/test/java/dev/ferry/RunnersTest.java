@@ -57,11 +57,18 @@ class RunnersTest {
 
   @Test
   void an_idle_runners_event_loops_sleep_until_there_is_work() throws Exception {
-    assertEquals(200, ferry.viaProxy("bystander", "/").statusCode());
-    long pid = ferry.runnerPid("bystander");
-    java.util.Map<String, Long> before = loopWakeups(pid);
-    TestPlatform.sleep(4_000);
-    java.util.Map<String, Long> after = loopWakeups(pid);
+    // a service of its own, asked once: the proxy keeps one connection to it, fresh, and nothing else wakes it
+    assertEquals("deployed", ferry.deploy("hello", "quiet").getString("state"));
+    assertEquals(200, ferry.viaProxy("quiet", "/").statusCode());
+    long pid = ferry.runnerPid("quiet");
+    java.util.Map<String, Long> before, after;
+    try {
+      before = loopWakeups(pid);
+      TestPlatform.sleep(4_000);
+      after = loopWakeups(pid);
+    } finally {
+      ferry.api(HttpMethod.DELETE, "/api/v1/services/quiet");
+    }
     assertEquals(before.keySet(), after.keySet(), "the same event loops");
     assertTrue(before.size() >= 2, "its event loops and acceptor: " + before);
     long woke = before.keySet().stream().mapToLong(t -> after.get(t) - before.get(t)).sum();
