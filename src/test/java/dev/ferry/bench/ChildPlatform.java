@@ -132,6 +132,11 @@ final class ChildPlatform implements AutoCloseable {
     return process.children().filter(ProcessHandle::isAlive).toList();
   }
 
+  /** The pids of its runners' process trees (in the sandbox, bubblewrap and the JVM under it). */
+  List<Long> runnerTree() {
+    return Procs.tree(runners().stream().map(ProcessHandle::pid).toList());
+  }
+
   /** Uploads {@code archive} as {@code service} and waits until it is deployed; the deployment's JSON. */
   JsonObject deploy(String service, Buffer archive) {
     HttpResponse<Buffer> r = http.post(apiPort, "127.0.0.1", "/api/v1/services/" + service + "/deployments")

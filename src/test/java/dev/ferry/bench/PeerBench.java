@@ -185,7 +185,7 @@ final class PeerBench {
     int rounds = 0;
     double share;
     do {
-      List<Long> jvms = new ArrayList<>(Procs.tree(p.runners().stream().map(ProcessHandle::pid).toList()));
+      List<Long> jvms = new ArrayList<>(p.runnerTree());
       jvms.add(p.pid());
       double j0 = Procs.jitSeconds(jvms), c0 = Procs.cpuSeconds(jvms);
       wrk.run(p.proxyPort, hosts);
@@ -212,7 +212,7 @@ final class PeerBench {
   }
 
   private Sample sample(int port, List<String> hosts, List<Long> proxyPids, ChildPlatform p) throws Exception {
-    List<Long> runners = Procs.tree(p.runners().stream().map(ProcessHandle::pid).toList());
+    List<Long> runners = p.runnerTree();
     double c0 = Procs.cpuSeconds(proxyPids), b0 = Procs.cpuSeconds(runners);
     LoadResult r = wrk.run(port, hosts);
     double c1 = Procs.cpuSeconds(proxyPids), b1 = Procs.cpuSeconds(runners);
@@ -293,7 +293,7 @@ final class PeerBench {
         base + ", after serving traffic; thread stacks included");
     report.row("idle service (" + isolation + "): threads", fmt((double) per.threads / count) + " per service", base);
     // what idle services burn: every runner process (the warm pool's too) over a quiet half minute
-    List<Long> pids = Procs.tree(p.runners().stream().map(ProcessHandle::pid).toList());
+    List<Long> pids = p.runnerTree();
     double cpu0 = Procs.cpuSeconds(pids), platform0 = Procs.cpuSeconds(p.pid());
     ChildPlatform.sleep(IDLE_CPU_MS);
     double perMinute = 60_000.0 / IDLE_CPU_MS * 1_000;
@@ -317,7 +317,7 @@ final class PeerBench {
     for (int r = 0; r < o.restarts(); r++) {
       ChildPlatform.sleep(3_000);
       // the runners outlive the platform's JVM (not its children any more once it is gone)
-      List<Long> runners = Procs.tree(p.runners().stream().map(ProcessHandle::pid).toList());
+      List<Long> runners = p.runnerTree();
       double runnersCpu0 = Procs.cpuSeconds(runners);
       p.kill();
       long t0 = System.nanoTime();
