@@ -9,12 +9,12 @@ import java.net.ConnectException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -60,7 +60,8 @@ class DevTest {
         assertEquals("after", get(http, proxyPort, "live"));
 
         dev.interrupt();
-        assertTrue(dev.process.waitFor(60, TimeUnit.SECONDS), "Ctrl-C ends ferry dev:\n" + dev);
+        String hang = dev.hangsAfter(Duration.ofSeconds(60));
+        assertNull(hang, "Ctrl-C ends ferry dev:\n" + dev + "\n--- its threads after 60 s\n" + hang);
         // what it started is gone: the platform's API and proxy no longer answer
         for (int port : new int[] {apiPort, proxyPort}) {
           Throwable e = assertThrows(Exception.class, () -> http.get(port, "127.0.0.1", "/health").send().await());

@@ -153,6 +153,23 @@ final class FerryProcess {
       throw new AssertionError("never printed '" + text + "':\n" + this);
     }
 
+    /**
+     * Waits up to {@code timeout} for the process to end: null if it did, else what its threads are
+     * doing ({@code jcmd <pid> Thread.print}), for the failure to say where it hangs.
+     */
+    String hangsAfter(Duration timeout) throws InterruptedException {
+      if (process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) return null;
+      try {
+        Process jcmd = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(), String.valueOf(process.pid()),
+            "Thread.print").redirectErrorStream(true).start();
+        String dump = new String(jcmd.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        jcmd.waitFor(30, TimeUnit.SECONDS);
+        return dump;
+      } catch (IOException e) {
+        return "(no thread dump: " + e + ")";
+      }
+    }
+
     /** What Ctrl-C does: SIGINT to the process. */
     void interrupt() throws IOException, InterruptedException {
       new ProcessBuilder("kill", "-INT", String.valueOf(process.pid())).start().waitFor();
