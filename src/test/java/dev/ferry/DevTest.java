@@ -1,5 +1,6 @@
 package dev.ferry;
 
+import dev.ferry.cli.ServerCommand;
 import io.vertx.core.Vertx;
 import io.vertx.ext.web.client.WebClient;
 import org.junit.jupiter.api.Tag;
@@ -13,6 +14,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -62,6 +64,8 @@ class DevTest {
         dev.interrupt();
         String hang = dev.hangsAfter(Duration.ofSeconds(60));
         assertNull(hang, "Ctrl-C ends ferry dev:\n" + dev + "\n--- its threads after 60 s\n" + hang);
+        dev.drained();
+        assertFalse(dev.err().contains(ServerCommand.NOT_CLOSED), "its platform closed:\n" + dev);
         // what it started is gone: the platform's API and proxy no longer answer
         for (int port : new int[] {apiPort, proxyPort}) {
           Throwable e = assertThrows(Exception.class, () -> http.get(port, "127.0.0.1", "/health").send().await());

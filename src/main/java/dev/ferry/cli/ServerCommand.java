@@ -65,18 +65,40 @@ public final class ServerCommand implements Callable<Integer> {
     Vertx vertx = Platform.newVertx();
     try {
       Platform platform = Platform.start(vertx, config).await();
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-        try {
-          platform.close().compose(x -> vertx.close()).await();
-        } catch (Exception ignored) {
-          // exiting anyway
-        }
-      }, "ferry-shutdown"));
+      // Ctrl-C ends the process: a close that hangs is reported, with where each thread is, not waited for forever
+      long limitMs = config.run().drainTimeoutMs() + CLOSE_MARGIN_MS;
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> awaitClose(platform.close().compose(x -> vertx.close()), limitMs, System.err),
+          "ferry-shutdown"));
       return platform;
     } catch (Exception e) {
       vertx.close();
       throw e;
     }
+  }
+
+  /** How much longer than its drain timeout a platform's close may take when the process ends. */
+  static final long CLOSE_MARGIN_MS = 25_000;
+  public static final String NOT_CLOSED = "the platform did not close";
+
+  /** Waits up to {@code limitMs} for {@code closing}; past that, says so on {@code err} with every thread's stack, and returns. */
+  static void awaitClose(io.vertx.core.Future<?> closing, long limitMs, java.io.PrintStream err) {
+    try {
+      closing.await(limitMs, java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      err.println("ferry: " + NOT_CLOSED + " within " + limitMs + " ms; exiting anyway. Its threads:\n" + threads());
+    } catch (Exception ignored) {
+      // exiting anyway
+    }
+  }
+
+  /** Every thread of this JVM: its name, state and stack. */
+  private static String threads() {
+    StringBuilder sb = new StringBuilder();
+    Thread.getAllStackTraces().forEach((t, stack) -> {
+      sb.append('"').append(t.getName()).append("\" ").append(t.getState()).append('\n');
+      for (StackTraceElement e : stack) sb.append("    at ").append(e).append('\n');
+    });
+    return sb.toString();
   }
 
   /** The token clients of {@code platform} send: the configured one, else the one it generated. */
