@@ -53,7 +53,8 @@ public final class VertxInternals {
 
   /**
    * Runs {@code hook} (on whatever thread ends it) when the deployment {@code id} of {@code vertx}
-   * ends, by an undeploy or by the close of {@code vertx}: once per ending, so possibly twice.
+   * ends, by an undeploy or by the close of {@code vertx}: once per ending, so possibly twice; at
+   * once if it has ended already.
    */
   public static void onEnd(Vertx vertx, String id, Runnable hook) {
     io.vertx.core.Closeable closeable = done -> {
@@ -63,9 +64,11 @@ public final class VertxInternals {
     VertxInternal vi = (VertxInternal) vertx;
     vi.addCloseHook(closeable);
     var deployment = vi.deploymentManager().deployment(id);
-    if (deployment != null) {
-      for (Context c : deployment.deployment().contexts()) ((ContextInternal) c).addCloseHook(closeable);
+    if (deployment == null) {
+      hook.run(); // it has ended already
+      return;
     }
+    for (Context c : deployment.deployment().contexts()) ((ContextInternal) c).addCloseHook(closeable);
   }
 
   /**
