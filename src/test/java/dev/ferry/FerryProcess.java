@@ -89,10 +89,31 @@ final class FerryProcess {
     }
   }
 
-  /** Starts {@code ferry args...} and keeps reading what it prints. */
+  /** Whether this host's {@code env} can reset a signal to its default (coreutils 8.31 and later). */
+  private static final boolean DEFAULT_SIGINT = defaultSigint();
+
+  private static boolean defaultSigint() {
+    try {
+      return new ProcessBuilder("env", "--default-signal=INT", "true").start().waitFor() == 0;
+    } catch (IOException e) {
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  /**
+   * Starts {@code ferry args...} and keeps reading what it prints. Its Ctrl-C works however the tests
+   * were started: a background job of a non-interactive shell (CI started with {@code &}) ignores
+   * SIGINT, every process under it inherits that, and a JVM that ignores SIGINT at its start keeps
+   * ignoring it; {@code env --default-signal=INT} gives it back its default.
+   */
   Running start(String... args) {
     try {
-      return new Running(builder(command(args)).start());
+      List<String> cmd = command(args);
+      if (DEFAULT_SIGINT) cmd.addAll(0, List.of("env", "--default-signal=INT"));
+      return new Running(builder(cmd).start());
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }

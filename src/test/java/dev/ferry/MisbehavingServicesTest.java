@@ -141,7 +141,12 @@ class MisbehavingServicesTest {
       long deadline = System.currentTimeMillis() + 10_000;
       while (runtimeLog.count(Level.WARN, "blocker", "blocked") == 0 && System.currentTimeMillis() < deadline) TestPlatform.sleep(50);
       assertTrue(runtimeLog.count(Level.WARN, "blocker", "has been blocked") > 0, "the platform log names the service: " + runtimeLog);
+      // the deployment's log is written by the ledger's own thread, a moment after the platform's log line
       String log = ferry.api(HttpMethod.GET, "/api/v1/deployments/" + id + "/logs").bodyAsString();
+      while (!log.contains("has been blocked") && System.currentTimeMillis() < deadline + 5_000) {
+        TestPlatform.sleep(50);
+        log = ferry.api(HttpMethod.GET, "/api/v1/deployments/" + id + "/logs").bodyAsString();
+      }
       assertTrue(log.contains("\"stage\":\"vertx\"") && log.contains("has been blocked"), log);
     } finally {
       ferry.api(HttpMethod.DELETE, "/api/v1/services/blocker");
