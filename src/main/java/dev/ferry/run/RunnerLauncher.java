@@ -162,12 +162,12 @@ final class RunnerLauncher {
     }
   }
 
-  /** The JVM options every runner gets: its heap, exit on OOM, a lean GC, its own temp dir, no perf data file. */
+  /** The JVM options every runner gets: its heap, exit on OOM, a lean GC, its own temp dir, no perf data file, no Netty JFR events. */
   List<String> jvm(int memoryMb, String tmp) {
     return List.of(sandbox.java(), "-Xmx" + memoryMb + "m", "-Xms" + Math.min(memoryMb, 32) + "m", "-XX:+ExitOnOutOfMemoryError",
         "-XX:+UseSerialGC", "-XX:ReservedCodeCacheSize=64m", "-XX:-UsePerfData", "-Xshare:auto",
         "-XX:ErrorFile=" + tmp + "/hs_err.log", "-Djava.io.tmpdir=" + tmp, "-Duser.home=" + tmp,
-        "-Dvertx.cacheDirBase=" + tmp + "/vertx-cache", "-Djava.awt.headless=true");
+        "-Dvertx.cacheDirBase=" + tmp + "/vertx-cache", "-Djava.awt.headless=true", "-Dio.netty.jfr.enabled=false");
   }
 
   private int eventLoops() {

@@ -26,6 +26,17 @@ class ServerArgsTest {
   }
 
   @Test
+  void every_option_of_the_command_is_read_without_picocli() {
+    for (CommandLine.Model.OptionSpec option : new CommandLine(new ServerCommand()).getCommandSpec().options()) {
+      if (option.usageHelp() || option.versionHelp()) continue;
+      for (String name : option.names()) {
+        String value = option.type() == Integer.class ? "1" : "x";
+        assertTrue(ServerCommand.parse(name, value).isPresent(), name + " is not read without picocli");
+      }
+    }
+  }
+
+  @Test
   void anything_else_is_left_to_picocli_which_explains_it() {
     for (List<String> args : List.<List<String>>of(List.of("--help"), List.of("-h"), List.of("--version"), List.of("--api-prot", "1"),
         List.of("--api-port", "eighty"), List.of("--api-port"), List.of("--data-dir", "--api-port", "1"), List.of("examples/hello"))) {
