@@ -35,8 +35,6 @@ final class ChildPlatform implements AutoCloseable {
   final int proxyPort;
   private final WebClient http;
   Process process;
-  /** Milliseconds from this start's launch until {@code /health} answered. */
-  long upMs;
 
   private ChildPlatform(Path dataDir, Path config, Path log, int apiPort, int proxyPort, WebClient http) {
     this.dataDir = dataDir;
@@ -68,14 +66,7 @@ final class ChildPlatform implements AutoCloseable {
 
   /** Starts the server (again, on the same data dir and ports); returns once {@code /health} answers. */
   void launch() throws IOException {
-    List<String> cmd = java();
-    cmd.addAll(List.of("-jar", JAR.toString(), "server",
-        "--host", "127.0.0.1", "--api-port", String.valueOf(apiPort), "--proxy-port", String.valueOf(proxyPort),
-        "--data-dir", dataDir.toString(), "--config", config.toString()));
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-    pb.environment().put("FERRY_LOG_LEVEL", System.getenv().getOrDefault("FERRY_LOG_LEVEL", "WARN"));
-    long t0 = System.nanoTime();
-    process = pb.start();
+    long t0 = spawn();
     long deadline = t0 + TimeUnit.SECONDS.toNanos(120);
     while (true) {
       try {
@@ -86,7 +77,19 @@ final class ChildPlatform implements AutoCloseable {
         sleep(20);
       }
     }
-    upMs = (System.nanoTime() - t0) / 1_000_000;
+  }
+
+  /** Starts the server's JVM (again, on the same data dir and ports) and returns at once: the launch's {@link System#nanoTime}. */
+  long spawn() throws IOException {
+    List<String> cmd = java();
+    cmd.addAll(List.of("-jar", JAR.toString(), "server",
+        "--host", "127.0.0.1", "--api-port", String.valueOf(apiPort), "--proxy-port", String.valueOf(proxyPort),
+        "--data-dir", dataDir.toString(), "--config", config.toString()));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    pb.environment().put("FERRY_LOG_LEVEL", System.getenv().getOrDefault("FERRY_LOG_LEVEL", "WARN"));
+    long t0 = System.nanoTime();
+    process = pb.start();
+    return t0;
   }
 
   /** {@code java} with the archive (as scripts/ferry uses it) and {@code BENCH_PLATFORM_JAVA_OPTS}. */
