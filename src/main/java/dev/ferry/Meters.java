@@ -1,11 +1,23 @@
 package dev.ferry;
 
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmCompilationMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmHeapPressureMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmInfoMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.Vertx;
 import dev.ferry.common.VertxInternals;
 import io.vertx.micrometer.impl.MicrometerMetrics;
 
+import java.util.List;
 import java.util.Map;
 import java.util.WeakHashMap;
 
@@ -30,6 +42,22 @@ public final class Meters {
     synchronized (FALLBACK) {
       return FALLBACK.computeIfAbsent(vertx, v -> new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
     }
+  }
+
+  /**
+   * The JVM's meters (the set Vert.x binds with {@code jvmMetricsEnabled}: classes, JIT, GC, heap
+   * pressure, info, memory, threads, CPU, uptime) bound to {@code registry}; closing it removes
+   * the GC listeners they hold.
+   */
+  public static AutoCloseable bindJvm(MeterRegistry registry) {
+    List<MeterBinder> binders = List.of(new ClassLoaderMetrics(), new JvmCompilationMetrics(), new JvmGcMetrics(), new JvmHeapPressureMetrics(),
+        new JvmInfoMetrics(), new JvmMemoryMetrics(), new JvmThreadMetrics(), new ProcessorMetrics(), new UptimeMetrics());
+    binders.forEach(b -> b.bindTo(registry));
+    return () -> {
+      for (MeterBinder b : binders) {
+        if (b instanceof AutoCloseable c) c.close();
+      }
+    };
   }
 
   /** {@code 2xx}, {@code 4xx}...: a status code's class, as a low-cardinality tag. */
