@@ -148,8 +148,19 @@ public final class Restorer {
     for (String table : List.of("tcp", "tcp6")) {
       try (var lines = Files.lines(dir.resolve(table))) {
         lines.skip(1).forEach(line -> {
-          String[] f = line.trim().split("\\s+");
-          if (f.length > 3 && f[3].equals(LISTEN)) ports.add(Integer.parseInt(f[1].substring(f[1].lastIndexOf(':') + 1), 16));
+          // the first four fields, by hand: a table holds a line per socket (thousands, in TIME_WAIT after a busy hour)
+          int i = 0, localEnd = 0, portStart = 0;
+          for (int field = 0; field < 4; field++) {
+            while (i < line.length() && line.charAt(i) == ' ') i++;
+            int start = i;
+            while (i < line.length() && line.charAt(i) != ' ') i++;
+            if (field == 1) {
+              localEnd = i;
+              portStart = line.lastIndexOf(':', i) + 1;
+            } else if (field == 3 && i - start == LISTEN.length() && line.startsWith(LISTEN, start)) {
+              ports.add(Integer.parseInt(line, portStart, localEnd, 16));
+            }
+          }
         });
       } catch (java.io.IOException | RuntimeException unreadable) {
         // not Linux, or no IPv6: what the other table says
