@@ -61,11 +61,13 @@ class RunnersTest {
     assertEquals("deployed", ferry.deploy("hello", "quiet").getString("state"));
     assertEquals(200, ferry.viaProxy("quiet", "/").statusCode());
     long pid = ferry.runnerPid("quiet");
-    java.util.Map<String, Long> before, after;
+    java.util.Map<String, Long> before, after, deflationBefore, deflationAfter;
     try {
-      before = loopWakeups(pid);
+      before = wakeups(pid, RunnersTest::isLoop);
+      deflationBefore = wakeups(pid, name -> name.startsWith("Monitor Deflati"));
       TestPlatform.sleep(4_000);
-      after = loopWakeups(pid);
+      after = wakeups(pid, RunnersTest::isLoop);
+      deflationAfter = wakeups(pid, name -> name.startsWith("Monitor Deflati"));
     } finally {
       ferry.api(HttpMethod.DELETE, "/api/v1/services/quiet");
     }
@@ -74,15 +76,24 @@ class RunnersTest {
     long woke = before.keySet().stream().mapToLong(t -> after.get(t) - before.get(t)).sum();
     // with nothing scheduled, a Netty 4.2 loop wakes every second: twelve times here
     assertTrue(woke <= 3, before.size() + " idle event loops woke " + woke + " times in 4 s: " + before + " → " + after);
+    // HotSpot's monitor deflation thread: four times a second by default, once a second in a runner (on the JDKs it is set for)
+    if (Runtime.version().feature() > 25) return; // RunnerLauncher.quietMonitorDeflation: JDK 17 to 25
+    assertEquals(1, deflationBefore.size(), "one monitor deflation thread: " + deflationBefore);
+    long deflations = deflationBefore.keySet().stream().mapToLong(t -> deflationAfter.get(t) - deflationBefore.get(t)).sum();
+    assertTrue(deflations <= 6, "the idle runner's monitor deflation thread woke " + deflations + " times in 4 s");
   }
 
-  /** Per event-loop and acceptor thread of {@code pid}: how often it went to sleep (its voluntary context switches). */
-  private static java.util.Map<String, Long> loopWakeups(long pid) throws java.io.IOException {
+  private static boolean isLoop(String threadName) {
+    return threadName.startsWith("vert.x-eventloo") || threadName.startsWith("vert.x-acceptor");
+  }
+
+  /** Per thread of {@code pid} whose name is {@code named}: how often it went to sleep (its voluntary context switches). */
+  private static java.util.Map<String, Long> wakeups(long pid, java.util.function.Predicate<String> named) throws java.io.IOException {
     java.util.Map<String, Long> out = new java.util.TreeMap<>();
     try (var tasks = java.nio.file.Files.list(java.nio.file.Path.of("/proc", String.valueOf(pid), "task"))) {
       for (java.nio.file.Path task : tasks.toList()) {
         String name = java.nio.file.Files.readString(task.resolve("comm")).trim();
-        if (!name.startsWith("vert.x-eventloo") && !name.startsWith("vert.x-acceptor")) continue;
+        if (!named.test(name)) continue;
         for (String line : java.nio.file.Files.readAllLines(task.resolve("status"))) {
           if (line.startsWith("voluntary_ctxt_switches:")) out.put(task.getFileName().toString(), Long.parseLong(line.split(":")[1].trim()));
         }
