@@ -37,6 +37,7 @@ final class PeerBench {
   private final Buffer archive;
   private final Path work;
   private final Vertx vertx = Vertx.vertx();
+  private final io.vertx.core.net.NetClient net = vertx.createNetClient();
   private final WebClient http = WebClient.create(vertx, new WebClientOptions().setKeepAlive(false), new io.vertx.core.http.PoolOptions().setHttp1MaxSize(512));
   private Wrk wrk;
 
@@ -62,6 +63,7 @@ final class PeerBench {
       wake("shared");
     } finally {
       http.close();
+      net.close();
       vertx.close().await();
     }
   }
@@ -322,10 +324,13 @@ final class PeerBench {
       double runnersCpu0 = Procs.cpuSeconds(runners);
       p.kill();
       long t0 = p.spawn();
-      // every service asked from the launch on, each on its own (as clients retrying would), and /health beside them
+      // from the launch on: the proxy's port tried every 20 ms until it accepts (one client for all, as
+      // asking 101 hosts whose answer can only be "refused" would take a core of the two), then every
+      // service asked on its own every 20 ms until it answers 200 (as clients retrying would); /health beside them
+      Future<Long> up = untilOk(p.apiPort, "127.0.0.1", "/health", t0, new TreeMap<>());
+      untilListening(p.proxyPort, t0, codes).await();
       List<Future<Long>> answered = new ArrayList<>();
       for (String s : all) answered.add(untilOk(p.proxyPort, s + ".localhost", "/", t0, codes));
-      Future<Long> up = untilOk(p.apiPort, "127.0.0.1", "/health", t0, new TreeMap<>());
       Future.join(answered).await();
       ups.add(up.await() / 1e6);
       times.add(answered.stream().mapToLong(Future::result).max().orElse(0) / 1e6);
@@ -340,6 +345,19 @@ final class PeerBench {
     double limit = all.size() <= 101 ? 1_500 : 4_000;
     report.target("restart, " + all.size() + " services answering < " + fmt(limit) + " ms (" + isolation + ")", s.median(), " ms", s.median() < limit);
     report.target("404 during a restore (" + isolation + ") = 0", codes.getOrDefault(404, 0), "", !codes.containsKey(404));
+  }
+
+  /** Completes once {@code port} accepts a connection, tried every 20 ms; each refusal counts as -1 in {@code codes}. */
+  private Future<Void> untilListening(int port, long t0, Map<Integer, Integer> codes) {
+    return net.connect(port, "127.0.0.1").compose(socket -> socket.close()).recover(refused -> {
+      synchronized (codes) {
+        codes.merge(-1, 1, Integer::sum);
+      }
+      if (System.nanoTime() - t0 > TimeUnit.MINUTES.toNanos(3)) return Future.failedFuture("port " + port + " not open after 3 min");
+      Promise<Void> later = Promise.promise();
+      vertx.setTimer(20, t -> later.complete());
+      return later.future().compose(x -> untilListening(port, t0, codes));
+    });
   }
 
   /** How long after {@code t0} a GET of {@code path} at {@code host} first answered 200, asked every 20 ms; statuses seen go to {@code codes}. */
