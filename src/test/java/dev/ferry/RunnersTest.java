@@ -77,7 +77,7 @@ class RunnersTest {
     // with nothing scheduled, a Netty 4.2 loop wakes every second: twelve times here
     assertTrue(woke <= 3, before.size() + " idle event loops woke " + woke + " times in 4 s: " + before + " → " + after);
     // HotSpot's monitor deflation thread: four times a second by default, once a second in a runner (on the JDKs it is set for)
-    if (Runtime.version().feature() > 25) return; // RunnerLauncher.quietMonitorDeflation: JDK 17 to 25
+    if (Runtime.version().feature() > 25) return; // RunnerJvm.quietMonitorDeflation: JDK 17 to 25
     assertEquals(1, deflationBefore.size(), "one monitor deflation thread: " + deflationBefore);
     long deflations = deflationBefore.keySet().stream().mapToLong(t -> deflationAfter.get(t) - deflationBefore.get(t)).sum();
     assertTrue(deflations <= 6, "the idle runner's monitor deflation thread woke " + deflations + " times in 4 s");

@@ -38,15 +38,13 @@ final class RunnerArchive {
   private final Path cacheDir;
   private final List<Path> classpath;
   private final Sandbox sandbox;
-  private final RunnerLauncher launcher;
 
-  RunnerArchive(Vertx vertx, RunConfig config, Path cacheDir, List<Path> classpath, Sandbox sandbox, RunnerLauncher launcher) {
+  RunnerArchive(Vertx vertx, RunConfig config, Path cacheDir, List<Path> classpath, Sandbox sandbox) {
     this.vertx = vertx;
     this.config = config;
     this.cacheDir = cacheDir;
     this.classpath = classpath;
     this.sandbox = sandbox;
-    this.launcher = launcher;
   }
 
   /** The training run under way, if any: a platform that closes meanwhile ends it ({@link #cancel}). */
@@ -81,11 +79,11 @@ final class RunnerArchive {
         List<String> cp = classpath.stream().map(j -> launch.readOnly(j, "cp")).toList();
         Path out = Files.createDirectories(work.resolve("out"));
         String archiveOut = launch.writableDir(out, "out") + "/runner.jsa";
-        List<String> cmd = new ArrayList<>(launcher.jvm(config.memoryMb(), launch.tmp(work.resolve("tmp"))));
+        List<String> cmd = new ArrayList<>(RunnerJvm.options(sandbox.java(), config.memoryMb(), launch.tmp(work.resolve("tmp"))));
         cmd.addAll(List.of("-XX:ArchiveClassesAtExit=" + archiveOut, "-cp", String.join(java.io.File.pathSeparator, cp), RunnerLauncher.MAIN, "--train"));
         ProcessBuilder pb = new ProcessBuilder(launch.command(cmd)).directory(work.toFile()).redirectErrorStream(true)
             .redirectOutput(work.resolve(OUT_LOG).toFile());
-        RunnerLauncher.cleanEnvironment(pb, sandbox.sandboxed() ? "/tmp" : work.toString());
+        RunnerJvm.cleanEnvironment(pb, sandbox.sandboxed() ? "/tmp" : work.toString());
         Process p = pb.start();
         training = p;
         p.getOutputStream().close();

@@ -124,7 +124,7 @@ final class RunnerLauncher {
     launch.readOnlyDir(lib, Staging.LIB);
     String tmp = launch.tmp(dir.resolve("tmp"));
     String socket = sandbox.sandboxed() ? SANDBOXED_SOCKET : socketPath(dir, id).toString();
-    List<String> cmd = new ArrayList<>(jvm(limits.heapMb(), tmp));
+    List<String> cmd = new ArrayList<>(RunnerJvm.options(sandbox.java(), limits.heapMb(), tmp));
     if (jsa != null) cmd.add("-XX:SharedArchiveFile=" + jsa);
     cmd.addAll(config.jvmOptions());
     cmd.addAll(List.of("-cp", String.join(java.io.File.pathSeparator, cp), MAIN, "--id", id, "--socket", socket,
@@ -132,7 +132,7 @@ final class RunnerLauncher {
         "--event-loops", String.valueOf(eventLoops())));
     ProcessBuilder pb = new ProcessBuilder(launch.command(cmd)).directory(dir.toFile()).redirectErrorStream(true)
         .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(OUT_LOG).toFile()));
-    cleanEnvironment(pb, sandbox.sandboxed() ? "/tmp" : dir.toString());
+    RunnerJvm.cleanEnvironment(pb, sandbox.sandboxed() ? "/tmp" : dir.toString());
     Process p = pb.start();
     try (OutputStream in = p.getOutputStream()) {
       in.write((secret + "\n").getBytes(StandardCharsets.UTF_8));
@@ -162,42 +162,8 @@ final class RunnerLauncher {
     }
   }
 
-  /**
-   * The JVM options every runner gets: its heap, exit on OOM, a lean GC, its own temp dir, no perf
-   * data file, no Netty JFR events, and an idle JVM that wakes less (see {@link #quietMonitorDeflation}).
-   */
-  List<String> jvm(int memoryMb, String tmp) {
-    List<String> options = new java.util.ArrayList<>(List.of(sandbox.java(), "-Xmx" + memoryMb + "m", "-Xms" + Math.min(memoryMb, 32) + "m",
-        "-XX:+ExitOnOutOfMemoryError", "-XX:+UseSerialGC", "-XX:ReservedCodeCacheSize=64m", "-XX:-UsePerfData", "-Xshare:auto",
-        "-XX:ErrorFile=" + tmp + "/hs_err.log", "-Djava.io.tmpdir=" + tmp, "-Duser.home=" + tmp,
-        "-Dvertx.cacheDirBase=" + tmp + "/vertx-cache", "-Djava.awt.headless=true", "-Dio.netty.jfr.enabled=false"));
-    options.addAll(quietMonitorDeflation(Runtime.version().feature()));
-    return options;
-  }
-
-  /**
-   * HotSpot's monitor deflation thread wakes four times a second to see whether inflated monitors
-   * pile up (-XX:AsyncDeflationInterval, 250 ms): 28 of the 46 ms of CPU an idle runner used every
-   * 30 s. Once a second is enough (a service inflating monitors as fast as it can is checked on a
-   * second later). The flag is diagnostic, so only for the JDKs it was checked on here (17 and 25;
-   * it came in 15): on another, a runner JVM would refuse to start over an unknown option.
-   */
-  static List<String> quietMonitorDeflation(int jdkFeature) {
-    return jdkFeature >= 17 && jdkFeature <= 25 ? List.of("-XX:+UnlockDiagnosticVMOptions", "-XX:AsyncDeflationInterval=1000") : List.of();
-  }
-
   private int eventLoops() {
     return config.eventLoops() > 0 ? config.eventLoops() : Runtime.getRuntime().availableProcessors();
-  }
-
-  /** A runner's environment holds nothing of the platform's: no token, no secrets, no JAVA_TOOL_OPTIONS. */
-  static void cleanEnvironment(ProcessBuilder pb, String home) {
-    Map<String, String> env = pb.environment();
-    String path = env.getOrDefault("PATH", "/usr/bin:/bin");
-    env.clear();
-    env.put("PATH", path);
-    env.put("LANG", "C.UTF-8");
-    env.put("HOME", home);
   }
 
   private Future<NetSocket> connect(Launched l, long deadline) {

@@ -99,7 +99,7 @@ public final class Runners {
       Files.createDirectories(root);
       Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwx------"));
       return null;
-    }).onSuccess(x -> (config.cds() ? (archive = new RunnerArchive(vertx, config, cacheDir, classpath, sandbox, launcher)).prepare()
+    }).onSuccess(x -> (config.cds() ? (archive = new RunnerArchive(vertx, config, cacheDir, classpath, sandbox)).prepare()
             .map(p -> launcher.archive = p)
         : Future.<Path>succeededFuture()).onComplete(ar -> prepared.complete()))
         .onFailure(prepared::tryFail).mapEmpty();
