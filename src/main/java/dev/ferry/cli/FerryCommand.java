@@ -70,7 +70,7 @@ public final class FerryCommand implements Runnable {
    * allocation (a proxied request's, right after a restart) would load and set up the recorder's
    * event machinery, 0.17 s on two cores. Off unless {@code -Dio.netty.jfr.enabled} says otherwise.
    */
-  public static void noNettyFlightEvents() {
+  private static void noNettyFlightEvents() {
     if (System.getProperty(NETTY_JFR) == null) System.setProperty(NETTY_JFR, "false");
   }
 
