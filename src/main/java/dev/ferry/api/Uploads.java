@@ -6,6 +6,7 @@ import dev.ferry.deployment.Addresses;
 import dev.ferry.deployment.Deployment;
 import dev.ferry.deployment.DeploymentState.Queued;
 import dev.ferry.deployment.Transitions;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.file.AsyncFile;
@@ -104,6 +105,9 @@ final class Uploads {
     long stallMs = config.upload().stallTimeoutMs();
     long[] lastByte = {System.nanoTime()};
     long[] stallTimer = {-1};
+    // writes complete in order: once the last one has, every one has (a full disk may fail one after the body ended)
+    @SuppressWarnings("unchecked")
+    Future<Void>[] lastWrite = new Future[] {Future.succeededFuture()};
     Runnable discard = () -> {
       failed[0] = true;
       vertx.cancelTimer(stallTimer[0]);
@@ -131,7 +135,7 @@ final class Uploads {
         Api.refuse(ctx, 413, "too_large", "Upload is over the limit of " + max + " bytes");
         return;
       }
-      af.write(buf).onFailure(e -> {
+      lastWrite[0] = af.write(buf).onFailure(e -> {
         if (failed[0]) return;
         discard.run();
         log.error("Cannot write upload {}", file, e);
@@ -153,30 +157,35 @@ final class Uploads {
       }
     });
     req.endHandler(v -> {
-      if (failed[0]) return;
       vertx.cancelTimer(stallTimer[0]);
-      if (received[0] == 0) {
-        discard.run();
-        Api.error(ctx, 400, "bad_request", "The body is empty: upload a tar.gz of the service's source tree");
-        return;
-      }
-      af.close().onFailure(e -> {
-        leave();
-        vertx.fileSystem().delete(file.toString());
-        Api.error(ctx, 507, "insufficient_storage", view.scrub("Cannot store the upload: " + e.getMessage()));
-      }).onSuccess(x -> {
-        Deployment d = transitions.begin(Deployment.queued(id, name, new Queued(file)));
-        vertx.eventBus().send(Addresses.BUILD, d);
-        log.info("Queued {} of {} ({} bytes)", id, name, received[0]);
-        Api.recorded(vertx, d)
-            .onFailure(e -> Api.error(ctx, 507, "insufficient_storage", view.scrub("Cannot record the deployment: " + e.getMessage())))
-            .onSuccess(r -> ctx.response().setStatusCode(202)
-                .putHeader(HttpHeaders.LOCATION, "/api/v1/deployments/" + id)
-                .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-                .end(view.of(transitions.json(d)).encode()));
-      });
+      lastWrite[0].onComplete(written -> stored(ctx, name, id, file, af, received[0], failed[0], discard));
     });
     req.resume();
+  }
+
+  /** The body has ended and every write has completed: the deployment is queued, unless a write failed (it has answered 507). */
+  private void stored(RoutingContext ctx, String name, String id, Path file, AsyncFile af, long received, boolean failed, Runnable discard) {
+    if (failed) return;
+    if (received == 0) {
+      discard.run();
+      Api.error(ctx, 400, "bad_request", "The body is empty: upload a tar.gz of the service's source tree");
+      return;
+    }
+    af.close().onFailure(e -> {
+      leave();
+      vertx.fileSystem().delete(file.toString());
+      Api.error(ctx, 507, "insufficient_storage", view.scrub("Cannot store the upload: " + e.getMessage()));
+    }).onSuccess(x -> {
+      Deployment d = transitions.begin(Deployment.queued(id, name, new Queued(file)));
+      vertx.eventBus().send(Addresses.BUILD, d);
+      log.info("Queued {} of {} ({} bytes)", id, name, received);
+      Api.recorded(vertx, d)
+          .onFailure(e -> Api.error(ctx, 507, "insufficient_storage", view.scrub("Cannot record the deployment: " + e.getMessage())))
+          .onSuccess(r -> ctx.response().setStatusCode(202)
+              .putHeader(HttpHeaders.LOCATION, "/api/v1/deployments/" + id)
+              .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+              .end(view.of(transitions.json(d)).encode()));
+    });
   }
 
   /** Gives the build queue's place back: the upload will not be queued. */
