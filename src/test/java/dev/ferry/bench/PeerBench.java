@@ -354,9 +354,7 @@ final class PeerBench {
         codes.merge(-1, 1, Integer::sum);
       }
       if (System.nanoTime() - t0 > TimeUnit.MINUTES.toNanos(3)) return Future.failedFuture("port " + port + " not open after 3 min");
-      Promise<Void> later = Promise.promise();
-      vertx.setTimer(20, t -> later.complete());
-      return later.future().compose(x -> untilListening(port, t0, codes));
+      return in20ms().compose(x -> untilListening(port, t0, codes));
     });
   }
 
@@ -369,10 +367,14 @@ final class PeerBench {
           }
           if (code == 200) return Future.succeededFuture(System.nanoTime() - t0);
           if (System.nanoTime() - t0 > TimeUnit.MINUTES.toNanos(3)) return Future.failedFuture(host + " not answering after 3 min (" + code + ")");
-          Promise<Void> later = Promise.promise();
-          vertx.setTimer(20, t -> later.complete());
-          return later.future().compose(x -> untilOk(port, host, path, t0, codes));
+          return in20ms().compose(x -> untilOk(port, host, path, t0, codes));
         });
+  }
+
+  private Future<Void> in20ms() {
+    Promise<Void> later = Promise.promise();
+    vertx.setTimer(20, t -> later.complete());
+    return later.future();
   }
 
   // ---- waking ------------------------------------------------------------------------------------------
