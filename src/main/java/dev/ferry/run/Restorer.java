@@ -21,10 +21,12 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * After a platform restart, brings back every service the ledger says served when the platform
@@ -124,7 +126,7 @@ public final class Restorer {
     List<DeploymentRow> serving = byService(live).values().stream().map(rows -> rows.get(0))
         .filter(r -> StateName.DEPLOYED.is(r.state()) && r.port() != null).toList();
     if (serving.isEmpty()) return 0;
-    java.util.Set<Integer> listening = listeningPorts(Path.of("/proc/net"));
+    Set<Integer> listening = listeningPorts(Path.of("/proc/net"));
     int routed = 0;
     for (DeploymentRow row : serving) {
       if (!listening.contains(row.port())) continue;
@@ -143,8 +145,8 @@ public final class Restorer {
    * {@code sl local_address rem_address st ...}, addresses as {@code HEXADDR:HEXPORT}); empty where
    * neither can be read.
    */
-  static java.util.Set<Integer> listeningPorts(Path dir) {
-    java.util.Set<Integer> ports = new java.util.HashSet<>();
+  static Set<Integer> listeningPorts(Path dir) {
+    Set<Integer> ports = new HashSet<>();
     for (String table : List.of("tcp", "tcp6")) {
       try (var lines = Files.lines(dir.resolve(table))) {
         lines.skip(1).forEach(line -> {

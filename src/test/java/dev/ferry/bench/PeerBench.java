@@ -327,10 +327,12 @@ final class PeerBench {
       // from the launch on: the proxy's port tried every 20 ms until it accepts (one client for all, as
       // asking 101 hosts whose answer can only be "refused" would take a core of the two), then every
       // service asked on its own every 20 ms until it answers 200 (as clients retrying would); /health beside them
-      Future<Long> up = untilOk(p.apiPort, "127.0.0.1", "/health", t0, new TreeMap<>());
-      untilListening(p.proxyPort, t0, codes).await();
+      Future<Long> up = until(() -> status(p.apiPort, "127.0.0.1", "/health"), t0, new TreeMap<>());
+      until(() -> net.connect(p.proxyPort, "127.0.0.1").compose(socket -> socket.close()).map(200).otherwise(-1), t0, codes).await();
       List<Future<Long>> answered = new ArrayList<>();
-      for (String s : all) answered.add(untilOk(p.proxyPort, s + ".localhost", "/", t0, codes));
+      for (String s : all) {
+        answered.add(until(() -> status(p.proxyPort, s + ".localhost", "/"), t0, codes).onSuccess(x -> count(codes, 200)));
+      }
       Future.join(answered).await();
       ups.add(up.await() / 1e6);
       times.add(answered.stream().mapToLong(Future::result).max().orElse(0) / 1e6);
@@ -347,34 +349,30 @@ final class PeerBench {
     report.target("404 during a restore (" + isolation + ") = 0", codes.getOrDefault(404, 0), "", !codes.containsKey(404));
   }
 
-  /** Completes once {@code port} accepts a connection, tried every 20 ms; each refusal counts as -1 in {@code codes}. */
-  private Future<Void> untilListening(int port, long t0, Map<Integer, Integer> codes) {
-    return net.connect(port, "127.0.0.1").compose(socket -> socket.close()).recover(refused -> {
-      synchronized (codes) {
-        codes.merge(-1, 1, Integer::sum);
-      }
-      if (System.nanoTime() - t0 > TimeUnit.MINUTES.toNanos(3)) return Future.failedFuture("port " + port + " not open after 3 min");
-      return in20ms().compose(x -> untilListening(port, t0, codes));
+  /**
+   * How long after {@code t0} {@code ask} first answered 200, asked every 20 ms (for at most 3
+   * minutes); its other answers are counted in {@code codes}.
+   */
+  private Future<Long> until(java.util.function.Supplier<Future<Integer>> ask, long t0, Map<Integer, Integer> codes) {
+    return ask.get().compose(code -> {
+      if (code == 200) return Future.succeededFuture(System.nanoTime() - t0);
+      count(codes, code);
+      if (System.nanoTime() - t0 > TimeUnit.MINUTES.toNanos(3)) return Future.failedFuture("no answer 200 after 3 min (last " + code + ")");
+      Promise<Void> later = Promise.promise();
+      vertx.setTimer(20, t -> later.complete());
+      return later.future().compose(x -> until(ask, t0, codes));
     });
   }
 
-  /** How long after {@code t0} a GET of {@code path} at {@code host} first answered 200, asked every 20 ms; statuses seen go to {@code codes}. */
-  private Future<Long> untilOk(int port, String host, String path, long t0, Map<Integer, Integer> codes) {
-    return http.get(port, "127.0.0.1", path).putHeader("Host", host).timeout(30_000).send().map(r -> r.statusCode()).otherwise(-1)
-        .compose(code -> {
-          synchronized (codes) {
-            codes.merge(code, 1, Integer::sum);
-          }
-          if (code == 200) return Future.succeededFuture(System.nanoTime() - t0);
-          if (System.nanoTime() - t0 > TimeUnit.MINUTES.toNanos(3)) return Future.failedFuture(host + " not answering after 3 min (" + code + ")");
-          return in20ms().compose(x -> untilOk(port, host, path, t0, codes));
-        });
+  /** The status of a GET of {@code path} at {@code host} on {@code port} (-1: no answer). */
+  private Future<Integer> status(int port, String host, String path) {
+    return http.get(port, "127.0.0.1", path).putHeader("Host", host).timeout(30_000).send().map(r -> r.statusCode()).otherwise(-1);
   }
 
-  private Future<Void> in20ms() {
-    Promise<Void> later = Promise.promise();
-    vertx.setTimer(20, t -> later.complete());
-    return later.future();
+  private static void count(Map<Integer, Integer> codes, int code) {
+    synchronized (codes) {
+      codes.merge(code, 1, Integer::sum);
+    }
   }
 
   // ---- waking ------------------------------------------------------------------------------------------
