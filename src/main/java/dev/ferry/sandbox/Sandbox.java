@@ -5,7 +5,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -14,7 +13,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Turns a plain {@code java} command into one the operating system confines. With bubblewrap
@@ -43,7 +41,10 @@ public final class Sandbox {
 
   final boolean bwrap;
   final String bwrapPath;
-  private final String version;
+  /** bubblewrap's version, as {@code bwrap --version} says it. */
+  private String version;
+  /** Whether this start ran the host check (else a record of the same host said it passed). */
+  private boolean checked;
   final long platformUid;
   final String setpriv;
   final String prlimit;
@@ -54,10 +55,9 @@ public final class Sandbox {
   private final Map<String, String> enforced = new LinkedHashMap<>();
   private final Map<String, String> unenforced = new LinkedHashMap<>();
 
-  private Sandbox(boolean bwrap, String bwrapPath, String version, long platformUid, String setpriv, String prlimit, Cgroups cgroups) {
+  private Sandbox(boolean bwrap, String bwrapPath, long platformUid, String setpriv, String prlimit, Cgroups cgroups) {
     this.bwrap = bwrap;
     this.bwrapPath = bwrapPath;
-    this.version = version;
     this.platformUid = platformUid;
     this.setpriv = setpriv;
     this.prlimit = prlimit;
@@ -82,7 +82,7 @@ public final class Sandbox {
   static Sandbox open(String mode, Path dataDir, Cgroups cgroups, long uid) {
     String prlimit = Host.which("prlimit");
     if (mode.equals("none")) {
-      Sandbox s = new Sandbox(false, null, "none", uid, null, prlimit, cgroups);
+      Sandbox s = new Sandbox(false, null, uid, null, prlimit, cgroups);
       s.describe();
       return s;
     }
@@ -100,13 +100,22 @@ public final class Sandbox {
             + "services as uid " + UID + " inside the sandbox. Install util-linux, or better, run the platform as an unprivileged user");
       }
     }
-    String version = Host.run(List.of(bwrap, "--version")).strip();
-    Sandbox s = new Sandbox(true, bwrap, version.isEmpty() ? "bwrap" : version, uid, setpriv, prlimit, cgroups);
+    Sandbox s = new Sandbox(true, bwrap, uid, setpriv, prlimit, cgroups);
     s.system.systemBinds();
     s.system.refuseIfShown(dataDir, "The data dir");
-    s.probe();
+    HostCheck check = HostCheck.of(s, dataDir);
+    s.version = check.passedBefore().orElse(null);
+    if (s.version == null) {
+      s.version = check.run();
+      s.checked = true;
+    }
     s.describe();
     return s;
+  }
+
+  /** Whether this start checked that bubblewrap runs java here; false where a record of the same host said so (or without bubblewrap). */
+  boolean checkedNow() {
+    return checked;
   }
 
   /** Whether bubblewrap is on this host's PATH. */
@@ -224,45 +233,6 @@ public final class Sandbox {
     log.info("Sandbox for services and annotation processors: {}, as {}; enforced: {}", bwrap ? version : "none", user(),
         String.join(", ", enforced.keySet()));
     unenforced.forEach((k, why) -> log.warn("Not enforced on this host: {}: {}", k, why));
-  }
-
-  /**
-   * Runs {@code java -version} sandboxed: bubblewrap works here, and the JDK runs inside. Its
-   * process limit is no check: without a pids cgroup, {@code RLIMIT_NPROC} counts every process of
-   * the sandbox's user, and runners that outlived the last platform must not keep this one from starting.
-   */
-  private void probe() {
-    Launch l = launch("probe-" + ProcessHandle.current().pid() + "-" + System.nanoTime(), new Limits(64, 256, 8, Limits.NO_PROCESS_LIMIT, 256, 1024));
-    List<String> cmd;
-    try {
-      cmd = l.command(List.of(java, "-Xshare:auto", "-Xmx32m", "-version"), false);
-    } catch (IOException e) {
-      throw new IllegalStateException("Cannot prepare the sandbox probe: " + e, e);
-    }
-    try {
-      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-      p.getOutputStream().close();
-      String out;
-      try (var in = p.getInputStream()) {
-        out = new String(in.readNBytes(64 * 1024), StandardCharsets.UTF_8);
-      }
-      if (!p.waitFor(30, TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-        throw new IllegalStateException("bubblewrap did not run java -version within 30 s: " + out);
-      }
-      if (p.exitValue() != 0) {
-        throw new IllegalStateException("bubblewrap cannot run services on this host (run.sandbox is bwrap): java -version in the sandbox "
-            + "exited with status " + p.exitValue() + ": " + out.strip() + ". Unprivileged user namespaces may be off "
-            + "(sysctl kernel.unprivileged_userns_clone, user.max_user_namespaces, or an AppArmor policy)");
-      }
-    } catch (IOException e) {
-      throw new IllegalStateException("Cannot run bubblewrap (" + bwrapPath + "): " + e, e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    } finally {
-      release(l.name());
-    }
   }
 
   // ---- helpers ---------------------------------------------------------------------------------

@@ -55,7 +55,7 @@ class SandboxTest {
       assertFalse(out.contains("root\n") || out.contains("home\n") || out.contains("work\n"), out);
     } finally {
       Files.deleteIfExists(mine);
-      Files.deleteIfExists(data);
+      dev.ferry.TestPlatform.deleteTree(data);
     }
   }
 
@@ -82,7 +82,7 @@ class SandboxTest {
       assertEquals(String.valueOf(Sandbox.UID), lines.get(0), out);
       assertEquals("refused", lines.get(lines.size() - 1), "no user namespace inside: " + out);
     } finally {
-      Files.deleteIfExists(data);
+      dev.ferry.TestPlatform.deleteTree(data);
     }
   }
 
@@ -117,7 +117,7 @@ class SandboxTest {
           + "\\s+bytes\\s*"), out);
     } finally {
       sandbox.release(name);
-      Files.deleteIfExists(data);
+      dev.ferry.TestPlatform.deleteTree(data);
     }
     long deadline = System.currentTimeMillis() + 10_000;
     while (sandbox.processes(name) != -1 && System.currentTimeMillis() < deadline) Thread.sleep(50);
@@ -188,7 +188,29 @@ class SandboxTest {
       assertEquals(1, warnings, "said once: " + seen.list);
     } finally {
       logger.detachAppender(seen);
-      Files.deleteIfExists(data);
+      dev.ferry.TestPlatform.deleteTree(data);
+    }
+  }
+
+  @Test
+  void a_restart_on_an_unchanged_host_trusts_the_last_check_and_a_changed_host_is_checked_again() throws Exception {
+    assumeBwrap();
+    Path data = Files.createTempDirectory("sandbox-data");
+    try {
+      Sandbox first = Sandbox.open("bwrap", data, Cgroups.none("not in this test"), Host.platformUid());
+      assertTrue(first.checkedNow(), "a new data dir: checked");
+      Sandbox second = Sandbox.open("bwrap", data, Cgroups.none("not in this test"), Host.platformUid());
+      assertFalse(second.checkedNow(), "the same host: the record of the first check is trusted");
+      assertEquals(first.report(), second.report());
+      // another uid is another host to the check (as would be another kernel, boot, JDK or bubblewrap)
+      assumeTrue(Host.platformUid() == 0, "setpriv needs root to play another platform user here");
+      assertTrue(Sandbox.open("bwrap", data, Cgroups.none("not in this test"), 65534).checkedNow(), "another uid: checked again");
+      // a record that does not parse is no record
+      Files.writeString(data.resolve("sandbox-checked"), "garbage");
+      assertTrue(Sandbox.open("bwrap", data, Cgroups.none("not in this test"), 65534).checkedNow(), "an unreadable record: checked again");
+      assertFalse(Sandbox.open("bwrap", data, Cgroups.none("not in this test"), 65534).checkedNow(), "and recorded again");
+    } finally {
+      dev.ferry.TestPlatform.deleteTree(data);
     }
   }
 
@@ -202,7 +224,7 @@ class SandboxTest {
         assertTrue(report.getJsonObject("unenforced").containsKey(limit), report.encodePrettily());
       }
     } finally {
-      Files.deleteIfExists(data);
+      dev.ferry.TestPlatform.deleteTree(data);
     }
   }
 
