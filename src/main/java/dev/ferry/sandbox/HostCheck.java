@@ -8,11 +8,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -39,9 +36,10 @@ final class HostCheck {
 
   private final Sandbox sandbox;
   private final Path file;
-  private final String key;
+  /** What the check depends on, one fact a line: the record's lines before its last (the version). */
+  private final List<String> key;
 
-  private HostCheck(Sandbox sandbox, Path file, String key) {
+  private HostCheck(Sandbox sandbox, Path file, List<String> key) {
     this.sandbox = sandbox;
     this.file = file;
     this.key = key;
@@ -59,7 +57,7 @@ final class HostCheck {
         home.resolve("lib/server/libjvm.so").toString(), home.resolve("release").toString())) {
       lines.add(tool == null ? "-" : identity(Path.of(tool)));
     }
-    return new HostCheck(sandbox, dataDir.resolve("sandbox-checked"), sha256(String.join("\n", lines)));
+    return new HostCheck(sandbox, dataDir.resolve("sandbox-checked"), List.copyOf(lines));
   }
 
   /** Runs the check and records it once it passed; returns bubblewrap's version. Throws, saying why, where it fails. */
@@ -75,7 +73,7 @@ final class HostCheck {
   Optional<String> passedBefore() {
     try {
       List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-      return lines.size() == 2 && lines.get(0).equals(key) ? Optional.of(lines.get(1)) : Optional.empty();
+      return lines.size() == key.size() + 1 && lines.subList(0, key.size()).equals(key) ? Optional.of(lines.get(key.size())) : Optional.empty();
     } catch (IOException e) {
       return Optional.empty();
     }
@@ -124,7 +122,9 @@ final class HostCheck {
   private void save(String version) {
     try {
       Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-      Files.writeString(tmp, key + "\n" + version.replace('\n', ' ') + "\n", StandardCharsets.UTF_8);
+      List<String> lines = new ArrayList<>(key);
+      lines.add(version.replace('\n', ' '));
+      Files.write(tmp, lines, StandardCharsets.UTF_8);
       Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException e) {
       log.debug("Could not record the sandbox's check in {}: {}", file, e.toString());
@@ -145,14 +145,6 @@ final class HostCheck {
       return Files.readString(p, StandardCharsets.UTF_8).strip();
     } catch (IOException e) {
       return "-";
-    }
-  }
-
-  private static String sha256(String s) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
     }
   }
 }

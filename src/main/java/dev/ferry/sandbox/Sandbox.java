@@ -104,11 +104,9 @@ public final class Sandbox {
     s.system.systemBinds();
     s.system.refuseIfShown(dataDir, "The data dir");
     HostCheck check = HostCheck.of(s, dataDir);
-    s.version = check.passedBefore().orElse(null);
-    if (s.version == null) {
-      s.version = check.run();
-      s.checked = true;
-    }
+    Optional<String> before = check.passedBefore();
+    s.checked = before.isEmpty();
+    s.version = before.orElseGet(check::run);
     s.describe();
     return s;
   }
