@@ -113,7 +113,7 @@ final class PeerBench {
       // every service has run its handler many times, through both proxies, before anything counts
       Map<String, String> warmUps = new LinkedHashMap<>();
       for (Map.Entry<String, List<String>> c : cases(one, services, spreads).entrySet()) {
-        warmUps.put(c.getKey(), warmUp(p, nginx, isolation + ", " + c.getKey(), c.getValue()));
+        warmUps.put(c.getKey(), warmUp(p, nginx, isolation, isolation + ", " + c.getKey(), c.getValue()));
       }
       Map<String, List<Sample>> ferry = new LinkedHashMap<>(), peer = new LinkedHashMap<>();
       List<Sample> direct = new ArrayList<>();
@@ -178,28 +178,43 @@ final class PeerBench {
   private static final long WARM_UP_MAX_MS = 8 * 60_000;
 
   /**
-   * Load through both proxies, in rounds, until the JIT compilers of the JVMs serving it (the
-   * platform's and every runner's) used under 5% of those JVMs' CPU in a round, or for {@link
-   * #WARM_UP_MAX_MS}: the rounds that count then measure a steady state, not each JVM compiling
-   * its request path (100 runner JVMs on two cores take minutes to). Says how it ended.
+   * Brings a case to the steady state of services that have been serving for a while. In
+   * {@code process} isolation, where each service has a JVM of its own, each service is first
+   * served alone for a second through Ferry's proxy: spread traffic gives each runner a hundredth
+   * of the requests, and its JVM's compilers would take many minutes to reach its request path's
+   * final code (its per-request CPU falls some sixfold as they do). Then load through both proxies,
+   * in rounds, until a round's throughput through Ferry no longer rises (within 5% of the round
+   * before) and the JIT compilers of the JVMs serving it (the platform's and every runner's) used
+   * under 5% of those JVMs' CPU, or for {@link #WARM_UP_MAX_MS}. Says how it ended.
    */
-  private String warmUp(ChildPlatform p, Nginx nginx, String label, List<String> hosts) throws Exception {
+  private String warmUp(ChildPlatform p, Nginx nginx, String isolation, String label, List<String> hosts) throws Exception {
     long t0 = System.nanoTime();
+    if (isolation.equals("process") && hosts.size() > 1) {
+      for (int i = 0; i < hosts.size(); i++) {
+        wrk.run(p.proxyPort, List.of(hosts.get(i)), 1);
+        if ((i + 1) % 20 == 0) Bench.progress(label + ": served " + (i + 1) + "/" + hosts.size() + " services alone");
+      }
+    }
     int rounds = 0;
-    double share;
+    double share, before = 0, rps = 0;
+    boolean rising;
     do {
       List<Long> jvms = new ArrayList<>(p.runnerTree());
       jvms.add(p.pid());
       double j0 = Procs.jitSeconds(jvms), c0 = Procs.cpuSeconds(jvms);
-      wrk.run(p.proxyPort, hosts);
+      before = rps;
+      rps = wrk.run(p.proxyPort, hosts).requestsPerSecond();
       wrk.run(nginx.port, hosts);
       double cpu = Procs.cpuSeconds(jvms) - c0;
       share = cpu <= 0 ? 0 : (Procs.jitSeconds(jvms) - j0) / cpu;
+      rising = rps > before * 1.05;
       rounds++;
-      Bench.progress(label + ": warming up, round " + rounds + ", compilers " + Math.round(share * 100) + "% of the JVMs' CPU");
-    } while (share >= 0.05 && System.nanoTime() - t0 < TimeUnit.MILLISECONDS.toNanos(WARM_UP_MAX_MS));
-    return "warmed up " + rounds + " round(s) (" + (System.nanoTime() - t0) / 1_000_000_000 + " s), the JIT compilers "
-        + Math.round(share * 100) + "% of the JVMs' CPU in the last" + (share >= 0.05 ? ", not yet quiet" : "");
+      Bench.progress(label + ": warming up, round " + rounds + ", " + Math.round(rps) + " req/s through Ferry, compilers "
+          + Math.round(share * 100) + "% of the JVMs' CPU");
+    } while ((share >= 0.05 || rising) && System.nanoTime() - t0 < TimeUnit.MILLISECONDS.toNanos(WARM_UP_MAX_MS));
+    return "warmed up " + rounds + " round(s) (" + (System.nanoTime() - t0) / 1_000_000_000 + " s" + (isolation.equals("process")
+        && hosts.size() > 1 ? ", each service first served alone for 1 s" : "") + "), the JIT compilers " + Math.round(share * 100)
+        + "% of the JVMs' CPU in the last" + (share >= 0.05 ? ", not yet quiet" : rising ? ", throughput still rising" : "");
   }
 
   /** The traffic cases: one service, then spread over each count of services. */

@@ -54,6 +54,11 @@ final class Wrk {
 
   /** Load on 127.0.0.1:{@code port}, each request to the next of {@code services} (as {@code <service>.localhost}). */
   LoadResult run(int port, List<String> services) throws IOException, InterruptedException {
+    return run(port, services, seconds);
+  }
+
+  /** The same, for {@code seconds} instead of the configured duration. */
+  LoadResult run(int port, List<String> services, int seconds) throws IOException, InterruptedException {
     List<String> cmd = new ArrayList<>(List.of("wrk", "-t1", "-c" + connections, "-d" + seconds + "s", "--latency", "-s", script.toString(),
         "http://127.0.0.1:" + port + "/"));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
