@@ -50,7 +50,6 @@ class RunnersTest {
     String command = String.join(" ", runner.info().arguments().orElseThrow());
     assertTrue(command.contains("dev.ferry.runner.RunnerMain"), command);
     assertTrue(command.contains("-XX:+ExitOnOutOfMemoryError") && command.contains("-Xmx256m"), command);
-    assertTrue(command.contains("-XX:Tier3LoadFeedback=0"), "its warm-up's code is compiled while it warms up: " + command);
     for (String platformOnly : List.of("sqlite", "maven-resolver", "logback", "picocli", "commons-compress", "target/classes")) {
       assertFalse(command.contains(platformOnly), "the runner's classpath holds " + platformOnly + ": " + command);
     }

@@ -44,18 +44,15 @@ final class RunnerJvm {
 
   /**
    * The command of a runner's JVM ({@code java}) with the options every runner gets: its heap, exit
-   * on OOM, a lean GC, its own temp dir, no perf data file, no Netty JFR events, its warm-up's code
-   * compiled while it warms up, and an idle JVM that wakes less (see {@link #quietMonitorDeflation}).
+   * on OOM, a lean GC, its own temp dir, no perf data file, no Netty JFR events, and an idle JVM
+   * that wakes less (see {@link #quietMonitorDeflation}).
    *
-   * <p>{@code -XX:Tier3LoadFeedback=0}: by default a JVM raises its compile thresholds while its C2
-   * queue is long, as it is all through a start, so the paths the warm-up runs were still
-   * interpreted when the first real request came. Without the feedback they are compiled during the
-   * warm-up: a first request on a fresh connection cost an idle runner 2.8–3.9 ms of CPU instead of
-   * 4.0–5.2 ms, and a hundred runners re-adopted after a restart used a third less CPU (BENCHMARKS.md).
+   * <p>Not {@code -XX:Tier3LoadFeedback=0}: HotSpot divides by that value when it scales its
+   * thresholds, and the NaN it gets turns off every C1 profiled compile (BENCHMARKS.md).
    */
   static List<String> options(String java, int memoryMb, String tmp) {
     List<String> options = new ArrayList<>(List.of(java, "-Xmx" + memoryMb + "m", "-Xms" + Math.min(memoryMb, 32) + "m",
-        "-XX:+ExitOnOutOfMemoryError", "-XX:+UseSerialGC", "-XX:ReservedCodeCacheSize=64m", "-XX:Tier3LoadFeedback=0", "-XX:-UsePerfData", "-Xshare:auto",
+        "-XX:+ExitOnOutOfMemoryError", "-XX:+UseSerialGC", "-XX:ReservedCodeCacheSize=64m", "-XX:-UsePerfData", "-Xshare:auto",
         "-XX:ErrorFile=" + tmp + "/hs_err.log", "-Djava.io.tmpdir=" + tmp, "-Duser.home=" + tmp,
         "-Dvertx.cacheDirBase=" + tmp + "/vertx-cache", "-Djava.awt.headless=true", "-Dio.netty.jfr.enabled=false"));
     options.addAll(quietMonitorDeflation(Runtime.version().feature()));
