@@ -182,21 +182,22 @@ final class PeerBench {
    * {@code process} isolation, where each service has a JVM of its own, each service is first
    * served alone for a second through Ferry's proxy: spread traffic gives each runner a hundredth
    * of the requests, and its JVM's compilers would take many minutes to reach its request path's
-   * final code (its per-request CPU falls some sixfold as they do). Then load through both proxies,
+   * final code (its per-request CPU falls several-fold as they do). Then load through both proxies,
    * in rounds, until a round's throughput through Ferry no longer rises (within 5% of the round
    * before) and the JIT compilers of the JVMs serving it (the platform's and every runner's) used
    * under 5% of those JVMs' CPU, or for {@link #WARM_UP_MAX_MS}. Says how it ended.
    */
   private String warmUp(ChildPlatform p, Nginx nginx, String isolation, String label, List<String> hosts) throws Exception {
     long t0 = System.nanoTime();
-    if (isolation.equals("process") && hosts.size() > 1) {
+    boolean aloneFirst = isolation.equals("process") && hosts.size() > 1;
+    if (aloneFirst) {
       for (int i = 0; i < hosts.size(); i++) {
         wrk.run(p.proxyPort, List.of(hosts.get(i)), 1);
         if ((i + 1) % 20 == 0) Bench.progress(label + ": served " + (i + 1) + "/" + hosts.size() + " services alone");
       }
     }
     int rounds = 0;
-    double share, before = 0, rps = 0;
+    double share, before, rps = 0;
     boolean rising;
     do {
       List<Long> jvms = new ArrayList<>(p.runnerTree());
@@ -212,8 +213,8 @@ final class PeerBench {
       Bench.progress(label + ": warming up, round " + rounds + ", " + Math.round(rps) + " req/s through Ferry, compilers "
           + Math.round(share * 100) + "% of the JVMs' CPU");
     } while ((share >= 0.05 || rising) && System.nanoTime() - t0 < TimeUnit.MILLISECONDS.toNanos(WARM_UP_MAX_MS));
-    return "warmed up " + rounds + " round(s) (" + (System.nanoTime() - t0) / 1_000_000_000 + " s" + (isolation.equals("process")
-        && hosts.size() > 1 ? ", each service first served alone for 1 s" : "") + "), the JIT compilers " + Math.round(share * 100)
+    return "warmed up " + rounds + " round(s) (" + (System.nanoTime() - t0) / 1_000_000_000 + " s" + (aloneFirst
+        ? ", each service first served alone for 1 s" : "") + "), the JIT compilers " + Math.round(share * 100)
         + "% of the JVMs' CPU in the last" + (share >= 0.05 ? ", not yet quiet" : rising ? ", throughput still rising" : "");
   }
 
