@@ -91,10 +91,7 @@ class CrashesTest {
     assertTrue(refused.bodyAsJsonObject().getString("message").contains("crashed"), refused.bodyAsString());
 
     // a platform started again on the same data dir leaves it crashed
-    ferry.restart();
-    ferry.platform.restored().await();
-    load.stop();
-    load = new SteadyLoad(ferry, "bystander");
+    restartUnderNewLoad();
     TestPlatform.sleep(1_000);
     assertEquals("crashed", ferry.api(HttpMethod.GET, "/api/v1/deployments/" + id).bodyAsJsonObject().getString("state"));
     assertFalse(ferry.platform.runtime().runnerOf(id).isPresent(), "not started again");
@@ -119,10 +116,7 @@ class CrashesTest {
       pid = awaitNewPid("relapse", pid);
     }
     // three crashes, then the platform restarts: the deployment is restored...
-    ferry.restart();
-    ferry.platform.restored().await();
-    load.stop();
-    load = new SteadyLoad(ferry, "bystander");
+    restartUnderNewLoad();
     assertEquals(200, awaitAnswer("relapse"), "restored from its artifact");
     // ...and two more crashes are its fifth: crashed, not restarted
     pid = pid("relapse");
@@ -135,14 +129,22 @@ class CrashesTest {
     assertEquals(503, ferry.viaProxy("relapse", "/").statusCode());
 
     // a platform restarted now leaves it crashed
-    ferry.restart();
-    ferry.platform.restored().await();
-    load.stop();
-    load = new SteadyLoad(ferry, "bystander");
+    restartUnderNewLoad();
     TestPlatform.sleep(1_000);
     assertEquals("crashed", ferry.api(HttpMethod.GET, "/api/v1/deployments/" + id).bodyAsJsonObject().getString("state"));
     assertFalse(ferry.platform.runtime().runnerOf(id).isPresent(), "not started again");
     ferry.api(HttpMethod.DELETE, "/api/v1/services/relapse");
+  }
+
+  /**
+   * Restarts the platform: the bystander's load stops first (it is on the old platform's Vert.x,
+   * whose requests would never complete) and a new one starts once the restore is done.
+   */
+  private void restartUnderNewLoad() {
+    load.stop();
+    ferry.restart();
+    ferry.platform.restored().await();
+    load = new SteadyLoad(ferry, "bystander");
   }
 
   private static int awaitAnswer(String service) {

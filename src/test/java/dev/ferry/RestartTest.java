@@ -283,8 +283,9 @@ class RestartTest {
           // the runner and its sandbox, every process of it
           r.descendants().forEach(ProcessHandle::destroyForcibly);
           r.destroyForcibly();
-          r.onExit().get(10, TimeUnit.SECONDS);
         }
+        // all killed, then awaited together (not children of ours, each exit is polled for)
+        for (ProcessHandle r : runners) r.onExit().get(10, TimeUnit.SECONDS);
       }
       meanwhile.apply(data);
       second = new Child(data, api, proxy, log, http, Map.of(), run);

@@ -150,7 +150,7 @@ class SharedRunnerTest {
       assertTrue(log.contains("stubborn-worker") && log.contains("\"level\":\"warn\""), log);
       // the new version serves meanwhile
       assertEquals(200, ferry.viaProxy("spawner", "/").statusCode());
-      // its classloader lives as long as the thread (30 s), then only the new version's is left
+      // its classloader lives as long as the thread (5 s past its interrupt), then only the new version's is left
       Runner shared = ferry.platform.runtime().runnerOf(ferry.api(HttpMethod.GET, "/api/v1/services/spawner").bodyAsJsonObject()
           .getJsonObject("current").getString("id")).orElseThrow();
       long deadline = System.currentTimeMillis() + 45_000;
