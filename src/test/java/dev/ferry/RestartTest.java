@@ -15,6 +15,10 @@ import org.junit.jupiter.api.Test;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -24,10 +28,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A platform killed with SIGKILL and started again on its data dir serves what it served, from the ledger. */
@@ -86,6 +93,11 @@ class RestartTest {
 
     JsonObject get(String path) {
       return http.get(apiPort, "127.0.0.1", path).bearerTokenAuthentication(token).send().await().bodyAsJsonObject();
+    }
+
+    /** Deployment {@code id}'s log, as text. */
+    String logs(String id) {
+      return http.get(apiPort, "127.0.0.1", "/api/v1/deployments/" + id + "/logs").bearerTokenAuthentication(token).send().await().bodyAsString();
     }
 
     JsonObject deploy(String fixture, String service) throws IOException {
@@ -200,17 +212,75 @@ class RestartTest {
         assertEquals(was.getJsonObject(0).getJsonObject("timeline").getString("deployed"), current.getJsonObject("timeline").getString("deployed"),
             "adopted, not activated again: " + current.encodePrettily());
         assertEquals(e.getValue(), second.get("/api/v1/services/" + e.getKey()).getJsonObject("current").getString("id"));
-        String deploymentLog = http.get(api, "127.0.0.1", "/api/v1/deployments/" + e.getValue() + "/logs").bearerTokenAuthentication(second.token)
-            .send().await().bodyAsString();
+        String deploymentLog = second.logs(e.getValue());
         assertTrue(deploymentLog.contains("Adopted after the platform restarted"), deploymentLog);
       }
       assertEquals("stopped", second.get("/api/v1/services/alpha/deployments").getJsonArray("deployments").getJsonObject(1).getString("state"));
+
+      // an adopted runner is not the platform's child: Java hears it end only by polling, late. Its channel's close is its
+      // end: one killed is heard, and its service answers again from a new runner ...
+      ProcessHandle betaRunner = adoptedRunner(second, before.ids.get("beta"));
+      betaRunner.destroyForcibly();
+      awaitNewRunner(second, "beta", before);
+      assertTrue(second.logs(before.ids.get("beta")).contains("Crashed: "), second.logs(before.ids.get("beta")));
+      // ... and one whose channel closes while it lives (here: another client says hello with its secret, and the
+      // runner takes that one instead) is of no use to the platform any more: it is killed, its service starts again
+      ProcessHandle alphaRunner = adoptedRunner(second, before.ids.get("alpha"));
+      try (SocketChannel other = stealChannel(data, alphaRunner)) {
+        awaitNewRunner(second, "alpha", before);
+        alphaRunner.onExit().get(30, TimeUnit.SECONDS);
+      }
     } finally {
       if (second != null) second.close();
       http.close();
       vertx.close().await();
       TestPlatform.deleteTree(dir);
     }
+  }
+
+  /** The runner process the platform says (in the deployment's log) it adopted deployment {@code id} in. */
+  private static ProcessHandle adoptedRunner(Child platform, String id) {
+    Matcher m = Pattern.compile("still serving in runner \\S+ \\(pid (\\d+)\\)").matcher(platform.logs(id));
+    assertTrue(m.find(), platform.logs(id));
+    return ProcessHandle.of(Long.parseLong(m.group(1))).orElseThrow();
+  }
+
+  /** Waits until {@code service} answers, with its id from before the restart, from a runner other than the one it had. */
+  private static void awaitNewRunner(Child platform, String service, Before before) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    JsonObject answer = null;
+    while (System.nanoTime() < deadline) {
+      answer = platform.answer(service);
+      if (answer != null && !before.pids.get(service).equals(answer.getString("jvm"))) break;
+      TestPlatform.sleep(50);
+    }
+    assertNotNull(answer, service + " does not answer");
+    assertNotEquals(before.pids.get(service), answer.getString("jvm"), service + " still answers from the runner it had");
+    assertEquals(before.ids.get(service), answer.getString("deployment"));
+  }
+
+  /** Says hello on {@code runner}'s channel with its secret (from its registry entry): the runner drops its platform's connection for this one. */
+  private static SocketChannel stealChannel(Path data, ProcessHandle runner) throws Exception {
+    JsonObject entry = null;
+    try (var dirs = Files.list(data.resolve("runners"))) {
+      for (Path d : dirs.toList()) {
+        Path f = d.resolve("runner.json");
+        if (!Files.exists(f)) continue;
+        JsonObject e = new JsonObject(Files.readString(f));
+        if (e.getLong("jvm") == runner.pid()) entry = e;
+      }
+    }
+    assertNotNull(entry, "no registry entry of " + runner);
+    SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(entry.getString("socket")));
+    ch.write(ByteBuffer.wrap((new JsonObject().put("id", 1).put("op", "hello").put("secret", entry.getString("secret")).encode() + "\n")
+        .getBytes(StandardCharsets.UTF_8)));
+    ByteBuffer reply = ByteBuffer.allocate(64 * 1024);
+    while (reply.position() == 0 || reply.get(reply.position() - 1) != '\n') {
+      if (ch.read(reply) < 0) throw new AssertionError("runner closed the channel instead of answering hello");
+    }
+    String answer = new String(reply.array(), 0, reply.position(), StandardCharsets.UTF_8);
+    assertTrue(answer.contains("\"re\":1"), answer);
+    return ch;
   }
 
   @Test

@@ -57,6 +57,7 @@ public final class Runner {
   private final NetSocket socket;
   private final Map<Long, Promise<JsonObject>> pending = new HashMap<>();
   private final Promise<String> ended = Promise.promise();
+  private final Promise<Void> channelEnd = Promise.promise();
   private Handler<JsonObject> events = e -> { };
   /** The deployments it said it hosts when the control plane connected (after a restart: what it still serves). */
   JsonArray hosted = new JsonArray();
@@ -80,7 +81,10 @@ public final class Runner {
     this.vertx = context.owner();
     this.socket = socket;
     socket.handler(RecordParser.newDelimited("\n", this::frame).maxRecordSize(MAX_FRAME));
-    socket.closeHandler(v -> channelClosed());
+    socket.closeHandler(v -> {
+      failPending();
+      channelEnd.tryComplete();
+    });
   }
 
   public String id() {
@@ -150,7 +154,12 @@ public final class Runner {
     }
   }
 
-  private void channelClosed() {
+  /** Completes once its channel has closed: it died, or it exits, or it took another control plane's hello. */
+  Future<Void> channelClosed() {
+    return channelEnd.future();
+  }
+
+  private void failPending() {
     // a failed request's handler may send another: fail a copy
     List<Promise<JsonObject>> failed = List.copyOf(pending.values());
     pending.clear();
@@ -166,7 +175,7 @@ public final class Runner {
   void exited(String cause) {
     context.runOnContext(v -> {
       try {
-        channelClosed();
+        failPending();
       } finally {
         // whatever a failed request's handler did, the end is heard
         ended.tryComplete(cause);

@@ -29,6 +29,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 
 import static dev.ferry.run.Runners.OUT_LOG;
 
@@ -219,26 +221,46 @@ final class RunnerLauncher {
   /**
    * Hears the process end, and says why (the kernel's memory limit, when it was that). A child of
    * ours is heard through its {@link Process}, whose exit status is known once it completes (its
-   * handle's end may be heard before the status is collected).
+   * handle's end may be heard before the status is collected). One that is not (a runner adopted
+   * after a restart) Java hears end only by polling, every 0.3 s at first and up to every 5 s, and
+   * only once its new parent has reaped it: its channel closes the moment it dies, so that close is
+   * its end. A runner whose channel closed while it lives is of no more use to this control plane,
+   * and whatever remains of it is killed.
    */
   void watch(Runner r, ProcessHandle handle, Process child, Limits limits) {
-    (child != null ? child.onExit() : handle.onExit()).thenAccept(h -> {
-      String cause;
-      try {
-        cause = cause(r, child == null ? null : child.exitValue(), limits);
-      } catch (RuntimeException e) {
-        // the end is heard whatever reading its cause did: whoever waits for it (a stop, a close) goes on
-        cause = "ended (why could not be read: " + e + ")";
-      }
-      all.remove(r.id);
-      try { // before the end is heard: who waits for it (a close) finds the runner's sandbox and files gone
-        Sandbox.killTree(r.jvmHandle()); // it ends with bubblewrap, unless bubblewrap alone was killed
-        sandbox.release(r.id);
-        if (r.exiting()) Retention.deleteQuietly(r.dir);
-      } finally {
-        r.exited(cause);
-      }
-    });
+    AtomicBoolean heard = new AtomicBoolean();
+    Consumer<Integer> end = status -> {
+      if (heard.compareAndSet(false, true)) ended(r, status, limits);
+    };
+    if (child != null) {
+      child.onExit().thenAccept(p -> end.accept(p.exitValue()));
+      return;
+    }
+    handle.onExit().thenAccept(h -> end.accept(null));
+    // off the event loop: finding a process's descendants reads every process's /proc entry
+    r.channelClosed().onComplete(x -> vertx.executeBlocking(() -> {
+      r.kill();
+      end.accept(null);
+      return null;
+    }, false));
+  }
+
+  private void ended(Runner r, Integer status, Limits limits) {
+    String cause;
+    try {
+      cause = cause(r, status, limits);
+    } catch (RuntimeException e) {
+      // the end is heard whatever reading its cause did: whoever waits for it (a stop, a close) goes on
+      cause = "ended (why could not be read: " + e + ")";
+    }
+    all.remove(r.id);
+    try { // before the end is heard: who waits for it (a close) finds the runner's sandbox and files gone
+      Sandbox.killTree(r.jvmHandle()); // it ends with bubblewrap, unless bubblewrap alone was killed
+      sandbox.release(r.id);
+      if (r.exiting()) Retention.deleteQuietly(r.dir);
+    } finally {
+      r.exited(cause);
+    }
   }
 
   /** Why {@code r} ended with exit {@code status}: the JVM's last words, or the kernel's memory limit, or its cgroup. */
