@@ -29,8 +29,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Consumer;
 
 import static dev.ferry.run.Runners.OUT_LOG;
 
@@ -99,7 +97,7 @@ final class RunnerLauncher {
         .compose(l -> connect(l, System.currentTimeMillis() + LAUNCH_TIMEOUT_MS)
             .compose(socket -> hello(socket, l.id, l.secret, l.jvm, l.process.toHandle(), isShared, limits.heapMb(), l.dir))
             .onSuccess(r -> {
-              watch(r, l.process.toHandle(), l.process, limits);
+              watch(r, l.process, limits);
               writeRegistry(l, isShared);
               log.debug("Started {} in {} ms{}", r, (System.nanoTime() - t0) / 1_000_000, archive != null ? " (CDS)" : "");
             })
@@ -219,28 +217,26 @@ final class RunnerLauncher {
   }
 
   /**
-   * Hears the process end, and says why (the kernel's memory limit, when it was that). A child of
-   * ours is heard through its {@link Process}, whose exit status is known once it completes (its
-   * handle's end may be heard before the status is collected). One that is not (a runner adopted
-   * after a restart) Java hears end only by polling, every 0.3 s at first and up to every 5 s, and
-   * only once its new parent has reaped it: its channel closes the moment it dies, so that close is
-   * its end. A runner whose channel closed while it lives is of no more use to this control plane,
-   * and whatever remains of it is killed.
+   * Hears the runner end, and says why (the kernel's memory limit, when it was that). A child of
+   * ours ({@code child}) is heard through its {@link Process}, whose exit status is known once it
+   * completes. One that is not (a runner adopted after a restart: {@code child} null) is heard
+   * through its channel, which closes the moment it dies. Java would hear such a process end only by
+   * polling from a thread of its own per process (every 0.3 s at first, up to every 5 s: 2.5 s late
+   * here, and a third of an idle platform's CPU with a hundred adopted runners), and only once its
+   * new parent has reaped it. A runner whose channel closed while it lives is of no more use to this
+   * control plane: whatever remains of it is killed. In a sandbox nothing else can hold the channel
+   * open once the JVM is gone (its pid namespace ends with it); unsandboxed, a process the service
+   * forked natively could, and the runner's end would be heard when that process ends too.
    */
-  void watch(Runner r, ProcessHandle handle, Process child, Limits limits) {
-    AtomicBoolean heard = new AtomicBoolean();
-    Consumer<Integer> end = status -> {
-      if (heard.compareAndSet(false, true)) ended(r, status, limits);
-    };
+  void watch(Runner r, Process child, Limits limits) {
     if (child != null) {
-      child.onExit().thenAccept(p -> end.accept(p.exitValue()));
+      child.onExit().thenAccept(p -> ended(r, p.exitValue(), limits));
       return;
     }
-    handle.onExit().thenAccept(h -> end.accept(null));
     // off the event loop: finding a process's descendants reads every process's /proc entry
     r.channelClosed().onComplete(x -> vertx.executeBlocking(() -> {
       r.kill();
-      end.accept(null);
+      ended(r, null, limits);
       return null;
     }, false));
   }

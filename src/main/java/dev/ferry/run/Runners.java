@@ -239,7 +239,7 @@ public final class Runners {
                 e.getInteger("memoryMb", config.memoryMb()), dir))
             .onSuccess(r -> {
               Limits limits = limitsOf(e);
-              Sandbox.process(e.getLong("pid"), e.getLong("pidStart")).ifPresentOrElse(h -> launcher.watch(r, h, null, limits), () -> r.exited("exited"));
+              Sandbox.process(e.getLong("pid"), e.getLong("pidStart")).ifPresentOrElse(h -> launcher.watch(r, null, limits), () -> r.exited("exited"));
               if (r.shared && shared == null) shared = Future.succeededFuture(r);
             })
             .onFailure(x -> log.warn("Runner {} (pid {}) left by the previous control plane did not answer: {}; killing it",
