@@ -35,6 +35,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** A platform killed with SIGKILL and started again on its data dir serves what it served, from the ledger. */
@@ -130,6 +131,11 @@ class RestartTest {
       } catch (Exception e) {
         return null;
       }
+    }
+
+    /** The status {@code service} answers with through the proxy. */
+    int viaProxyStatus(String service) {
+      return http.get(proxyPort, "127.0.0.1", "/").putHeader("Host", service + ".localhost").send().await().statusCode();
     }
 
     /** Waits until every service of {@code ids} answers with its id; returns those that do. */
@@ -261,26 +267,135 @@ class RestartTest {
 
   /** Says hello on {@code runner}'s channel with its secret (from its registry entry): the runner drops its platform's connection for this one. */
   private static SocketChannel stealChannel(Path data, ProcessHandle runner) throws Exception {
-    JsonObject entry = null;
+    JsonObject entry = registry(data).stream().filter(e -> e.getLong("jvm") == runner.pid()).findFirst().orElse(null);
+    assertNotNull(entry, "no registry entry of " + runner);
+    SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(entry.getString("socket")));
+    ask(ch, new JsonObject().put("id", 1).put("op", "hello").put("secret", entry.getString("secret")));
+    return ch;
+  }
+
+  /** The runner registry's entries (each runner's {@code runner.json}). */
+  private static List<JsonObject> registry(Path data) throws IOException {
+    List<JsonObject> entries = new ArrayList<>();
     try (var dirs = Files.list(data.resolve("runners"))) {
       for (Path d : dirs.toList()) {
         Path f = d.resolve("runner.json");
-        if (!Files.exists(f)) continue;
-        JsonObject e = new JsonObject(Files.readString(f));
-        if (e.getLong("jvm") == runner.pid()) entry = e;
+        if (Files.exists(f)) entries.add(new JsonObject(Files.readString(f)).put("dir", d.toString()));
       }
     }
-    assertNotNull(entry, "no registry entry of " + runner);
-    SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(entry.getString("socket")));
-    ch.write(ByteBuffer.wrap((new JsonObject().put("id", 1).put("op", "hello").put("secret", entry.getString("secret")).encode() + "\n")
-        .getBytes(StandardCharsets.UTF_8)));
-    ByteBuffer reply = ByteBuffer.allocate(64 * 1024);
-    while (reply.position() == 0 || reply.get(reply.position() - 1) != '\n') {
-      if (ch.read(reply) < 0) throw new AssertionError("runner closed the channel instead of answering hello");
+    return entries;
+  }
+
+  /** Sends {@code frame} on a runner's channel; its answer (the frames before it, events, are skipped). */
+  private static JsonObject ask(SocketChannel ch, JsonObject frame) throws IOException {
+    ch.write(ByteBuffer.wrap((frame.encode() + "\n").getBytes(StandardCharsets.UTF_8)));
+    StringBuilder line = new StringBuilder();
+    ByteBuffer one = ByteBuffer.allocate(1);
+    while (true) {
+      one.clear();
+      if (ch.read(one) < 0) throw new AssertionError("runner closed the channel instead of answering " + frame.getString("op"));
+      char c = (char) one.get(0);
+      if (c != '\n') {
+        line.append(c);
+        continue;
+      }
+      JsonObject f = new JsonObject(line.toString());
+      line.setLength(0);
+      if (frame.getValue("id").equals(f.getValue("re"))) return f;
     }
-    String answer = new String(reply.array(), 0, reply.position(), StandardCharsets.UTF_8);
-    assertTrue(answer.contains("\"re\":1"), answer);
-    return ch;
+  }
+
+  /** Waits until process {@code pid} has ended (it is no child of the test: its end is seen by looking). */
+  private static void awaitGone(long pid, String what) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+      assertTrue(System.nanoTime() < deadline, what + " (pid " + pid + ") still runs");
+      TestPlatform.sleep(50);
+    }
+  }
+
+  /** What an idle runner of {@code entry} says to a hello with its secret (the channel closed after). */
+  private static JsonObject hello(JsonObject entry) throws IOException {
+    try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(entry.getString("socket")))) {
+      return ask(ch, new JsonObject().put("id", 1).put("op", "hello").put("secret", entry.getString("secret")));
+    }
+  }
+
+  @Test
+  void after_sigkill_idle_warm_runners_never_given_a_service_join_the_new_platforms_warm_pool() throws Exception {
+    Path dir = Files.createTempDirectory("ferry-pool");
+    Path data = dir.resolve("data");
+    Path log = dir.resolve("server.log");
+    int api = freePort();
+    int proxy = freePort();
+    JsonObject run = new JsonObject().put("warmRunners", 3);
+    Vertx vertx = Vertx.vertx();
+    WebClient http = WebClient.create(vertx, new WebClientOptions().setKeepAlive(false));
+    Child second = null;
+    try {
+      List<JsonObject> pool = new ArrayList<>();
+      try (Child first = new Child(data, api, proxy, log, http, Map.of(), run)) {
+        // a deploy takes a runner of the pool, which refills: the runner it took is no pool runner any more
+        first.deploy("hello", "alpha");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+        while (pool.size() < 3) {
+          assertTrue(System.nanoTime() < deadline, "the warm pool did not fill: " + registry(data));
+          TestPlatform.sleep(100);
+          pool.clear();
+          for (JsonObject e : registry(data)) {
+            if (e.getString("pool") != null && e.getLong("jvm", -1L) > 0 && e.getString("socket") != null) pool.add(e);
+          }
+        }
+        first.kill();
+      }
+      // each says it never held a service; once it has warmed up, it says so too
+      for (JsonObject e : pool) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        JsonObject answer = null;
+        while (answer == null || !answer.getBoolean("warm")) {
+          assertTrue(System.nanoTime() < deadline, "runner " + e.getString("id") + " did not warm up: " + answer);
+          try {
+            answer = hello(e);
+          } catch (IOException notListeningYet) {
+            // still starting
+          }
+          TestPlatform.sleep(100);
+        }
+        assertTrue(answer.getBoolean("pristine"), answer.encode());
+      }
+      // one is given a service (here by a client with its secret): the runner says so, and no platform may pool it
+      JsonObject given = pool.get(0);
+      try (SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(given.getString("socket")))) {
+        ask(ch, new JsonObject().put("id", 1).put("op", "hello").put("secret", given.getString("secret")));
+        ask(ch, new JsonObject().put("id", 2).put("op", "load").put("deployment", "0mtenantcode1").put("service", "tenant")
+            .put("jars", new JsonArray()).put("entry", "tenant.Main"));
+      }
+      assertFalse(hello(given).getBoolean("pristine"));
+      // another's registry entry says it was given a service (as a platform killed between that and the load leaves it),
+      // whatever the runner says: the platform's own record counts
+      JsonObject marked = pool.get(1);
+      Path markedEntry = Path.of(marked.getString("dir"), "runner.json");
+      JsonObject m = new JsonObject(Files.readString(markedEntry));
+      m.remove("pool");
+      Files.writeString(markedEntry, m.encode());
+      JsonObject kept = pool.get(2);
+
+      second = new Child(data, api, proxy, log, http, Map.of(), run);
+      awaitGone(given.getLong("jvm"), "the runner given a service");
+      awaitGone(marked.getLong("jvm"), "the runner its registry entry says was given a service");
+      assertTrue(ProcessHandle.of(kept.getLong("jvm")).map(ProcessHandle::isAlive).orElse(false), "the idle warm runner never given a service runs");
+      // the next deploy runs in it
+      String beta = second.deploy("hello", "beta").getString("id");
+      assertTrue(second.logs(beta).contains("(pid " + kept.getLong("jvm") + ")"), second.logs(beta));
+      // given a service, it is a pool runner no more: its entry lost its pool key before the service's code reached it
+      assertNull(new JsonObject(Files.readString(Path.of(kept.getString("dir"), "runner.json"))).getString("pool"));
+      assertEquals(200, second.viaProxyStatus("beta"));
+    } finally {
+      if (second != null) second.close();
+      http.close();
+      vertx.close().await();
+      TestPlatform.deleteTree(dir);
+    }
   }
 
   @Test

@@ -57,7 +57,8 @@ final class Adoption {
   /**
    * After a platform restart: for each of {@code currents} (the deployment the ledger says serves
    * each service) whose runner still serves it, routes the service to it without restarting
-   * anything. Runners left over that serve none of them are stopped. A deployment that slept stays
+   * anything. Runners left over that serve none of them are stopped, but for idle warm runners never
+   * given a service, which join the warm pool ({@link Runners#keepWarm}). A deployment that slept stays
    * asleep; with {@code run.idleTimeoutMs} set, one whose runner is gone is put to sleep, to start
    * on its first request. Completes with the rows left, which need starting again now (all of them
    * when nothing sleeps, {@code run.idleTimeoutMs} 0; else those a kill caught on their way back,
@@ -94,7 +95,8 @@ final class Adoption {
             runner.request("stop", new JsonObject().put("deployment", h.getString("deployment")).put("timeoutMs", 1_000), 5_000);
           }
         }
-        if (!serves) runner.exit(config.drainTimeoutMs());
+        // an idle warm runner of the last control plane joins this one's pool; any other serving nothing exits
+        if (!serves && !runners.keepWarm(runner)) runner.exit(config.drainTimeoutMs());
       }
       // routed early on a port that accepted (Restorer.routeLive), but no runner of ours says it serves it there
       for (DeploymentRow row : byId.values()) routes.remove(row.service(), row.id());

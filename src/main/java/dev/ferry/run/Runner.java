@@ -63,6 +63,10 @@ public final class Runner {
   JsonArray hosted = new JsonArray();
   /** It said it has warmed up: the next service it gets pays nothing for code's first run. */
   boolean warm;
+  /** It said, when the control plane connected, that no control plane ever gave it a service. */
+  boolean pristine;
+  /** After a restart: what it was launched as ({@link RunnerLauncher#poolKey}, from its registry entry); null if unknown. */
+  String poolKey;
   /** How many of its log lines the control plane takes (set by the run stage). */
   LogBudget budget = new LogBudget();
   private long nextId;

@@ -152,6 +152,7 @@ final class RunnerLauncher {
         .put("jvm", l.jvm == null ? -1 : l.jvm.pid()).put("jvmStart", l.jvm == null ? -1 : Sandbox.startMillis(l.jvm))
         .put("socket", l.socket == null ? null : l.socket.toString()).put("secret", l.secret).put("shared", isShared)
         .put("sandboxed", sandbox.sandboxed()).put("memoryMb", l.limits.heapMb()).put("limits", l.limits.toJson())
+        .put("pool", isShared ? null : poolKey(l.limits))
         .put("startedAt", java.time.Instant.now().toString());
     Path file = l.dir.resolve(REGISTRY);
     try {
@@ -160,6 +161,24 @@ final class RunnerLauncher {
     } catch (IOException e) {
       log.warn("Could not write the registry entry of runner {}: {}", l.id, e.toString());
     }
+  }
+
+  /** {@code r}'s registry entry without its pool key, written before {@code r} is given a service. */
+  void leavePool(Runner r) throws IOException {
+    Path file = r.dir.resolve(REGISTRY);
+    JsonObject entry = new JsonObject(Files.readString(file));
+    if (entry.remove("pool") != null) Files.writeString(file, entry.encode());
+  }
+
+  /**
+   * What a process runner with {@code limits} is launched as: its class path (the runner jar is
+   * named after its content), its JVM options, event loops, limits and sandbox. A runner a previous
+   * control plane left idle may join this one's warm pool only if it was launched as this one would
+   * launch it now.
+   */
+  String poolKey(Limits limits) {
+    return classpath.stream().map(p -> p.getFileName().toString()).toList() + " " + config.jvmOptions() + " loops " + eventLoops()
+        + " " + limits.toJson().encode() + " sandboxed " + sandbox.sandboxed();
   }
 
   private int eventLoops() {
@@ -212,6 +231,9 @@ final class RunnerLauncher {
       }
       all.put(id, r);
       r.hosted = answer.getJsonArray("deployments", new JsonArray());
+      r.pristine = answer.getBoolean("pristine", false);
+      // its "warm", if it warmed up while no control plane listened, came before this answer
+      r.warm |= answer.getBoolean("warm", false);
       return Future.succeededFuture(r);
     });
   }

@@ -141,10 +141,25 @@ public final class Runners {
           refillTimer = -1;
           fill();
         });
-        return Future.succeededFuture(r);
+        return given(r);
       }
     }
-    return launcher.launch(false, limits);
+    return launcher.launch(false, limits).compose(this::given);
+  }
+
+  /**
+   * {@code r}, about to be given a service: first its registry entry loses its pool key, so that no
+   * later control plane takes it for an idle warm runner (see {@link #keepWarm}), whatever the
+   * service's code does to the runner. A runner whose entry cannot be written is not given.
+   */
+  private Future<Runner> given(Runner r) {
+    try {
+      launcher.leavePool(r);
+      return Future.succeededFuture(r);
+    } catch (java.io.IOException | RuntimeException e) {
+      r.exit(config.drainTimeoutMs());
+      return Future.failedFuture(new IllegalStateException("Could not write the registry entry of runner " + r.id + ": " + e, e));
+    }
   }
 
   /** A process runner is done with: it exits (killed after {@code graceMs}). A shared runner stays. */
@@ -183,6 +198,23 @@ public final class Runners {
         }
       });
     }
+  }
+
+  /**
+   * After a restart: takes {@code r}, a runner the previous control plane left serving nothing, into
+   * the warm pool if the pool has room and {@code r} is as this control plane would launch one for
+   * it, and was never given a service: its registry entry (which only control planes write) still
+   * holds its pool key, and the runner says so too. No tenant's code ever ran in it. Saves a restart
+   * two JVM starts and warm-ups (2–3 s of CPU each), and a deploy right after a restart gets a warm
+   * runner. Returns whether it did; the caller stops {@code r} if not.
+   */
+  boolean keepWarm(Runner r) {
+    if (closed || r.shared || !r.pristine || !r.hosted.isEmpty() || warm.size() + launching >= config.warmRunners()
+        || !launcher.poolKey(Limits.runner(config, RunSettings.DEFAULT)).equals(r.poolKey)) {
+      return false;
+    }
+    warm.add(r);
+    return true;
   }
 
   public Runner get(String id) {
@@ -238,6 +270,7 @@ public final class Runners {
                 Sandbox.process(e.getLong("pid"), e.getLong("pidStart")).orElseThrow(), e.getBoolean("shared", false),
                 e.getInteger("memoryMb", config.memoryMb()), dir))
             .onSuccess(r -> {
+              r.poolKey = e.getString("pool");
               Limits limits = limitsOf(e);
               Sandbox.process(e.getLong("pid"), e.getLong("pidStart")).ifPresentOrElse(h -> launcher.watch(r, null, limits), () -> r.exited("exited"));
               if (r.shared && shared == null) shared = Future.succeededFuture(r);

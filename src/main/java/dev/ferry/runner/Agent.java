@@ -33,7 +33,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * stdin at launch); anything else is closed. Frames are JSON objects, one per line.
  *
  * <pre>
- * control plane → runner   {"id":n,"op":"hello","secret":…}   → {"re":n,"runner","pid","deployments":[{deployment,service,port}]}
+ * control plane → runner   {"id":n,"op":"hello","secret":…}   → {"re":n,"runner","pid","deployments":[{deployment,service,port}],"pristine","warm"}
  *                          {"id":n,"op":"load","deployment","service","jars":[…],"entry"}   → {"re":n,"entry"} | {"re":n,"error"}
  *                          {"id":n,"op":"start","deployment","config","port","routedRequest","threading"} → {"re":n} | {"re":n,"error"}
  *                          {"id":n,"op":"stop","deployment","timeoutMs"}                    → {"re":n,"leaks":[…]}
@@ -82,6 +82,11 @@ final class Agent {
   private Output output;
   /** A service is waiting for the Vert.x the warm-up ends with. */
   private volatile boolean serviceWaiting;
+  /**
+   * No control plane has given it a service (no {@code load}, no {@code start}): only such a runner
+   * may be given to a service by a control plane that adopts it, for no tenant's code ever ran here.
+   */
+  private volatile boolean pristine = true;
   private final ServiceVertx vertxes;
 
   Agent(String id, Path socket, String secret, long orphanGraceMs, boolean shared, int eventLoops) {
@@ -156,15 +161,23 @@ final class Agent {
     JsonArray ds = new JsonArray();
     hosts.values().forEach(h -> ds.add(new JsonObject().put("deployment", h.deployment).put("service", h.service)
         .put("port", ports.get(h.deployment))));
-    return new JsonObject().put("runner", id).put("pid", ProcessHandle.current().pid()).put("deployments", ds);
+    CompletableFuture<ServiceVertx.Prepared> next = spare;
+    return new JsonObject().put("runner", id).put("pid", ProcessHandle.current().pid()).put("deployments", ds)
+        .put("pristine", pristine).put("warm", next != null && next.isDone() && !next.isCompletedExceptionally());
   }
 
   private void dispatch(JsonObject f) {
     String op = f.getString("op", "");
     switch (op) {
       case "hello" -> outbox.reply(f, helloAnswer());
-      case "load" -> work.execute(() -> load(f));
-      case "start" -> work.execute(() -> start(f));
+      case "load" -> {
+        pristine = false;
+        work.execute(() -> load(f));
+      }
+      case "start" -> {
+        pristine = false;
+        work.execute(() -> start(f));
+      }
       case "stop" -> work.execute(() -> stop(f));
       case "stats" -> work.execute(() -> outbox.reply(f, ServiceVertx.stats(f.getBoolean("gc", false), loaders, hosts.size())));
       case "exit" -> {
