@@ -40,7 +40,6 @@ import static dev.ferry.run.Runners.OUT_LOG;
 final class RunnerLauncher {
 
   private static final Logger log = LoggerFactory.getLogger(Runners.class);
-  static final String REGISTRY = "runner.json";
   static final String MAIN = "dev.ferry.runner.RunnerMain";
   /** How long a new runner may take to open its socket. */
   private static final long LAUNCH_TIMEOUT_MS = 30_000;
@@ -146,39 +145,19 @@ final class RunnerLauncher {
     return l;
   }
 
-  /** The registry entry a restarted control plane adopts the runner from (mode 0600: it holds its secret). */
+  /** The registry entry a restarted control plane adopts the runner from (see {@link RunnerRegistry}). */
   private void writeRegistry(Launched l, boolean isShared) {
-    JsonObject registry = new JsonObject().put("id", l.id).put("pid", l.process.pid()).put("pidStart", Sandbox.startMillis(l.process.toHandle()))
+    RunnerRegistry.write(l.dir, l.id, new JsonObject().put("id", l.id).put("pid", l.process.pid())
+        .put("pidStart", Sandbox.startMillis(l.process.toHandle()))
         .put("jvm", l.jvm == null ? -1 : l.jvm.pid()).put("jvmStart", l.jvm == null ? -1 : Sandbox.startMillis(l.jvm))
         .put("socket", l.socket == null ? null : l.socket.toString()).put("secret", l.secret).put("shared", isShared)
         .put("sandboxed", sandbox.sandboxed()).put("memoryMb", l.limits.heapMb()).put("limits", l.limits.toJson())
-        .put("pool", isShared ? null : poolKey(l.limits))
-        .put("startedAt", java.time.Instant.now().toString());
-    Path file = l.dir.resolve(REGISTRY);
-    try {
-      Files.writeString(file, registry.encode());
-      Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-------"));
-    } catch (IOException e) {
-      log.warn("Could not write the registry entry of runner {}: {}", l.id, e.toString());
-    }
+        .put("pool", isShared ? null : poolKey(l.limits)).put("startedAt", java.time.Instant.now().toString()));
   }
 
-  /** {@code r}'s registry entry without its pool key, written before {@code r} is given a service. */
-  void leavePool(Runner r) throws IOException {
-    Path file = r.dir.resolve(REGISTRY);
-    JsonObject entry = new JsonObject(Files.readString(file));
-    if (entry.remove("pool") != null) Files.writeString(file, entry.encode());
-  }
-
-  /**
-   * What a process runner with {@code limits} is launched as: its class path (the runner jar is
-   * named after its content), its JVM options, event loops, limits and sandbox. A runner a previous
-   * control plane left idle may join this one's warm pool only if it was launched as this one would
-   * launch it now.
-   */
+  /** What a process runner with {@code limits} is launched as here (see {@link RunnerRegistry#poolKey}). */
   String poolKey(Limits limits) {
-    return classpath.stream().map(p -> p.getFileName().toString()).toList() + " " + config.jvmOptions() + " loops " + eventLoops()
-        + " " + limits.toJson().encode() + " sandboxed " + sandbox.sandboxed();
+    return RunnerRegistry.poolKey(classpath, config, eventLoops(), limits, sandbox.sandboxed());
   }
 
   private int eventLoops() {

@@ -24,10 +24,8 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * Starts, keeps and stops runner processes. A runner is launched with a clean environment (no
@@ -154,9 +152,9 @@ public final class Runners {
    */
   private Future<Runner> given(Runner r) {
     try {
-      launcher.leavePool(r);
+      RunnerRegistry.leavePool(r.dir);
       return Future.succeededFuture(r);
-    } catch (java.io.IOException | RuntimeException e) {
+    } catch (IOException | RuntimeException e) {
       r.exit(config.drainTimeoutMs());
       return Future.failedFuture(new IllegalStateException("Could not write the registry entry of runner " + r.id + ": " + e, e));
     }
@@ -234,34 +232,7 @@ public final class Runners {
    * deleted. Each runner found knows the deployments it hosts ({@link Runner#hosted}).
    */
   Future<List<Runner>> adoptable() {
-    return vertx.executeBlocking(() -> {
-      List<JsonObject> entries = new ArrayList<>();
-      if (!Files.isDirectory(root)) return entries;
-      try (Stream<Path> dirs = Files.list(root)) {
-        for (Path dir : dirs.toList()) {
-          if (launched.contains(dir.getFileName().toString())) continue;
-          Path file = dir.resolve(RunnerLauncher.REGISTRY);
-          try {
-            JsonObject e = new JsonObject(Files.readString(file));
-            // only the very processes it names (their pids may belong to others since)
-            Optional<ProcessHandle> launcher = Sandbox.process(e.getLong("pid", -1L), e.getLong("pidStart", -1L));
-            Optional<ProcessHandle> jvm = Sandbox.process(e.getLong("jvm", -1L), e.getLong("jvmStart", -1L));
-            if (launcher.isPresent() && jvm.isPresent() && e.getString("socket") != null) {
-              entries.add(e.put("dir", dir.toString()));
-            } else {
-              // bubblewrap killed alone leaves its sandbox running: its JVM goes too
-              launcher.ifPresent(Sandbox::killTree);
-              jvm.ifPresent(Sandbox::killTree);
-              sandbox.release(dir.getFileName().toString());
-              Retention.deleteQuietly(dir);
-            }
-          } catch (IOException | RuntimeException unreadable) {
-            Retention.deleteQuietly(dir);
-          }
-        }
-      }
-      return entries;
-    }, false).compose(entries -> {
+    return vertx.executeBlocking(() -> RunnerRegistry.live(root, launched, sandbox), false).compose(entries -> {
       List<Future<Runner>> found = new ArrayList<>();
       for (JsonObject e : entries) {
         Path dir = Path.of(e.getString("dir"));
@@ -271,7 +242,7 @@ public final class Runners {
                 e.getInteger("memoryMb", config.memoryMb()), dir))
             .onSuccess(r -> {
               r.poolKey = e.getString("pool");
-              Limits limits = limitsOf(e);
+              Limits limits = RunnerRegistry.limits(e, config);
               Sandbox.process(e.getLong("pid"), e.getLong("pidStart")).ifPresentOrElse(h -> launcher.watch(r, null, limits), () -> r.exited("exited"));
               if (r.shared && shared == null) shared = Future.succeededFuture(r);
             })
@@ -291,17 +262,6 @@ public final class Runners {
         return Future.succeededFuture(out);
       });
     });
-  }
-
-  private Limits limitsOf(JsonObject entry) {
-    JsonObject l = entry.getJsonObject("limits");
-    if (l == null) return Limits.runner(config, RunSettings.DEFAULT);
-    try {
-      return new Limits(l.getInteger("heapMb"), l.getInteger("rssMb"), l.getInteger("tmpMb"), l.getInteger("maxProcesses"),
-          l.getInteger("maxOpenFiles"), l.getInteger("cpuShares"));
-    } catch (RuntimeException e) {
-      return Limits.runner(config, RunSettings.DEFAULT);
-    }
   }
 
   // ---- shutting down ----------------------------------------------------------------------------

@@ -82,10 +82,7 @@ final class Agent {
   private Output output;
   /** A service is waiting for the Vert.x the warm-up ends with. */
   private volatile boolean serviceWaiting;
-  /**
-   * No control plane has given it a service (no {@code load}, no {@code start}): only such a runner
-   * may be given to a service by a control plane that adopts it, for no tenant's code ever ran here.
-   */
+  /** No control plane gave it a service (no {@code load}, no {@code start}): said in its hello answer. */
   private volatile boolean pristine = true;
   private final ServiceVertx vertxes;
 
@@ -170,13 +167,12 @@ final class Agent {
     String op = f.getString("op", "");
     switch (op) {
       case "hello" -> outbox.reply(f, helloAnswer());
-      case "load" -> {
-        pristine = false;
-        work.execute(() -> load(f));
-      }
-      case "start" -> {
-        pristine = false;
-        work.execute(() -> start(f));
+      case "load", "start" -> {
+        pristine = false; // before the frame is carried out: a control plane that asks later hears it
+        work.execute(() -> {
+          if (op.equals("load")) load(f);
+          else start(f);
+        });
       }
       case "stop" -> work.execute(() -> stop(f));
       case "stats" -> work.execute(() -> outbox.reply(f, ServiceVertx.stats(f.getBoolean("gc", false), loaders, hosts.size())));
