@@ -15,7 +15,6 @@ import io.vertx.core.net.SocketAddress;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -148,16 +147,17 @@ public final class Runners {
   /**
    * {@code r}, about to be given a service: first its registry entry loses its pool key, so that no
    * later control plane takes it for an idle warm runner (see {@link #keepWarm}), whatever the
-   * service's code does to the runner. A runner whose entry cannot be written is not given.
+   * service's code does to the runner. A runner whose entry cannot be written is not given. The
+   * file is read and written on a worker, not on the event loop.
    */
   private Future<Runner> given(Runner r) {
-    try {
+    return vertx.executeBlocking(() -> {
       RunnerRegistry.leavePool(r.dir);
-      return Future.succeededFuture(r);
-    } catch (IOException | RuntimeException e) {
+      return r;
+    }, false).recover(e -> {
       r.exit(config.drainTimeoutMs());
       return Future.failedFuture(new IllegalStateException("Could not write the registry entry of runner " + r.id + ": " + e, e));
-    }
+    });
   }
 
   /** A process runner is done with: it exits (killed after {@code graceMs}). A shared runner stays. */
@@ -207,7 +207,7 @@ public final class Runners {
    * runner. Returns whether it did; the caller stops {@code r} if not.
    */
   boolean keepWarm(Runner r) {
-    if (closed || r.shared || !r.pristine || !r.hosted.isEmpty() || warm.size() + launching >= config.warmRunners()
+    if (closed || r.shared || !r.pristine || warm.size() + launching >= config.warmRunners()
         || !launcher.poolKey(Limits.runner(config, RunSettings.DEFAULT)).equals(r.poolKey)) {
       return false;
     }
