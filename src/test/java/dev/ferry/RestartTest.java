@@ -55,10 +55,6 @@ class RestartTest {
     /** The token the server generated into its data dir on the first start (none is configured). */
     final String token;
 
-    Child(Path dataDir, int apiPort, int proxyPort, Path log, WebClient http) throws IOException {
-      this(dataDir, apiPort, proxyPort, log, http, Map.of());
-    }
-
     Child(Path dataDir, int apiPort, int proxyPort, Path log, WebClient http, Map<String, String> env) throws IOException {
       this(dataDir, apiPort, proxyPort, log, http, env, new JsonObject());
     }
@@ -173,6 +169,45 @@ class RestartTest {
     }
   }
 
+  /**
+   * Where a test's platforms run, one after another: a temporary directory with their data dir and
+   * log, fixed loopback ports, a client; on close, the platforms still running are stopped and all
+   * of it is gone.
+   */
+  static final class Site implements AutoCloseable {
+    final Path dir;
+    final Path data;
+    final Path log;
+    final int api;
+    final int proxy;
+    final Vertx vertx = Vertx.vertx();
+    final WebClient http = WebClient.create(vertx, new WebClientOptions().setKeepAlive(false));
+    private final List<Child> started = new ArrayList<>();
+
+    Site(String prefix) throws IOException {
+      dir = Files.createTempDirectory(prefix);
+      data = dir.resolve("data");
+      log = dir.resolve("server.log");
+      api = freePort();
+      proxy = freePort();
+    }
+
+    /** {@code ferry server} here, with {@code run} settings. */
+    Child start(JsonObject run) throws IOException {
+      Child c = new Child(data, api, proxy, log, http, Map.of(), run);
+      started.add(c);
+      return c;
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      for (Child c : started) c.close();
+      http.close();
+      vertx.close().await();
+      TestPlatform.deleteTree(dir);
+    }
+  }
+
   /** Services deployed on a first platform, killed with SIGKILL: their ids, pids and histories. */
   private record Before(Map<String, String> ids, Map<String, String> pids, Map<String, JsonArray> histories, String token) {
   }
@@ -183,17 +218,11 @@ class RestartTest {
 
   @Test
   void after_sigkill_the_restarted_platform_adopts_the_runners_still_serving_without_restarting_them() throws Exception {
-    Path dir = Files.createTempDirectory("ferry-restart");
-    Path data = dir.resolve("data");
-    Path log = dir.resolve("server.log");
-    int api = freePort();
-    int proxy = freePort();
-    Vertx vertx = Vertx.vertx();
-    WebClient http = WebClient.create(vertx, new WebClientOptions().setKeepAlive(false));
-    Child second = null;
-    try {
+    try (Site site = new Site("ferry-restart")) {
+      Path data = site.data;
+      WebClient http = site.http;
       Before before;
-      try (Child first = new Child(data, api, proxy, log, http)) {
+      try (Child first = site.start(new JsonObject())) {
         before = deployAndKill(first);
       }
       // the services outlive their control plane: each still answers on its own port
@@ -202,7 +231,7 @@ class RestartTest {
         assertEquals(200, http.get(port, "127.0.0.1", "/").send().await().statusCode(), s + " on its port " + port);
       }
 
-      second = new Child(data, api, proxy, log, http);
+      Child second = site.start(new JsonObject());
       assertEquals(before.token, second.token, "the generated API token is kept across restarts");
       assertEquals(List.copyOf(before.ids.keySet()), second.awaitAnswering(before.ids), "services answering with their ids after the restart");
       for (var e : before.pids.entrySet()) {
@@ -236,11 +265,6 @@ class RestartTest {
         awaitNewRunner(second, "alpha", before);
         alphaRunner.onExit().get(30, TimeUnit.SECONDS);
       }
-    } finally {
-      if (second != null) second.close();
-      http.close();
-      vertx.close().await();
-      TestPlatform.deleteTree(dir);
     }
   }
 
@@ -323,18 +347,11 @@ class RestartTest {
 
   @Test
   void after_sigkill_idle_warm_runners_never_given_a_service_join_the_new_platforms_warm_pool() throws Exception {
-    Path dir = Files.createTempDirectory("ferry-pool");
-    Path data = dir.resolve("data");
-    Path log = dir.resolve("server.log");
-    int api = freePort();
-    int proxy = freePort();
     JsonObject run = new JsonObject().put("warmRunners", 3);
-    Vertx vertx = Vertx.vertx();
-    WebClient http = WebClient.create(vertx, new WebClientOptions().setKeepAlive(false));
-    Child second = null;
-    try {
+    try (Site site = new Site("ferry-pool")) {
+      Path data = site.data;
       List<JsonObject> pool = new ArrayList<>();
-      try (Child first = new Child(data, api, proxy, log, http, Map.of(), run)) {
+      try (Child first = site.start(run)) {
         // a deploy takes a runner of the pool, which refills: the runner it took is no pool runner any more
         first.deploy("hello", "alpha");
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
@@ -380,7 +397,7 @@ class RestartTest {
       Files.writeString(markedEntry, m.encode());
       JsonObject kept = pool.get(2);
 
-      second = new Child(data, api, proxy, log, http, Map.of(), run);
+      Child second = site.start(run);
       awaitGone(given.getLong("jvm"), "the runner given a service");
       awaitGone(marked.getLong("jvm"), "the runner its registry entry says was given a service");
       assertTrue(ProcessHandle.of(kept.getLong("jvm")).map(ProcessHandle::isAlive).orElse(false), "the idle warm runner never given a service runs");
@@ -390,11 +407,6 @@ class RestartTest {
       // given a service, it is a pool runner no more: its entry lost its pool key before the service's code reached it
       assertNull(new JsonObject(Files.readString(Path.of(kept.getString("dir"), "runner.json"))).getString("pool"));
       assertEquals(200, second.viaProxyStatus("beta"));
-    } finally {
-      if (second != null) second.close();
-      http.close();
-      vertx.close().await();
-      TestPlatform.deleteTree(dir);
     }
   }
 
@@ -451,17 +463,10 @@ class RestartTest {
    * answers from its stored artifact in a new runner; returns the current deployment of {@code service}.
    */
   private JsonObject platformAndRunnersKilled(JsonObject run, String service, DataDirChange meanwhile) throws Exception {
-    Path dir = Files.createTempDirectory("ferry-restart");
-    Path data = dir.resolve("data");
-    Path log = dir.resolve("server.log");
-    int api = freePort();
-    int proxy = freePort();
-    Vertx vertx = Vertx.vertx();
-    WebClient http = WebClient.create(vertx, new WebClientOptions().setKeepAlive(false));
-    Child second = null;
-    try {
+    try (Site site = new Site("ferry-restart")) {
+      WebClient http = site.http;
       Before before;
-      try (Child first = new Child(data, api, proxy, log, http, Map.of(), run)) {
+      try (Child first = site.start(run)) {
         List<ProcessHandle> runners = new ArrayList<>();
         before = deployAndKillWith(first, runners);
         for (ProcessHandle r : runners) {
@@ -472,11 +477,11 @@ class RestartTest {
         // all killed, then awaited together (not children of ours, each exit is polled for)
         for (ProcessHandle r : runners) r.onExit().get(10, TimeUnit.SECONDS);
       }
-      meanwhile.apply(data);
-      second = new Child(data, api, proxy, log, http, Map.of(), run);
+      meanwhile.apply(site.data);
+      Child second = site.start(run);
       // up, still restoring: a request for a service that exists waits for it, it is never told there is no such service
       for (String s : before.ids.keySet()) {
-        HttpResponse<Buffer> r = http.get(proxy, "127.0.0.1", "/").putHeader("Host", s + ".localhost").send().await();
+        HttpResponse<Buffer> r = http.get(site.proxy, "127.0.0.1", "/").putHeader("Host", s + ".localhost").send().await();
         assertNotEquals(404, r.statusCode(), s + " during the restore: " + r.bodyAsString());
       }
       assertEquals(List.copyOf(before.ids.keySet()), second.awaitAnswering(before.ids), "services answering with their ids after the restart");
@@ -489,16 +494,11 @@ class RestartTest {
       }
       for (var e : before.pids.entrySet()) assertNotEquals(e.getValue(), second.answer(e.getKey()).getString("jvm"), "a new runner");
       // the slow-ready service kept its readiness path: it answers only once ready
-      HttpResponse<Buffer> gamma = http.get(proxy, "127.0.0.1", "/").putHeader("Host", "gamma.localhost").send().await();
+      HttpResponse<Buffer> gamma = http.get(site.proxy, "127.0.0.1", "/").putHeader("Host", "gamma.localhost").send().await();
       assertTrue(gamma.bodyAsJsonObject().getBoolean("ready"), gamma.bodyAsString());
       // with its timeline before the kill, to compare
       return second.get("/api/v1/services/" + service + "/deployments").getJsonArray("deployments").getJsonObject(0)
           .put("before", before.histories.get(service).getJsonObject(0).getJsonObject("timeline"));
-    } finally {
-      if (second != null) second.close();
-      http.close();
-      vertx.close().await();
-      TestPlatform.deleteTree(dir);
     }
   }
 
@@ -520,11 +520,7 @@ class RestartTest {
 
   @Test
   void runners_no_platform_adopts_exit_after_the_grace_period() throws Exception {
-    Path dir = Files.createTempDirectory("ferry-orphans");
-    Path data = dir.resolve("data");
-    Vertx vertx = Vertx.vertx();
-    WebClient http = WebClient.create(vertx, new WebClientOptions().setKeepAlive(false));
-    try (Child first = new Child(data, freePort(), freePort(), dir.resolve("server.log"), http, Map.of(), new JsonObject().put("orphanGraceMs", ORPHAN_GRACE_MS))) {
+    try (Site site = new Site("ferry-orphans"); Child first = site.start(new JsonObject().put("orphanGraceMs", ORPHAN_GRACE_MS))) {
       first.deploy("hello", "alpha");
       List<ProcessHandle> runners = first.process.children().toList();
       assertFalse(runners.isEmpty(), "the platform runs its services (and warm runners) as child processes");
@@ -534,10 +530,6 @@ class RestartTest {
       long waited = (System.nanoTime() - killed) / 1_000_000;
       assertTrue(waited >= ORPHAN_GRACE_MS - 1_000, "the runners waited out their grace period (" + waited + " ms) before exiting");
       assertTrue(runners.stream().noneMatch(ProcessHandle::isAlive), "no runner outlives the grace period");
-    } finally {
-      http.close();
-      vertx.close().await();
-      TestPlatform.deleteTree(dir);
     }
   }
 
