@@ -289,12 +289,15 @@ class RestartTest {
     assertEquals(before.ids.get(service), answer.getString("deployment"));
   }
 
-  /** Says hello on {@code runner}'s channel with its secret (from its registry entry): the runner drops its platform's connection for this one. */
+  /**
+   * Says hello on {@code runner}'s channel with its secret (from its registry entry): the runner drops its platform's
+   * connection for this one. Its answer is not awaited: the platform may kill the runner before the runner sends it.
+   */
   private static SocketChannel stealChannel(Path data, ProcessHandle runner) throws Exception {
     JsonObject entry = registry(data).stream().filter(e -> e.getLong("jvm") == runner.pid()).findFirst().orElse(null);
     assertNotNull(entry, "no registry entry of " + runner);
     SocketChannel ch = SocketChannel.open(UnixDomainSocketAddress.of(entry.getString("socket")));
-    ask(ch, new JsonObject().put("id", 1).put("op", "hello").put("secret", entry.getString("secret")));
+    send(ch, new JsonObject().put("id", 1).put("op", "hello").put("secret", entry.getString("secret")));
     return ch;
   }
 
@@ -312,7 +315,7 @@ class RestartTest {
 
   /** Sends {@code frame} on a runner's channel; its answer (the frames before it, events, are skipped). */
   private static JsonObject ask(SocketChannel ch, JsonObject frame) throws IOException {
-    ch.write(ByteBuffer.wrap((frame.encode() + "\n").getBytes(StandardCharsets.UTF_8)));
+    send(ch, frame);
     StringBuilder line = new StringBuilder();
     ByteBuffer one = ByteBuffer.allocate(1);
     while (true) {
@@ -327,6 +330,10 @@ class RestartTest {
       line.setLength(0);
       if (frame.getValue("id").equals(f.getValue("re"))) return f;
     }
+  }
+
+  private static void send(SocketChannel ch, JsonObject frame) throws IOException {
+    ch.write(ByteBuffer.wrap((frame.encode() + "\n").getBytes(StandardCharsets.UTF_8)));
   }
 
   /** Waits until process {@code pid} has ended (it is no child of the test: its end is seen by looking). */
