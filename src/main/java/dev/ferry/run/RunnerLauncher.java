@@ -97,9 +97,10 @@ final class RunnerLauncher {
             .compose(socket -> hello(socket, l.id, l.secret, l.jvm, l.process.toHandle(), isShared, limits.heapMb(), l.dir))
             .onSuccess(r -> {
               watch(r, l.process, limits);
-              writeRegistry(l, isShared);
               log.debug("Started {} in {} ms{}", r, (System.nanoTime() - t0) / 1_000_000, archive != null ? " (CDS)" : "");
             })
+            // sandboxed, its JVM and socket are known only now: its entry again, on a worker, before the runner is given
+            .compose(r -> sandbox.sandboxed() ? vertx.executeBlocking(() -> writeRegistry(l, isShared), false).map(r) : Future.succeededFuture(r))
             // off the event loop (finding its processes reads every process's /proc entry); it fails once that is done
             .recover(e -> vertx.executeBlocking(() -> {
               Sandbox.kill(l.process);
@@ -141,18 +142,18 @@ final class RunnerLauncher {
       l.jvm = p.toHandle();
       l.socket = Path.of(socket);
     }
-    writeRegistry(l, isShared);
-    return l;
+    return writeRegistry(l, isShared);
   }
 
-  /** The registry entry a restarted control plane adopts the runner from (see {@link RunnerRegistry}). */
-  private void writeRegistry(Launched l, boolean isShared) {
+  /** Writes {@code l}'s registry entry, which a restarted control plane adopts it from (see {@link RunnerRegistry}); returns {@code l}. */
+  private Launched writeRegistry(Launched l, boolean isShared) {
     RunnerRegistry.write(l.dir, l.id, new JsonObject().put("id", l.id).put("pid", l.process.pid())
         .put("pidStart", Sandbox.startMillis(l.process.toHandle()))
         .put("jvm", l.jvm == null ? -1 : l.jvm.pid()).put("jvmStart", l.jvm == null ? -1 : Sandbox.startMillis(l.jvm))
         .put("socket", l.socket == null ? null : l.socket.toString()).put("secret", l.secret).put("shared", isShared)
         .put("sandboxed", sandbox.sandboxed()).put("memoryMb", l.limits.heapMb()).put("limits", l.limits.toJson())
         .put("pool", isShared ? null : poolKey(l.limits)).put("startedAt", java.time.Instant.now().toString()));
+    return l;
   }
 
   /** What a process runner with {@code limits} is launched as here (see {@link RunnerRegistry#poolKey}). */
