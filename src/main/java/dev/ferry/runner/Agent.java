@@ -82,7 +82,7 @@ final class Agent {
   private Output output;
   /** A service is waiting for the Vert.x the warm-up ends with. */
   private volatile boolean serviceWaiting;
-  /** No control plane gave it a service (no {@code load}, no {@code start}): said in its hello answer. */
+  /** No control plane gave it a service (no {@code load}, no {@code start}, marked as the frame is read): said in its hello answer. */
   private volatile boolean pristine = true;
   private final ServiceVertx vertxes;
 
@@ -167,12 +167,13 @@ final class Agent {
     String op = f.getString("op", "");
     switch (op) {
       case "hello" -> outbox.reply(f, helloAnswer());
-      case "load", "start" -> {
-        pristine = false; // before the frame is carried out: a control plane that asks later hears it
-        work.execute(() -> {
-          if (op.equals("load")) load(f);
-          else start(f);
-        });
+      case "load" -> {
+        pristine = false;
+        work.execute(() -> load(f));
+      }
+      case "start" -> {
+        pristine = false;
+        work.execute(() -> start(f));
       }
       case "stop" -> work.execute(() -> stop(f));
       case "stats" -> work.execute(() -> outbox.reply(f, ServiceVertx.stats(f.getBoolean("gc", false), loaders, hosts.size())));
