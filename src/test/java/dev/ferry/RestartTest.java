@@ -122,16 +122,16 @@ class RestartTest {
     /** What {@code service} answers through the proxy, or null if it does not answer 200. */
     JsonObject answer(String service) {
       try {
-        HttpResponse<Buffer> r = http.get(proxyPort, "127.0.0.1", "/").putHeader("Host", service + ".localhost").send().await();
+        HttpResponse<Buffer> r = viaProxy(service);
         return r.statusCode() == 200 ? r.bodyAsJsonObject() : null;
       } catch (Exception e) {
         return null;
       }
     }
 
-    /** The status {@code service} answers with through the proxy. */
-    int viaProxyStatus(String service) {
-      return http.get(proxyPort, "127.0.0.1", "/").putHeader("Host", service + ".localhost").send().await().statusCode();
+    /** What {@code service} answers through the proxy. */
+    HttpResponse<Buffer> viaProxy(String service) {
+      return http.get(proxyPort, "127.0.0.1", "/").putHeader("Host", service + ".localhost").send().await();
     }
 
     /** Waits until every service of {@code ids} answers with its id; returns those that do. */
@@ -413,7 +413,7 @@ class RestartTest {
       assertTrue(second.logs(beta).contains("(pid " + kept.getLong("jvm") + ")"), second.logs(beta));
       // given a service, it is a pool runner no more: its entry lost its pool key before the service's code reached it
       assertNull(new JsonObject(Files.readString(Path.of(kept.getString("dir"), "runner.json"))).getString("pool"));
-      assertEquals(200, second.viaProxyStatus("beta"));
+      assertEquals(200, second.viaProxy("beta").statusCode());
     }
   }
 
@@ -471,7 +471,6 @@ class RestartTest {
    */
   private JsonObject platformAndRunnersKilled(JsonObject run, String service, DataDirChange meanwhile) throws Exception {
     try (Site site = new Site("ferry-restart")) {
-      WebClient http = site.http;
       Before before;
       try (Child first = site.start(run)) {
         List<ProcessHandle> runners = new ArrayList<>();
@@ -488,7 +487,7 @@ class RestartTest {
       Child second = site.start(run);
       // up, still restoring: a request for a service that exists waits for it, it is never told there is no such service
       for (String s : before.ids.keySet()) {
-        HttpResponse<Buffer> r = http.get(site.proxy, "127.0.0.1", "/").putHeader("Host", s + ".localhost").send().await();
+        HttpResponse<Buffer> r = second.viaProxy(s);
         assertNotEquals(404, r.statusCode(), s + " during the restore: " + r.bodyAsString());
       }
       assertEquals(List.copyOf(before.ids.keySet()), second.awaitAnswering(before.ids), "services answering with their ids after the restart");
@@ -501,7 +500,7 @@ class RestartTest {
       }
       for (var e : before.pids.entrySet()) assertNotEquals(e.getValue(), second.answer(e.getKey()).getString("jvm"), "a new runner");
       // the slow-ready service kept its readiness path: it answers only once ready
-      HttpResponse<Buffer> gamma = http.get(site.proxy, "127.0.0.1", "/").putHeader("Host", "gamma.localhost").send().await();
+      HttpResponse<Buffer> gamma = second.viaProxy("gamma");
       assertTrue(gamma.bodyAsJsonObject().getBoolean("ready"), gamma.bodyAsString());
       // with its timeline before the kill, to compare
       return second.get("/api/v1/services/" + service + "/deployments").getJsonArray("deployments").getJsonObject(0)
